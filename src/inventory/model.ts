@@ -1,0 +1,106 @@
+// The resolved inventory: what load() returns after parsing, defaulting, resolving secrets and
+// validating. Everything downstream (render, plan, ops) reads only these types, never raw YAML.
+import type { Secret } from './secret.ts';
+
+export type Flavor = 'mariadb' | 'mysql';
+
+export interface SshSettings {
+  user: string;
+  port: number;
+  /** Absolute path of the private key; undefined means use ssh-agent (SSH_AUTH_SOCK). */
+  identity: string | undefined;
+  /** Absolute path of the known_hosts file that host keys are checked against. */
+  knownHosts: string;
+  /** Run privileged commands through `sudo -n` (for a non-root user). */
+  sudo: boolean;
+  connectTimeoutSeconds: number;
+}
+
+export interface MysqlSettings {
+  flavor: Flavor;
+  /** Replicated schemas (binlog_do_db); empty means all. */
+  databases: string[];
+  /** Schemas never written to the binlog (binlog_ignore_db). */
+  ignoreDatabases: string[];
+  autoIncrementIncrement: number;
+  expireLogsDays: number;
+  maxBinlogSize: string;
+  replication: { user: string; password: Secret };
+  /** Extra [mysqld] options, already validated, in the order given. */
+  settings: Array<[name: string, value: string]>;
+}
+
+export interface NodeSpec {
+  /** Must equal `uname -n` on the host: Heartbeat identifies nodes by it. */
+  name: string;
+  /** The node's own IP address on the pair's network (replication and Heartbeat use it). */
+  address: string;
+  serverId: number;
+  /** The node that is writable and holds the floating IP on a fresh pair. */
+  preferred: boolean;
+  autoIncrementOffset: number;
+  gtidDomainId: number;
+  /** Where SSH connects (defaults to address). */
+  sshHost: string;
+  sshPort: number;
+  /** Pinned host key ("ssh-ed25519 AAAA..."); when set it is used instead of known_hosts. */
+  hostKey: string | undefined;
+}
+
+export interface HeartbeatSettings {
+  keepalive: number;
+  warntime: number;
+  deadtime: number;
+  initdead: number;
+  udpport: number;
+  autoFailback: boolean;
+  /** Interface Heartbeat broadcasts on (defaults to the VIP's interface). */
+  interface: string;
+  authkey: Secret;
+}
+
+export interface Vip {
+  address: string;
+  prefixLength: number;
+  interface: string;
+}
+
+export interface PairSpec {
+  name: string;
+  vip: Vip;
+  heartbeat: HeartbeatSettings;
+  /** Exactly two, in inventory order; exactly one is preferred. */
+  nodes: [NodeSpec, NodeSpec];
+}
+
+export interface FirewallSettings {
+  /** Whether duet manages iptables at all. */
+  manage: boolean;
+  sshFrom: string[];
+  /** Application hosts allowed to reach MySQL (on the VIP and the nodes). */
+  mysqlFrom: string[];
+}
+
+export interface Inventory {
+  /** Absolute path of the inventory file (error messages name it). */
+  file: string;
+  cluster: string;
+  ssh: SshSettings;
+  mysql: MysqlSettings;
+  firewall: FirewallSettings;
+  pairs: PairSpec[];
+  /** Every resolved secret, so output can be redacted. */
+  secrets: Secret[];
+}
+
+export function peerOf(pair: PairSpec, node: NodeSpec): NodeSpec {
+  return pair.nodes[0].name === node.name ? pair.nodes[1] : pair.nodes[0];
+}
+
+export function preferredNode(pair: PairSpec): NodeSpec {
+  return pair.nodes[0].preferred ? pair.nodes[0] : pair.nodes[1];
+}
+
+export function allNodes(inv: Inventory): Array<{ pair: PairSpec; node: NodeSpec }> {
+  return inv.pairs.flatMap((pair) => pair.nodes.map((node) => ({ pair, node })));
+}
