@@ -1,0 +1,196 @@
+// Reads an inventory file, checks its shape and rules, resolves secrets, and returns the model.
+// Every problem found is reported at once, with file, field path, line and column, and a hint.
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { LineCounter, isMap, isPair, isScalar, isSeq, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+import type { z } from 'zod';
+import { InventoryError, type InventoryIssue } from '../errors.ts';
+import type { Inventory, NodeSpec, PairSpec } from './model.ts';
+import { parseCidr } from './net.ts';
+import { inventorySchema, type RawInventory, type RawSecretRef } from './schema.ts';
+import { Secret } from './secret.ts';
+import { autoIncrementOffset, formatPath, gtidDomainId, validateInventory, type FieldPath, type RuleViolation } from './validate.ts';
+
+export async function loadInventory(file: string, env: NodeJS.ProcessEnv = process.env): Promise<Inventory> {
+  const path = resolve(file);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : `cannot read it (${(err as Error).message})`;
+    throw new InventoryError([{ file: path, path: '', message: reason, hint: 'pass the path of an inventory YAML file, e.g. inventory/example.yml' }]);
+  }
+  return parseInventory(text, path, env);
+}
+
+/** The pure part of loadInventory, apart from reading secret files: text in, model or InventoryError out. */
+export async function parseInventory(text: string, path: string, env: NodeJS.ProcessEnv): Promise<Inventory> {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const issue = (at: FieldPath, message: string, hint?: string, key = false): InventoryIssue => {
+    const pos = locate(doc, at, key, lineCounter);
+    return { file: path, path: formatPath(at), message, ...(hint ? { hint } : {}), ...pos };
+  };
+
+  if (doc.errors.length > 0) {
+    throw new InventoryError(
+      doc.errors.map((e) => {
+        const pos = e.linePos?.[0];
+        return { file: path, path: '', message: `YAML syntax: ${e.message.split('\n')[0]}`, hint: 'fix the YAML syntax first', ...(pos ? { line: pos.line, column: pos.col } : {}) };
+      }),
+    );
+  }
+
+  const parsed = inventorySchema.safeParse(doc.toJS() ?? {});
+  if (!parsed.success) throw new InventoryError(parsed.error.issues.flatMap((i) => shapeIssues(i, issue)));
+  const raw = parsed.data;
+
+  const issues = validateInventory(raw).map((v: RuleViolation) => issue(v.path, v.message, v.hint));
+  const baseDir = dirname(path);
+  const secrets: Secret[] = [];
+  const resolveSecret = async (ref: RawSecretRef, at: FieldPath): Promise<Secret | undefined> => {
+    const result = await readSecret(ref, baseDir, env);
+    if (typeof result === 'string') {
+      issues.push(issue(at, result, ref.env ? `export ${ref.env}=... before running duet, or use file: PATH` : 'create the file (mode 0600) or point to another one'));
+      return undefined;
+    }
+    secrets.push(result);
+    return result;
+  };
+  const replicationPassword = await resolveSecret(raw.mysql.replication.password, ['mysql', 'replication', 'password']);
+  const authkeys = await Promise.all(raw.pairs.map((pair, p) => resolveSecret(pair.heartbeat.authkey, ['pairs', p, 'heartbeat', 'authkey'])));
+
+  if (issues.length > 0 || !replicationPassword || authkeys.some((k) => !k)) throw new InventoryError(issues);
+  return buildModel(raw, path, replicationPassword, authkeys as Secret[], secrets);
+}
+
+function buildModel(raw: RawInventory, file: string, replicationPassword: Secret, authkeys: Secret[], secrets: Secret[]): Inventory {
+  const baseDir = dirname(file);
+  const pairs = raw.pairs.map((pair, p): PairSpec => {
+    const vip = parseCidr(pair.vip.address)!;
+    const nodes = pair.nodes.map(
+      (node, n): NodeSpec => ({
+        name: node.name,
+        address: node.address,
+        serverId: node.server_id,
+        preferred: node.preferred,
+        autoIncrementOffset: autoIncrementOffset(node, n),
+        gtidDomainId: gtidDomainId(node),
+        sshHost: node.ssh_host ?? node.address,
+        sshPort: node.ssh_port ?? raw.ssh.port,
+        hostKey: node.host_key,
+      }),
+    ) as [NodeSpec, NodeSpec];
+    return {
+      name: pair.name,
+      vip: { address: vip.address, prefixLength: vip.prefixLength, interface: pair.vip.interface },
+      heartbeat: {
+        keepalive: pair.heartbeat.keepalive,
+        // Heartbeat's own default is twice keepalive; keep it below deadtime.
+        warntime: pair.heartbeat.warntime ?? Math.min(2 * pair.heartbeat.keepalive, pair.heartbeat.deadtime - 1),
+        deadtime: pair.heartbeat.deadtime,
+        initdead: pair.heartbeat.initdead,
+        udpport: pair.heartbeat.udpport,
+        autoFailback: pair.heartbeat.auto_failback,
+        interface: pair.heartbeat.interface ?? pair.vip.interface,
+        authkey: authkeys[p]!,
+      },
+      nodes,
+    };
+  });
+  return {
+    file,
+    cluster: raw.cluster,
+    ssh: {
+      user: raw.ssh.user,
+      port: raw.ssh.port,
+      identity: raw.ssh.identity === undefined ? undefined : expandPath(raw.ssh.identity, baseDir),
+      knownHosts: expandPath(raw.ssh.known_hosts, baseDir),
+      sudo: raw.ssh.sudo,
+      connectTimeoutSeconds: raw.ssh.connect_timeout,
+    },
+    mysql: {
+      flavor: raw.mysql.flavor,
+      databases: raw.mysql.databases,
+      ignoreDatabases: raw.mysql.ignore_databases,
+      autoIncrementIncrement: raw.mysql.auto_increment_increment,
+      expireLogsDays: raw.mysql.expire_logs_days,
+      maxBinlogSize: raw.mysql.max_binlog_size,
+      replication: { user: raw.mysql.replication.user, password: replicationPassword },
+      settings: Object.entries(raw.mysql.settings).map(([k, v]) => [k, typeof v === 'boolean' ? (v ? 'ON' : 'OFF') : String(v)]),
+    },
+    firewall: { manage: raw.firewall.manage, sshFrom: raw.firewall.ssh_from, mysqlFrom: raw.firewall.mysql_from },
+    pairs,
+    secrets,
+  };
+}
+
+/** `~/x` is relative to the home directory; any other relative path to the inventory's folder. */
+export function expandPath(path: string, baseDir: string): string {
+  if (path === '~' || path.startsWith('~/')) return resolve(homedir(), path.slice(2));
+  return isAbsolute(path) ? path : resolve(baseDir, path);
+}
+
+/** The secret, or a sentence saying why it could not be had (never containing the value). */
+async function readSecret(ref: RawSecretRef, baseDir: string, env: NodeJS.ProcessEnv): Promise<Secret | string> {
+  if (ref.env !== undefined) {
+    const value = env[ref.env];
+    if (value === undefined || value === '') return `environment variable ${ref.env} is not set`;
+    return new Secret(value, `env ${ref.env}`);
+  }
+  const path = expandPath(ref.file!, baseDir);
+  try {
+    // One trailing newline is what editors and `echo` add; it is not part of the secret.
+    const value = (await readFile(path, 'utf8')).replace(/\r?\n$/, '');
+    if (value === '') return `secret file ${path} is empty`;
+    if (/[\r\n]/.test(value)) return `secret file ${path} holds more than one line`;
+    return new Secret(value, `file ${path}`);
+  } catch (err) {
+    return `cannot read secret file ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
+  }
+}
+
+type IssueMaker = (at: FieldPath, message: string, hint?: string, key?: boolean) => InventoryIssue;
+
+/** Turns one zod issue into inventory issues with wording a user understands. */
+function shapeIssues(zi: z.core.$ZodIssue, issue: IssueMaker): InventoryIssue[] {
+  const at = zi.path.filter((p): p is string | number => typeof p !== 'symbol');
+  if (zi.code === 'unrecognized_keys') {
+    return zi.keys.map((k) => issue([...at, k], `unknown key ${JSON.stringify(k)}`, 'check the spelling against the inventory reference in README.md', true));
+  }
+  if (zi.code === 'invalid_type' && /received undefined/.test(zi.message)) {
+    return [issue(at, 'is required', `add ${formatPath(at)} (see the inventory reference in README.md)`)];
+  }
+  if (zi.code === 'invalid_type') {
+    return [issue(at, `must be ${zi.expected === 'record' ? 'a mapping' : `a ${zi.expected}`}`, undefined)];
+  }
+  return [issue(at, zi.message)];
+}
+
+/** Line and column of the value at path (or of its key), or of the deepest part of it that exists. */
+function locate(doc: Document, path: FieldPath, key: boolean, lc: LineCounter): { line?: number; column?: number } {
+  let node: unknown = doc.contents;
+  let found: YamlNode | undefined = isMap(node) || isSeq(node) ? (node as YamlNode) : undefined;
+  for (const [i, part] of path.entries()) {
+    const last = i === path.length - 1;
+    if (isMap(node)) {
+      const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && item.key.value === part);
+      if (!pair) break;
+      const target = (last && key) || pair.value === null ? pair.key : pair.value;
+      if (target && (isScalar(target) || isMap(target) || isSeq(target))) found = target as YamlNode;
+      node = pair.value;
+    } else if (isSeq(node) && typeof part === 'number') {
+      const item = node.items[part];
+      if (!item) break;
+      if (isScalar(item) || isMap(item) || isSeq(item)) found = item as YamlNode;
+      node = item;
+    } else {
+      break;
+    }
+  }
+  const offset = found?.range?.[0];
+  if (offset === undefined) return {};
+  const pos = lc.linePos(offset);
+  return { line: pos.line, column: pos.col };
+}

@@ -1,0 +1,103 @@
+// The inventory file's shape (YAML, snake_case keys) with defaults. Cross-field rules (unique
+// server ids, VIP in subnet, Heartbeat timing...) live in validate.ts; this is only the shape.
+import { z } from 'zod';
+
+const NAME = /^[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?$/;
+// RFC 1123 host name: Heartbeat compares it to `uname -n`.
+const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+// Schema names as MariaDB accepts them unquoted in binlog_do_db (no commas, no spaces).
+const SCHEMA_NAME = /^[A-Za-z0-9_$]{1,64}$/;
+// Server option names as written in my.cnf.
+const OPTION_NAME = /^[a-z][a-z0-9_-]*$/;
+const SIZE = /^[0-9]+[KMG]?$/;
+
+const name = (what: string) => z.string().regex(NAME, `must be a ${what}: letters, digits, '.', '_' or '-'`);
+
+export const secretRefSchema = z
+  .strictObject({
+    env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').optional(),
+    file: z.string().min(1).optional(),
+  })
+  .refine((ref) => (ref.env === undefined) !== (ref.file === undefined), {
+    message: 'a secret needs exactly one of `env: VARIABLE` or `file: PATH`',
+  });
+
+const port = z.number().int().min(1).max(65535);
+const positiveSeconds = z.number().int().min(1);
+
+export const sshSchema = z.strictObject({
+  user: z.string().min(1).default('root'),
+  port: port.default(22),
+  identity: z.string().min(1).optional(),
+  known_hosts: z.string().min(1).default('~/.ssh/known_hosts'),
+  sudo: z.boolean().default(false),
+  connect_timeout: positiveSeconds.default(10),
+});
+
+const settingValue = z.union([z.string(), z.number(), z.boolean()]);
+
+export const mysqlSchema = z.strictObject({
+  flavor: z.enum(['mariadb', 'mysql']).default('mariadb'),
+  databases: z.array(z.string().regex(SCHEMA_NAME, 'must be a plain schema name (letters, digits, _ or $)')).default([]),
+  ignore_databases: z.array(z.string().regex(SCHEMA_NAME, 'must be a plain schema name (letters, digits, _ or $)')).default([]),
+  auto_increment_increment: z.number().int().min(1).max(65535).default(10),
+  expire_logs_days: z.number().int().min(0).max(99).default(10),
+  max_binlog_size: z.string().regex(SIZE, 'must be a size such as 100M').default('100M'),
+  replication: z.strictObject({
+    user: z.string().regex(/^[A-Za-z0-9_]{1,32}$/, 'must be 1-32 letters, digits or _').default('repl'),
+    password: secretRefSchema,
+  }),
+  settings: z
+    .record(z.string().regex(OPTION_NAME, 'must be a server option name in lower case, e.g. innodb_buffer_pool_size'), settingValue)
+    .default({}),
+});
+
+export const nodeSchema = z.strictObject({
+  name: z.string().regex(HOSTNAME, 'must be a host name exactly as `uname -n` prints it'),
+  address: z.string(),
+  server_id: z.number().int(),
+  preferred: z.boolean().default(false),
+  auto_increment_offset: z.number().int().optional(),
+  gtid_domain_id: z.number().int().optional(),
+  ssh_host: z.string().min(1).optional(),
+  ssh_port: port.optional(),
+  host_key: z.string().regex(/^(ssh-|ecdsa-)\S+ [A-Za-z0-9+/=]+$/, 'must be a public key line such as "ssh-ed25519 AAAA..."').optional(),
+});
+
+export const heartbeatSchema = z.strictObject({
+  keepalive: positiveSeconds.default(2),
+  warntime: positiveSeconds.optional(),
+  deadtime: positiveSeconds.default(30),
+  initdead: positiveSeconds.default(120),
+  udpport: port.default(694),
+  auto_failback: z.boolean().default(false),
+  interface: z.string().min(1).optional(),
+  authkey: secretRefSchema,
+});
+
+export const pairSchema = z.strictObject({
+  name: name('pair name'),
+  vip: z.strictObject({
+    address: z.string(),
+    interface: z.string().min(1).default('eth0'),
+  }),
+  heartbeat: heartbeatSchema,
+  nodes: z.array(nodeSchema),
+});
+
+export const firewallSchema = z.strictObject({
+  manage: z.boolean().default(true),
+  ssh_from: z.array(z.string()).default(['0.0.0.0/0']),
+  mysql_from: z.array(z.string()).default([]),
+});
+
+export const inventorySchema = z.strictObject({
+  cluster: name('cluster name'),
+  ssh: sshSchema.default(sshSchema.parse({})),
+  mysql: mysqlSchema,
+  pairs: z.array(pairSchema).min(1, 'an inventory needs at least one pair'),
+  firewall: firewallSchema.default(firewallSchema.parse({})),
+});
+
+export type RawInventory = z.infer<typeof inventorySchema>;
+export type RawSecretRef = z.infer<typeof secretRefSchema>;

@@ -1,0 +1,185 @@
+// Cross-field rules that catch what breaks pairs in real life. Pure: takes the shape-checked
+// inventory and returns every problem found (not just the first), each with its field path.
+import { contains, isIpv4, isNetworkOrBroadcast, parseCidr } from './net.ts';
+import type { RawInventory } from './schema.ts';
+
+export type FieldPath = Array<string | number>;
+
+export interface RuleViolation {
+  path: FieldPath;
+  message: string;
+  hint?: string;
+}
+
+/** Options duet writes itself: setting them in mysql.settings would fight the rendered file. */
+export const MANAGED_OPTIONS = new Map<string, string>([
+  ['server_id', 'pairs[].nodes[].server_id'],
+  ['report_host', 'pairs[].nodes[].name'],
+  ['bind_address', 'nothing: duet binds 0.0.0.0 so the floating IP is reachable'],
+  ['log_bin', 'nothing: duet sets it'],
+  ['relay_log', 'nothing: duet sets it'],
+  ['log_slave_updates', 'nothing: duet sets it'],
+  ['binlog_format', 'nothing: duet uses ROW'],
+  ['binlog_do_db', 'mysql.databases'],
+  ['binlog_ignore_db', 'mysql.ignore_databases'],
+  ['auto_increment_increment', 'mysql.auto_increment_increment'],
+  ['auto_increment_offset', 'pairs[].nodes[].auto_increment_offset'],
+  ['gtid_domain_id', 'pairs[].nodes[].gtid_domain_id'],
+  ['expire_logs_days', 'mysql.expire_logs_days'],
+  ['max_binlog_size', 'mysql.max_binlog_size'],
+  ['read_only', 'nothing: duet keeps both servers read-only at start and makes the writer writable'],
+  ['gtid_mode', 'nothing: duet sets it for MySQL'],
+  ['enforce_gtid_consistency', 'nothing: duet sets it for MySQL'],
+]);
+
+export const MAX_SERVER_ID = 4294967295;
+/** The schema duet owns (canary and topology tables); it must replicate. */
+export const DUET_SCHEMA = 'duet';
+
+/** Offset of a node inside its pair: given, or its 1-based position. */
+export function autoIncrementOffset(node: { auto_increment_offset?: number | undefined }, index: number): number {
+  return node.auto_increment_offset ?? index + 1;
+}
+
+/** GTID domain of a node: given, or its server_id (already unique across the inventory). */
+export function gtidDomainId(node: { gtid_domain_id?: number | undefined; server_id: number }): number {
+  return node.gtid_domain_id ?? node.server_id;
+}
+
+/** Records where a value was first seen, and reports the later ones as duplicates. */
+class UniqueCheck<T> {
+  readonly #seen = new Map<T, FieldPath>();
+  constructor(
+    private readonly out: RuleViolation[],
+    private readonly what: string,
+    private readonly hint: string,
+  ) {}
+
+  check(value: T, path: FieldPath): void {
+    const first = this.#seen.get(value);
+    if (first === undefined) {
+      this.#seen.set(value, path);
+      return;
+    }
+    this.out.push({ path, message: `${this.what} ${String(value)} is already used at ${formatPath(first)}`, hint: this.hint });
+  }
+}
+
+export function formatPath(path: FieldPath): string {
+  return path.reduce<string>((acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : acc === '' ? part : `${acc}.${part}`), '');
+}
+
+export function validateInventory(inv: RawInventory): RuleViolation[] {
+  const out: RuleViolation[] = [];
+  const serverIds = new UniqueCheck<number>(out, 'server_id', 'every server in the inventory needs its own server_id, or replication silently skips events (a slave stuck "connecting" with working telnet usually means this)');
+  const domains = new UniqueCheck<number>(out, 'gtid_domain_id', 'give each node its own GTID domain (it defaults to the server_id)');
+  const nodeNames = new UniqueCheck<string>(out, 'node name', 'node names must be unique: Heartbeat and duet identify hosts by them');
+  const addresses = new UniqueCheck<string>(out, 'address', 'each node needs its own address');
+  const pairNames = new UniqueCheck<string>(out, 'pair name', 'pair names must be unique');
+  const vips = new UniqueCheck<string>(out, 'floating IP', 'each pair needs its own floating IP');
+  const increment = inv.mysql.auto_increment_increment;
+
+  inv.pairs.forEach((pair, p) => {
+    const at = (...rest: FieldPath): FieldPath => ['pairs', p, ...rest];
+    pairNames.check(pair.name, at('name'));
+
+    if (pair.nodes.length !== 2) {
+      out.push({ path: at('nodes'), message: `a pair needs exactly two nodes, found ${pair.nodes.length}`, hint: 'for more servers, add another pair (a fleet of shards)' });
+    }
+    const preferred = pair.nodes.filter((n) => n.preferred).length;
+    if (pair.nodes.length === 2 && preferred !== 1) {
+      out.push({ path: at('nodes'), message: `exactly one node must be preferred: true, found ${preferred}`, hint: 'the preferred node is writable and holds the floating IP on a fresh pair' });
+    }
+    if (increment < pair.nodes.length) {
+      out.push({ path: ['mysql', 'auto_increment_increment'], message: `auto_increment_increment ${increment} is smaller than the ${pair.nodes.length} writers of pair ${pair.name}`, hint: 'use at least 2; 10 leaves room for more writers later' });
+    }
+
+    const offsets = new UniqueCheck<number>(out, 'auto_increment_offset', 'the two nodes of a pair need different offsets or their auto-increment ids collide');
+    pair.nodes.forEach((node, n) => {
+      const nodeAt = (...rest: FieldPath): FieldPath => at('nodes', n, ...rest);
+      nodeNames.check(node.name, nodeAt('name'));
+      if (!isIpv4(node.address)) {
+        out.push({ path: nodeAt('address'), message: `${JSON.stringify(node.address)} is not an IPv4 address`, hint: 'write the node\'s own address, e.g. 192.0.2.11' });
+      } else {
+        addresses.check(node.address, nodeAt('address'));
+      }
+      if (node.server_id < 1 || node.server_id > MAX_SERVER_ID) {
+        out.push({ path: nodeAt('server_id'), message: `server_id ${node.server_id} is out of range`, hint: `use 1..${MAX_SERVER_ID} (0 disables replication)` });
+      } else {
+        serverIds.check(node.server_id, nodeAt('server_id'));
+      }
+      const offset = autoIncrementOffset(node, n);
+      if (offset < 1 || offset > increment) {
+        out.push({ path: nodeAt('auto_increment_offset'), message: `auto_increment_offset ${offset} must be between 1 and auto_increment_increment (${increment})`, hint: 'an offset larger than the increment makes ids collide' });
+      } else {
+        offsets.check(offset, nodeAt('auto_increment_offset'));
+      }
+      if (inv.mysql.flavor === 'mariadb') {
+        const domain = gtidDomainId(node);
+        if (domain < 0 || domain > MAX_SERVER_ID) {
+          out.push({ path: nodeAt('gtid_domain_id'), message: `gtid_domain_id ${domain} is out of range`, hint: `use 0..${MAX_SERVER_ID}` });
+        } else {
+          domains.check(domain, nodeAt(node.gtid_domain_id === undefined ? 'server_id' : 'gtid_domain_id'));
+        }
+      } else if (node.gtid_domain_id !== undefined) {
+        out.push({ path: nodeAt('gtid_domain_id'), message: 'gtid_domain_id exists only on MariaDB', hint: 'remove it, or set mysql.flavor: mariadb' });
+      }
+    });
+
+    const vip = parseCidr(pair.vip.address);
+    if (!vip) {
+      out.push({ path: at('vip', 'address'), message: `${JSON.stringify(pair.vip.address)} is not an IPv4 address with a prefix length`, hint: 'write it as ADDRESS/PREFIX, e.g. 192.0.2.100/24: the prefix is the subnet of the interface' });
+    } else {
+      vips.check(vip.address, at('vip', 'address'));
+      if (isNetworkOrBroadcast(vip, vip.address)) {
+        out.push({ path: at('vip', 'address'), message: `${vip.address} is the network or broadcast address of /${vip.prefixLength}`, hint: 'pick a free host address in the subnet' });
+      }
+      pair.nodes.forEach((node, n) => {
+        if (!isIpv4(node.address)) return;
+        if (node.address === vip.address) {
+          out.push({ path: at('vip', 'address'), message: `the floating IP ${vip.address} equals the address of node ${node.name}`, hint: 'the floating IP must be a free address that moves between the nodes' });
+        } else if (!contains(vip, node.address)) {
+          out.push({ path: at('nodes', n, 'address'), message: `${node.address} is outside the floating IP's subnet ${vip.address}/${vip.prefixLength}`, hint: 'both nodes must be on the subnet of the floating IP\'s interface, or it cannot move between them' });
+        }
+      });
+    }
+
+    const hb = pair.heartbeat;
+    const hbAt = (key: string): FieldPath => at('heartbeat', key);
+    if (hb.deadtime <= hb.keepalive) {
+      out.push({ path: hbAt('deadtime'), message: `deadtime ${hb.deadtime} must be greater than keepalive ${hb.keepalive}`, hint: 'Heartbeat refuses it; a deadtime of at least twice keepalive avoids false failovers' });
+    }
+    if (hb.warntime !== undefined && (hb.warntime <= hb.keepalive || hb.warntime >= hb.deadtime)) {
+      out.push({ path: hbAt('warntime'), message: `warntime ${hb.warntime} must lie between keepalive ${hb.keepalive} and deadtime ${hb.deadtime}`, hint: 'Heartbeat warns about late heartbeats after warntime and declares death after deadtime' });
+    }
+    if (hb.initdead < 2 * hb.deadtime) {
+      out.push({ path: hbAt('initdead'), message: `initdead ${hb.initdead} must be at least twice deadtime (${2 * hb.deadtime})`, hint: 'Heartbeat warns otherwise: after a boot the network may need time to come up' });
+    }
+  });
+
+  const cidrList = (key: 'ssh_from' | 'mysql_from') =>
+    inv.firewall[key].forEach((text, i) => {
+      if (!parseCidr(text, { allowBare: true })) {
+        out.push({ path: ['firewall', key, i], message: `${JSON.stringify(text)} is not an IPv4 address or CIDR`, hint: 'write e.g. 192.0.2.10/32 or 192.0.2.0/24' });
+      }
+    });
+  cidrList('ssh_from');
+  cidrList('mysql_from');
+
+  for (const option of Object.keys(inv.mysql.settings)) {
+    const normalized = option.replace(/-/g, '_');
+    const owner = MANAGED_OPTIONS.get(normalized);
+    if (owner !== undefined) {
+      out.push({ path: ['mysql', 'settings', option], message: `${option} is managed by duet`, hint: `set it with ${owner}` });
+    }
+  }
+  inv.mysql.ignore_databases.forEach((db, i) => {
+    if (db === DUET_SCHEMA) {
+      out.push({ path: ['mysql', 'ignore_databases', i], message: `the ${DUET_SCHEMA} schema must replicate`, hint: 'duet keeps its canary and topology tables there; remove it from ignore_databases' });
+    } else if (inv.mysql.databases.includes(db)) {
+      out.push({ path: ['mysql', 'ignore_databases', i], message: `${db} is both replicated and ignored`, hint: 'list it in databases or in ignore_databases, not both' });
+    }
+  });
+
+  return out;
+}
