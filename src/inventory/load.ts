@@ -36,8 +36,8 @@ export async function parseInventory(text: string, path: string, env: NodeJS.Pro
   if (doc.errors.length > 0) {
     throw new InventoryError(
       doc.errors.map((e) => {
-        const pos = e.linePos?.[0];
-        return { file: path, path: '', message: `YAML syntax: ${e.message.split('\n')[0]}`, hint: 'fix the YAML syntax first', ...(pos ? { line: pos.line, column: pos.col } : {}) };
+        const pos = lineCounter.linePos(e.pos[0]);
+        return { file: path, path: '', message: `YAML syntax: ${e.message.split('\n')[0]}`, hint: 'fix the YAML syntax first', line: pos.line, column: pos.col };
       }),
     );
   }
@@ -158,6 +158,9 @@ function shapeIssues(zi: z.core.$ZodIssue, issue: IssueMaker): InventoryIssue[] 
   const at = zi.path.filter((p): p is string | number => typeof p !== 'symbol');
   if (zi.code === 'unrecognized_keys') {
     return zi.keys.map((k) => issue([...at, k], `unknown key ${JSON.stringify(k)}`, 'check the spelling against the inventory reference in README.md', true));
+  }
+  if (zi.code === 'invalid_key') {
+    return [issue(at, zi.issues[0]?.message ?? zi.message, undefined, true)];
   }
   if (zi.code === 'invalid_type' && /received undefined/.test(zi.message)) {
     return [issue(at, 'is required', `add ${formatPath(at)} (see the inventory reference in README.md)`)];

@@ -7,8 +7,6 @@ const NAME = /^[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?$/;
 const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 // Schema names as MariaDB accepts them unquoted in binlog_do_db (no commas, no spaces).
 const SCHEMA_NAME = /^[A-Za-z0-9_$]{1,64}$/;
-// Server option names as written in my.cnf.
-const OPTION_NAME = /^[a-z][a-z0-9_-]*$/;
 const SIZE = /^[0-9]+[KMG]?$/;
 
 const name = (what: string) => z.string().regex(NAME, `must be a ${what}: letters, digits, '.', '_' or '-'`);
@@ -48,7 +46,7 @@ export const mysqlSchema = z.strictObject({
     password: secretRefSchema,
   }),
   settings: z
-    .record(z.string().regex(OPTION_NAME, 'must be a server option name in lower case, e.g. innodb_buffer_pool_size'), settingValue)
+    .record(z.string(), settingValue)
     .default({}),
 });
 

@@ -32,6 +32,9 @@ export const MANAGED_OPTIONS = new Map<string, string>([
   ['enforce_gtid_consistency', 'nothing: duet sets it for MySQL'],
 ]);
 
+// Server option names as written in my.cnf.
+const OPTION_NAME = /^[a-z][a-z0-9_-]*$/;
+
 export const MAX_SERVER_ID = 4294967295;
 /** The schema duet owns (canary and topology tables); it must replicate. */
 export const DUET_SCHEMA = 'duet';
@@ -55,13 +58,15 @@ class UniqueCheck<T> {
     private readonly hint: string,
   ) {}
 
-  check(value: T, path: FieldPath): void {
+  /** False when the value was seen before (and reported). */
+  check(value: T, path: FieldPath): boolean {
     const first = this.#seen.get(value);
     if (first === undefined) {
       this.#seen.set(value, path);
-      return;
+      return true;
     }
     this.out.push({ path, message: `${this.what} ${String(value)} is already used at ${formatPath(first)}`, hint: this.hint });
+    return false;
   }
 }
 
@@ -103,18 +108,19 @@ export function validateInventory(inv: RawInventory): RuleViolation[] {
       } else {
         addresses.check(node.address, nodeAt('address'));
       }
-      if (node.server_id < 1 || node.server_id > MAX_SERVER_ID) {
+      const serverIdOk = node.server_id >= 1 && node.server_id <= MAX_SERVER_ID;
+      if (!serverIdOk) {
         out.push({ path: nodeAt('server_id'), message: `server_id ${node.server_id} is out of range`, hint: `use 1..${MAX_SERVER_ID} (0 disables replication)` });
-      } else {
-        serverIds.check(node.server_id, nodeAt('server_id'));
       }
+      const serverIdUnique = serverIdOk && serverIds.check(node.server_id, nodeAt('server_id'));
       const offset = autoIncrementOffset(node, n);
       if (offset < 1 || offset > increment) {
         out.push({ path: nodeAt('auto_increment_offset'), message: `auto_increment_offset ${offset} must be between 1 and auto_increment_increment (${increment})`, hint: 'an offset larger than the increment makes ids collide' });
       } else {
         offsets.check(offset, nodeAt('auto_increment_offset'));
       }
-      if (inv.mysql.flavor === 'mariadb') {
+      // A domain derived from a bad or duplicate server_id was reported with the server_id already.
+      if (inv.mysql.flavor === 'mariadb' && (node.gtid_domain_id !== undefined || serverIdUnique)) {
         const domain = gtidDomainId(node);
         if (domain < 0 || domain > MAX_SERVER_ID) {
           out.push({ path: nodeAt('gtid_domain_id'), message: `gtid_domain_id ${domain} is out of range`, hint: `use 0..${MAX_SERVER_ID}` });
@@ -167,6 +173,10 @@ export function validateInventory(inv: RawInventory): RuleViolation[] {
   cidrList('mysql_from');
 
   for (const option of Object.keys(inv.mysql.settings)) {
+    if (!OPTION_NAME.test(option)) {
+      out.push({ path: ['mysql', 'settings', option], message: `${JSON.stringify(option)} is not a server option name`, hint: 'write option names in lower case with _ or -, e.g. innodb_buffer_pool_size' });
+      continue;
+    }
     const normalized = option.replace(/-/g, '_');
     const owner = MANAGED_OPTIONS.get(normalized);
     if (owner !== undefined) {
