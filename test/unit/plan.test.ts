@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { Secret } from '../../src/inventory/secret.ts';
+import { factsScript, parseFacts } from '../../src/plan/facts.ts';
+import { planHost } from '../../src/plan/plan.ts';
+import type { DesiredFile } from '../../src/render/desired.ts';
+
+const file = (path: string, content: string, extra: Partial<DesiredFile> = {}): DesiredFile => ({
+  path,
+  content,
+  mode: 0o644,
+  owner: 'root',
+  group: 'root',
+  service: 'mysql',
+  secret: false,
+  ...extra,
+});
+
+describe('facts', () => {
+  it('the script runs under sh and its output parses (run locally, read-only)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'duet-facts-'));
+    const present = join(dir, "it's here.cnf");
+    writeFileSync(present, 'a=1\nb=2\n', { mode: 0o640 });
+    const script = factsScript([present, join(dir, 'missing')], ['coreutils', 'no-such-package-xyz']);
+    const out = execFileSync('sh', ['-c', script], { encoding: 'utf8' });
+    const facts = parseFacts(out);
+    assert.ok(facts.hostname.length > 0);
+    assert.ok(facts.packages.has('coreutils'));
+    assert.ok(!facts.packages.has('no-such-package-xyz'));
+    const f = facts.files.get(present)!;
+    assert.equal(f.content, 'a=1\nb=2\n');
+    assert.equal(f.mode, 0o640);
+    assert.equal(f.owner, 'root');
+    assert.deepEqual(facts.files.get(join(dir, 'missing')), { path: join(dir, 'missing'), exists: false });
+  });
+
+  it('refuses truncated output', () => {
+    assert.throws(() => parseFacts('@@duet hostname\ndb1\n'), /ended early/);
+  });
+});
+
+describe('plan', () => {
+  const secrets = [new Secret('topsecret', 'env K')];
+
+  it('nothing to do when content, mode and owner match', () => {
+    const plan = planHost('db1', [file('/etc/a', 'x\n')], new Map([['/etc/a', { path: '/etc/a', exists: true, mode: 0o644, owner: 'root', group: 'root', content: 'x\n' }]]), secrets);
+    assert.equal(plan.changes[0]!.action, 'unchanged');
+    assert.deepEqual(plan.services, []);
+  });
+
+  it('a content change shows a diff and implies its service', () => {
+    const plan = planHost('db1', [file('/etc/a', 'x = 2\n', { service: 'heartbeat' })], new Map([['/etc/a', { path: '/etc/a', exists: true, mode: 0o644, owner: 'root', group: 'root', content: 'x = 1\n' }]]), secrets);
+    assert.equal(plan.changes[0]!.action, 'update');
+    assert.match(plan.changes[0]!.diff, /-x = 1\n\+x = 2/);
+    assert.deepEqual(plan.services, ['heartbeat']);
+  });
+
+  it('a mode fix restarts nothing', () => {
+    const plan = planHost('db1', [file('/etc/a', 'x\n', { mode: 0o600 })], new Map([['/etc/a', { path: '/etc/a', exists: true, mode: 0o644, owner: 'root', group: 'root', content: 'x\n' }]]), secrets);
+    assert.equal(plan.changes[0]!.action, 'update');
+    assert.deepEqual(plan.changes[0]!.reasons, ['mode 0644 -> 0600']);
+    assert.deepEqual(plan.services, []);
+  });
+
+  it('a missing file is created', () => {
+    const plan = planHost('db1', [file('/etc/a', 'x\n')], new Map(), secrets);
+    assert.equal(plan.changes[0]!.action, 'create');
+    assert.deepEqual(plan.services, ['mysql']);
+  });
+
+  it('never shows a secret in a diff, old or new', () => {
+    const desired = file('/etc/ha.d/authkeys', 'auth 1\n1 sha1 topsecret\n', { secret: true, mode: 0o600, service: 'heartbeat' });
+    const plan = planHost('db1', [desired], new Map([['/etc/ha.d/authkeys', { path: '/etc/ha.d/authkeys', exists: true, mode: 0o600, owner: 'root', group: 'root', content: 'auth 1\n1 sha1 an-old-key\n' }]]), secrets);
+    const diff = plan.changes[0]!.diff;
+    assert.ok(!diff.includes('topsecret') && !diff.includes('an-old-key'), diff);
+    assert.equal(plan.changes[0]!.action, 'update');
+  });
+
+  it('redacts a secret inside a non-secret file too', () => {
+    const plan = planHost('db1', [file('/etc/a', 'password = topsecret\n')], new Map(), secrets);
+    assert.ok(!plan.changes[0]!.diff.includes('topsecret'));
+  });
+});
