@@ -1,0 +1,180 @@
+// What every host should hold: each config file's path, content, owner, mode and the service that
+// reads it, rendered from the resolved inventory. Pure: the only I/O is reading templates.
+import { RenderError } from '../errors.ts';
+import type { Inventory, NodeSpec, PairSpec } from '../inventory/model.ts';
+import { allNodes, peerOf, preferredNode } from '../inventory/model.ts';
+import { renderTemplate, type TemplateContext } from './engine.ts';
+
+export interface DesiredFile {
+  /** Absolute path on the host. */
+  path: string;
+  content: string;
+  mode: number;
+  owner: string;
+  group: string;
+  /** The service that must be reloaded or restarted when this file changes. */
+  service: 'mysql' | 'firewall' | 'heartbeat';
+  /** The content holds a secret: diffs and logs of it must be redacted. */
+  secret: boolean;
+  /** How to validate the content on the host before installing it. */
+  check?: 'iptables-restore' | 'mysqld-options';
+}
+
+/** duet's own schema (canary and topology tables); it must replicate like the application's. */
+export const DUET_SCHEMA = 'duet';
+const MYSQL_PORT = 3306;
+const IPTABLES_RULES_PATH = '/etc/iptables.rules';
+const IPTABLES_BOOT_SCRIPT_PATH = '/etc/network/if-pre-up.d/duet-iptables';
+
+const SECONDS_PER_DAY = 86_400;
+
+/** Every file duet manages on one node, in the order they should be applied (mysql, firewall, heartbeat). */
+export function desiredFiles(inv: Inventory, pair: PairSpec, node: NodeSpec): DesiredFile[] {
+  if (!pair.nodes.some((n) => n.name === node.name)) {
+    throw new RenderError(`node ${node.name} is not in pair ${pair.name}`);
+  }
+  return [
+    mysqlConfig(inv, pair, node),
+    ...(inv.firewall.manage ? firewallFiles(inv, pair, node) : []),
+    ...heartbeatFiles(inv, pair),
+  ];
+}
+
+/** desiredFiles for every node of every pair, keyed by node name. */
+export function renderInventory(inv: Inventory): Map<string, DesiredFile[]> {
+  return new Map(allNodes(inv).map(({ pair, node }) => [node.name, desiredFiles(inv, pair, node)]));
+}
+
+interface FileSpec {
+  path: string;
+  template: string;
+  context: TemplateContext;
+  mode: number;
+  service: DesiredFile['service'];
+  secret?: boolean;
+  check?: DesiredFile['check'];
+}
+
+function rootFile({ path, template, context, mode, service, secret = false, check }: FileSpec): DesiredFile {
+  const file: DesiredFile = { path, content: renderTemplate(template, context), mode, owner: 'root', group: 'root', service, secret };
+  if (check) file.check = check;
+  return file;
+}
+
+/** For the header of a file that differs between the two nodes. */
+function managedForNode(inv: Inventory, pair: PairSpec, node: NodeSpec): string {
+  return `cluster ${inv.cluster}, pair ${pair.name}, node ${node.name}`;
+}
+
+/** Heartbeat wants ha.cf, haresources and authkeys identical on both nodes, header included. */
+function managedForPair(inv: Inventory, pair: PairSpec): string {
+  return `cluster ${inv.cluster}, pair ${pair.name} (the same file on both nodes)`;
+}
+
+function mysqlConfig(inv: Inventory, pair: PairSpec, node: NodeSpec): DesiredFile {
+  const { mysql } = inv;
+  const confDir = mysql.flavor === 'mariadb' ? '/etc/mysql/mariadb.conf.d' : '/etc/mysql/mysql.conf.d';
+  // binlog_do_db is a whitelist: once there is one, duet's schema must be on it or it stops replicating.
+  const replicatedDatabases =
+    mysql.databases.length === 0 ? [] : [...new Set([...mysql.databases, DUET_SCHEMA])];
+  return rootFile({
+    path: `${confDir}/60-duet.cnf`,
+    template: 'my.cnf',
+    mode: 0o644,
+    service: 'mysql',
+    check: 'mysqld-options',
+    context: {
+      managedFor: managedForNode(inv, pair, node),
+      mariadb: mysql.flavor === 'mariadb',
+      serverId: node.serverId,
+      nodeName: node.name,
+      expireLogsDays: mysql.expireLogsDays,
+      expireLogsSeconds: mysql.expireLogsDays * SECONDS_PER_DAY,
+      maxBinlogSize: mysql.maxBinlogSize,
+      replicatedDatabases,
+      ignoredDatabases: mysql.ignoreDatabases,
+      autoIncrementIncrement: mysql.autoIncrementIncrement,
+      autoIncrementOffset: node.autoIncrementOffset,
+      gtidDomainId: node.gtidDomainId,
+      settings: mysql.settings.map(([name, value]) => ({ name, value })),
+    },
+  });
+}
+
+function firewallFiles(inv: Inventory, pair: PairSpec, node: NodeSpec): DesiredFile[] {
+  const managedFor = managedForNode(inv, pair, node);
+  const peer = peerOf(pair, node);
+  return [
+    rootFile({
+      path: IPTABLES_RULES_PATH,
+      template: 'iptables.rules',
+      mode: 0o640,
+      service: 'firewall',
+      check: 'iptables-restore',
+      context: {
+        managedFor,
+        bootScriptPath: IPTABLES_BOOT_SCRIPT_PATH,
+        sshFrom: inv.firewall.sshFrom,
+        sshPort: node.sshPort,
+        peerName: peer.name,
+        peerAddress: peer.address,
+        mysqlPort: MYSQL_PORT,
+        mysqlFrom: inv.firewall.mysqlFrom,
+        vip: pair.vip.address,
+        heartbeatPort: pair.heartbeat.udpport,
+      },
+    }),
+    rootFile({
+      path: IPTABLES_BOOT_SCRIPT_PATH,
+      template: 'duet-iptables',
+      mode: 0o755,
+      service: 'firewall',
+      context: { managedFor, rulesPath: IPTABLES_RULES_PATH },
+    }),
+  ];
+}
+
+function heartbeatFiles(inv: Inventory, pair: PairSpec): DesiredFile[] {
+  const managedFor = managedForPair(inv, pair);
+  const { heartbeat, vip } = pair;
+  return [
+    rootFile({
+      path: '/etc/ha.d/ha.cf',
+      template: 'ha.cf',
+      mode: 0o644,
+      service: 'heartbeat',
+      context: {
+        managedFor,
+        keepalive: heartbeat.keepalive,
+        warntime: heartbeat.warntime,
+        deadtime: heartbeat.deadtime,
+        initdead: heartbeat.initdead,
+        udpport: heartbeat.udpport,
+        interface: heartbeat.interface,
+        autoFailback: heartbeat.autoFailback ? 'on' : 'off',
+        nodeNames: pair.nodes.map((n) => n.name),
+      },
+    }),
+    rootFile({
+      path: '/etc/ha.d/haresources',
+      template: 'haresources',
+      mode: 0o644,
+      service: 'heartbeat',
+      context: {
+        managedFor,
+        preferredNode: preferredNode(pair).name,
+        vip: vip.address,
+        prefixLength: vip.prefixLength,
+        interface: vip.interface,
+      },
+    }),
+    rootFile({
+      path: '/etc/ha.d/authkeys',
+      template: 'authkeys',
+      mode: 0o600,
+      service: 'heartbeat',
+      secret: true,
+      context: { managedFor, authkey: heartbeat.authkey.reveal() },
+    }),
+  ];
+}
