@@ -3,6 +3,7 @@
 import { RenderError } from '../errors.ts';
 import type { Inventory, NodeSpec, PairSpec } from '../inventory/model.ts';
 import { allNodes, peerOf, preferredNode } from '../inventory/model.ts';
+import { DUET_SCHEMA } from '../inventory/validate.ts';
 import { renderTemplate, type TemplateContext } from './engine.ts';
 
 export interface DesiredFile {
@@ -20,8 +21,6 @@ export interface DesiredFile {
   check?: 'iptables-restore' | 'mysqld-options';
 }
 
-/** duet's own schema (canary and topology tables); it must replicate like the application's. */
-export const DUET_SCHEMA = 'duet';
 const MYSQL_PORT = 3306;
 const IPTABLES_RULES_PATH = '/etc/iptables.rules';
 const IPTABLES_BOOT_SCRIPT_PATH = '/etc/network/if-pre-up.d/duet-iptables';
