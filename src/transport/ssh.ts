@@ -1,0 +1,301 @@
+// One SSH connection per host, reused for every command and every MySQL channel of a run.
+import { readFile } from 'node:fs/promises';
+import type { Duplex } from 'node:stream';
+import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+import { TransportError } from '../errors.ts';
+import type { SshSettings } from '../inventory/model.ts';
+import {
+  fingerprint,
+  hostKeyAlgorithms,
+  knownHostsName,
+  parseKnownHosts,
+  parsePinnedKey,
+  verifyHostKey,
+  type HostKeyVerdict,
+  type KnownHostKey,
+} from './known-hosts.ts';
+import { remoteCommand } from './shell.ts';
+
+export interface SshTarget {
+  /** Node name, used as the `host` of every error. */
+  name: string;
+  host: string;
+  port: number;
+}
+
+export interface ExecOptions {
+  /** Sent on the command's stdin, then EOF. The only way secrets may reach a command. */
+  stdin?: string | Buffer;
+  /** Run through sudo (when the SSH user is not root). Defaults to settings.sudo. */
+  sudo?: boolean;
+  /** Abort the command (and reject) after this long. */
+  timeoutMs?: number;
+}
+
+export interface ExecResult {
+  /** Exit status; -1 when the command died from a signal. */
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export class SshConnection {
+  readonly target: SshTarget;
+  readonly #client: Client;
+  readonly #settings: SshSettings;
+  #closed = false;
+
+  private constructor(client: Client, target: SshTarget, settings: SshSettings) {
+    this.#client = client;
+    this.target = target;
+    this.#settings = settings;
+    // ssh2 reports late socket errors (peer reset, keepalive timeout) as 'error' events; without a
+    // listener Node would crash the process. The 'close' that follows is what callers observe.
+    client.on('error', () => {});
+    client.on('close', () => {
+      this.#closed = true;
+    });
+  }
+
+  /**
+   * Connects and authenticates, trusting only a host key listed in settings.knownHosts (or equal to
+   * pinnedKey, which replaces the file for this host).
+   */
+  static async connect(target: SshTarget, settings: SshSettings, pinnedKey?: string): Promise<SshConnection> {
+    const trusted = await trustedKeys(target, settings, pinnedKey);
+    const credentials = await credentialsFor(target, settings);
+    const algorithms = hostKeyAlgorithms(trusted, target.host, target.port);
+    const client = new Client();
+    let refusal: TransportError | undefined;
+    const config: ConnectConfig = {
+      host: target.host,
+      port: target.port,
+      username: settings.user,
+      ...credentials,
+      readyTimeout: settings.connectTimeoutSeconds * 1000,
+      // Notices a dead peer during long operations instead of hanging until TCP gives up.
+      keepaliveInterval: 15_000,
+      keepaliveCountMax: 4,
+      ...(algorithms && { algorithms: { serverHostKey: algorithms as NonNullable<ConnectConfig['algorithms']>['serverHostKey'] } }),
+      hostVerifier: (key: Buffer): boolean => {
+        const verdict = verifyHostKey(trusted, target.host, target.port, key);
+        if (verdict.kind === 'match') return true;
+        refusal = hostKeyRefusal(verdict, key, target, settings, pinnedKey !== undefined);
+        return false;
+      },
+    };
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error): void => {
+        client.removeListener('ready', onReady);
+        client.end();
+        reject(refusal ?? connectFailure(err, target, settings));
+      };
+      const onReady = (): void => {
+        client.removeListener('error', onError);
+        resolve();
+      };
+      client.once('ready', onReady);
+      client.once('error', onError);
+      client.connect(config);
+    });
+    return new SshConnection(client, target, settings);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Runs a command and reports its exit status; only transport problems reject. */
+  async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    const line = remoteCommand(command, { user: this.#settings.user, sudo: opts.sudo ?? this.#settings.sudo });
+    const channel = await this.#open(`run \`${firstLine(command)}\``, (cb) => this.#client.exec(line, cb));
+    return new Promise<ExecResult>((resolve, reject) => {
+      const stdout: Buffer[] = [];
+      const stderr: Buffer[] = [];
+      const collected = (): ExecResult => ({
+        code: exit ?? -1,
+        stdout: Buffer.concat(stdout).toString('utf8'),
+        stderr: Buffer.concat(stderr).toString('utf8'),
+      });
+      let exit: number | undefined;
+      channel.on('data', (chunk: Buffer) => stdout.push(chunk));
+      channel.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+      // 'exit' carries (code) or (null, signalName) when the command was killed.
+      channel.on('exit', (code: number | null) => {
+        exit = code ?? -1;
+      });
+      const timer =
+        opts.timeoutMs === undefined
+          ? undefined
+          : setTimeout(() => {
+              // sshd answers our close only when the command ends, so reject now. No kill: ssh2 sends
+              // signal requests only while stdin is open, and we closed it to deliver EOF.
+              reject(this.#error(`\`${firstLine(command)}\` did not finish within ${opts.timeoutMs} ms`, 'the command was abandoned and may still be running on the host', collected().stderr));
+              channel.close();
+            }, opts.timeoutMs);
+      channel.on('close', () => {
+        clearTimeout(timer);
+        if (exit === undefined) reject(this.#error(`the SSH connection was lost while running \`${firstLine(command)}\``, undefined, collected().stderr));
+        else resolve(collected());
+      });
+      channel.end(opts.stdin);
+    });
+  }
+
+  /** Like exec, but a non-zero exit status is a TransportError carrying the stderr tail. */
+  async run(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    const result = await this.exec(command, opts);
+    if (result.code !== 0) {
+      throw this.#error(`\`${firstLine(command)}\` exited with status ${result.code}`, undefined, result.stderr);
+    }
+    return result;
+  }
+
+  /**
+   * A byte stream to a unix socket on the host (sshd's direct-streamlocal), e.g. mysqld's socket.
+   * The server sees sshd's session process, running as the SSH user, as its peer.
+   */
+  streamLocal(socketPath: string): Promise<Duplex> {
+    return this.#open(`open ${socketPath}`, (cb) => this.#client.openssh_forwardOutStreamLocal(socketPath, cb), 'check that the service is running and that sshd allows it (AllowStreamLocalForwarding, DisableForwarding)');
+  }
+
+  /** A byte stream to host:port as seen from the SSH host (direct-tcpip), when no socket is usable. */
+  forwardTcp(host: string, port: number): Promise<Duplex> {
+    return this.#open(`forward to ${host}:${port}`, (cb) => this.#client.forwardOut('127.0.0.1', 0, host, port, cb), 'check that the service listens there and that sshd allows it (AllowTcpForwarding, DisableForwarding)');
+  }
+
+  /** Ends the session; waits (briefly) for the socket to close so the process can exit. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    const closed = new Promise<void>((resolve) => {
+      this.#client.once('close', () => resolve());
+      setTimeout(() => resolve(), 2000).unref();
+    });
+    this.#client.end();
+    await closed;
+    this.#client.destroy();
+    this.#closed = true;
+  }
+
+  #open(what: string, start: (cb: (err: Error | undefined, channel: ClientChannel) => void) => void, hint?: string): Promise<ClientChannel> {
+    if (this.#closed) return Promise.reject(this.#error(`cannot ${what}: the SSH connection is closed`));
+    return new Promise((resolve, reject) => {
+      start((err, channel) => (err ? reject(this.#error(`cannot ${what} over SSH: ${err.message}`, hint)) : resolve(channel)));
+    });
+  }
+
+  #error(message: string, hint?: string, stderr = ''): TransportError {
+    const tail = stderrTail(stderr);
+    return new TransportError(tail ? `${message}: ${tail}` : message, { host: this.target.name, hint });
+  }
+}
+
+function firstLine(command: string): string {
+  const lines = command.trim().split('\n');
+  return lines.length > 1 ? `${lines[0]} ...` : (lines[0] ?? '');
+}
+
+/** The last few lines of stderr: where tools say what went wrong. */
+function stderrTail(stderr: string): string {
+  const tail = stderr.trim().split('\n').slice(-5).join(' | ');
+  return tail.length > 500 ? `...${tail.slice(-500)}` : tail;
+}
+
+async function trustedKeys(target: SshTarget, settings: SshSettings, pinnedKey: string | undefined): Promise<KnownHostKey[]> {
+  if (pinnedKey !== undefined) {
+    const pinned = parsePinnedKey(pinnedKey);
+    if (!pinned) {
+      throw new TransportError(`the pinned host key is not an OpenSSH public key`, {
+        host: target.name,
+        hint: 'host_key must look like "ssh-ed25519 AAAA..." (the second line of `ssh-keyscan HOST`, without the host name)',
+      });
+    }
+    return [pinned];
+  }
+  try {
+    return parseKnownHosts(await readFile(settings.knownHosts, 'utf8'));
+  } catch (err) {
+    // A missing file trusts nothing; the refusal that follows explains how to add the key.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new TransportError(`cannot read ${settings.knownHosts}: ${(err as Error).message}`, { host: target.name });
+  }
+}
+
+async function credentialsFor(target: SshTarget, settings: SshSettings): Promise<Pick<ConnectConfig, 'privateKey' | 'agent'>> {
+  if (settings.identity !== undefined) {
+    try {
+      return { privateKey: await readFile(settings.identity) };
+    } catch (err) {
+      throw new TransportError(`cannot read the SSH identity ${settings.identity}: ${(err as Error).message}`, { host: target.name });
+    }
+  }
+  const agent = process.env.SSH_AUTH_SOCK;
+  if (!agent) {
+    throw new TransportError('no SSH identity is configured and no ssh-agent is running (SSH_AUTH_SOCK is unset)', {
+      host: target.name,
+      hint: 'set ssh.identity in the inventory, or start ssh-agent and ssh-add the key',
+    });
+  }
+  return { agent };
+}
+
+function hostKeyRefusal(verdict: Exclude<HostKeyVerdict, { kind: 'match' }>, key: Buffer, target: SshTarget, settings: SshSettings, pinned: boolean): TransportError {
+  const where = `${target.host}:${target.port}`;
+  const name = knownHostsName(target.host, target.port);
+  const seen = `presented ${fingerprint(key)}`;
+  const addKey = `ssh-keyscan -p ${target.port} ${target.host} >> ${settings.knownHosts}`;
+  switch (verdict.kind) {
+    case 'revoked':
+      return new TransportError(`host key of ${where} is revoked (${settings.knownHosts} line ${verdict.line}); ${seen}`, {
+        host: target.name,
+        hint: 'the host must get a new host key; a revoked key is never accepted',
+      });
+    case 'mismatch':
+      return pinned
+        ? new TransportError(`host key of ${where} does not match the key pinned in the inventory; ${seen}: someone may be intercepting the connection`, {
+            host: target.name,
+            hint: `if the host was reinstalled, confirm the new fingerprint on its console (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub) and update host_key in the inventory`,
+          })
+        : new TransportError(`host key of ${where} has CHANGED (known as ${verdict.knownTypes.join(', ')} at ${settings.knownHosts} line ${verdict.lines.join(', ')}); ${seen}: someone may be intercepting the connection`, {
+            host: target.name,
+            hint: `if the host was reinstalled, confirm the new fingerprint on its console (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub), then: ssh-keygen -R '${name}' -f ${settings.knownHosts} && ${addKey}`,
+          });
+    case 'unknown':
+      return new TransportError(`host key of ${where} is not trusted: it is not in ${settings.knownHosts}; ${seen}`, {
+        host: target.name,
+        hint: `compare the fingerprint with the host's console (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub), then: ${addKey}`,
+      });
+  }
+}
+
+/** One sentence for why the connection failed, from ssh2's error level and the socket's errno. */
+function connectFailure(err: Error & { level?: string; code?: string }, target: SshTarget, settings: SshSettings): TransportError {
+  const where = `${target.host}:${target.port}`;
+  const at = { host: target.name, cause: err };
+  if (err.level === 'client-authentication') {
+    const how = settings.identity ? `the key ${settings.identity}` : 'the keys in ssh-agent';
+    return new TransportError(`SSH login as ${settings.user} to ${where} was rejected with ${how}`, {
+      ...at,
+      hint: `check that the public key is in ~${settings.user}/.ssh/authorized_keys on the host`,
+    });
+  }
+  if (err.level === 'client-timeout' || err.code === 'ETIMEDOUT') {
+    return new TransportError(`no SSH answer from ${where} within ${settings.connectTimeoutSeconds} s`, {
+      ...at,
+      hint: 'check the address, routing and firewalls; raise ssh.connect_timeout_seconds for slow links',
+    });
+  }
+  switch (err.code) {
+    case 'ECONNREFUSED':
+      return new TransportError(`SSH connection to ${where} was refused`, { ...at, hint: `check that sshd is running and listens on port ${target.port}` });
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return new TransportError(`${where} is unreachable (${err.code})`, { ...at, hint: 'check the address and the routing to it' });
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new TransportError(`cannot resolve ${target.host}`, { ...at, hint: 'check ssh_host in the inventory or DNS' });
+    case 'ECONNRESET':
+      return new TransportError(`${where} closed the connection during the SSH handshake`, { ...at, hint: 'check sshd logs on the host (MaxStartups, AllowUsers, tcp wrappers)' });
+  }
+  return new TransportError(`SSH connection to ${where} failed: ${err.message}`, at);
+}
