@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { RenderError } from '../../src/errors.ts';
 import type { Inventory } from '../../src/inventory/model.ts';
 import { Secret } from '../../src/inventory/secret.ts';
+import { MANAGED_OPTIONS } from '../../src/inventory/validate.ts';
 import { desiredFiles, renderInventory, type DesiredFile } from '../../src/render/desired.ts';
 import { renderTemplate } from '../../src/render/engine.ts';
 import { sampleInventory } from './helpers/sample-inventory.ts';
@@ -127,6 +128,21 @@ describe('inventory options', () => {
     const cnf = byPath(filesOf('db-01', inv), '/etc/mysql/mariadb.conf.d/60-duet.cnf').content;
     assert.deepEqual(cnf.match(/^binlog_do_db = .*$/gm), ['binlog_do_db = duet', 'binlog_do_db = shop']);
   });
+
+  // The inventory refuses mysql.settings that would fight the rendered file; that list must name
+  // every option the template writes, or a setting could silently override it (e.g. read_only).
+  for (const flavor of ['mariadb', 'mysql'] as const) {
+    const todo = flavor === 'mysql' ? 'MANAGED_OPTIONS lacks log_replica_updates and binlog_expire_logs_seconds' : undefined;
+    test(`every option my.cnf sets for ${flavor} is one the inventory refuses in mysql.settings`, { todo }, () => {
+      const inv = sampleInventory();
+      inv.mysql.flavor = flavor;
+      const cnf = filesOf('db-01', inv).find((f) => f.service === 'mysql');
+      assert.ok(cnf);
+      const extra = new Set(inv.mysql.settings.map(([name]) => name));
+      const written = [...cnf.content.matchAll(/^(\w+) = /gm)].map((m) => m[1] ?? '').filter((name) => !extra.has(name));
+      assert.deepEqual(written.filter((name) => !MANAGED_OPTIONS.has(name)), []);
+    });
+  }
 
   test('a node from another pair is refused', () => {
     const inv = sampleInventory();
