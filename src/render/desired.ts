@@ -27,7 +27,7 @@ const IPTABLES_BOOT_SCRIPT_PATH = '/etc/network/if-pre-up.d/duet-iptables';
 
 const SECONDS_PER_DAY = 86_400;
 
-/** Every file duet manages on one node, in the order they should be applied (mysql, firewall, heartbeat). */
+/** Every file duet manages on one node: the mysql file, then the firewall files, then the heartbeat files. */
 export function desiredFiles(inv: Inventory, pair: PairSpec, node: NodeSpec): DesiredFile[] {
   if (!pair.nodes.some((n) => n.name === node.name)) {
     throw new RenderError(`node ${node.name} is not in pair ${pair.name}`);
