@@ -77,7 +77,7 @@ export interface FirewallSettings {
   /** Whether duet manages iptables at all. */
   manage: boolean;
   sshFrom: string[];
-  /** Application hosts allowed to reach MySQL (on the VIP and the nodes). */
+  /** Application hosts allowed to reach MySQL, on the floating IP only (never a node's own address). */
   mysqlFrom: string[];
 }
 

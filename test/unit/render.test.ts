@@ -132,8 +132,7 @@ describe('inventory options', () => {
   // The inventory refuses mysql.settings that would fight the rendered file; that list must name
   // every option the template writes, or a setting could silently override it (e.g. read_only).
   for (const flavor of ['mariadb', 'mysql'] as const) {
-    const todo = flavor === 'mysql' ? 'MANAGED_OPTIONS lacks log_replica_updates and binlog_expire_logs_seconds' : undefined;
-    test(`every option my.cnf sets for ${flavor} is one the inventory refuses in mysql.settings`, { todo }, () => {
+    test(`every option my.cnf sets for ${flavor} is one the inventory refuses in mysql.settings`, () => {
       const inv = sampleInventory();
       inv.mysql.flavor = flavor;
       const cnf = filesOf('db-01', inv).find((f) => f.service === 'mysql');
