@@ -14,7 +14,8 @@ import {
   type FixtureStatus,
 } from '../src/fixtures/index.ts';
 
-const log = (line: string) => process.stderr.write(`fixtures: ${line}\n`);
+const started = performance.now();
+const log = (line: string) => process.stderr.write(`fixtures [${((performance.now() - started) / 1000).toFixed(1)} s] ${line}\n`);
 
 function formatStatus({ state, hosts, vipHolders }: FixtureStatus): string {
   const lines = hosts.map((host) => {
@@ -63,17 +64,13 @@ runMain(async () => {
 
   switch (argv._[0]) {
     case 'up': {
-      const started = Date.now();
       const state = await fixturesUp({ hosts: argv.hosts as string, log });
-      log(`up in ${((Date.now() - started) / 1000).toFixed(1)} s; ssh -F ${statePath(state.stateDir, 'sshConfig')} ${state.hosts[0]?.name ?? ''}`);
+      log(`up; log in with: ssh -F ${statePath(state.stateDir, 'sshConfig')} ${state.hosts[0]?.name ?? ''}`);
       return;
     }
-    case 'down': {
-      const started = Date.now();
-      const { summary } = await fixturesDown();
-      log(`down in ${((Date.now() - started) / 1000).toFixed(1)} s: ${summary}`);
+    case 'down':
+      log(`down: ${(await fixturesDown()).summary}`);
       return;
-    }
     case 'status':
       process.stdout.write(`${formatStatus(await fixturesStatus())}\n`);
       return;
