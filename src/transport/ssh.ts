@@ -101,6 +101,11 @@ export class SshConnection {
     return new SshConnection(client, target, settings);
   }
 
+  /** The SSH login user (the OS user the host sees for commands and forwarded sockets). */
+  get user(): string {
+    return this.#settings.user;
+  }
+
   get closed(): boolean {
     return this.#closed;
   }

@@ -1,0 +1,203 @@
+// Talking to a node's MySQL/MariaDB through its SSH connection: the protocol runs over an SSH channel
+// to mysqld's unix socket, so port 3306 never has to be reachable by the operator and no MySQL
+// password is needed for the administrative login.
+//
+// Authentication, as proven against MariaDB 10.11.19 (Debian 12 package; test/integration-local):
+// Debian's root@localhost is `IDENTIFIED VIA mysql_native_password USING 'invalid' OR unix_socket`.
+// The server's peer on the forwarded socket is the sshd session process, which runs as the SSH user,
+// so SO_PEERCRED yields that user's uid. The handshake needs no help from the client: the server
+// offers mysql_native_password, whatever the client answers fails against 'invalid', and the server
+// silently falls through to unix_socket, which never sends an auth-switch request (its socket_auth()
+// reads a packet only when the user name is not yet known, and it has no client-side plugin). So
+// mysql2 needs no authPlugins entry and no password; the MySQL user must simply be the SSH user's
+// name: root over SSH as root. A non-root SSH user gets "Access denied" for root, by design.
+import { createConnection, escape, type Connection, type RowDataPacket } from 'mysql2/promise';
+import { HostStateError, ReplicationError } from '../errors.ts';
+import { redact, Secret } from '../inventory/secret.ts';
+import type { SshConnection } from '../transport/ssh.ts';
+import { dialectFor, type Account, type ChangeSourceOptions, type Dialect, type SqlStatement } from './dialect.ts';
+import { parseInstanceState, parseReplicaStatus, type InstanceState, type ReplicaStatus } from './model.ts';
+
+export const DEFAULT_SOCKET = '/run/mysqld/mysqld.sock';
+
+export interface MysqlSession {
+  /** Node name, the `host` of every error. */
+  readonly node: string;
+  readonly dialect: Dialect;
+  readonly connection: Connection;
+}
+
+export interface ConnectOptions {
+  socketPath?: string;
+  /** MySQL account; unix_socket authentication requires it to be the SSH login user. */
+  user?: string;
+}
+
+export async function connectOverSsh(ssh: SshConnection, opts: ConnectOptions = {}): Promise<MysqlSession> {
+  const node = ssh.target.name;
+  const socketPath = opts.socketPath ?? DEFAULT_SOCKET;
+  const user = opts.user ?? ssh.user;
+  const stream = await ssh.streamLocal(socketPath);
+  let connection: Connection;
+  try {
+    connection = await createConnection({ stream, user, supportBigNumbers: true, bigNumberStrings: true });
+  } catch (err) {
+    stream.destroy();
+    throw new HostStateError(`cannot log in to MySQL as ${user} through ${socketPath}: ${(err as Error).message}`, {
+      host: node,
+      cause: err,
+      hint: `duet logs in via unix_socket as the SSH user; ${user}@localhost must be IDENTIFIED VIA unix_socket (Debian's default for root)`,
+    });
+  }
+  // A lost channel surfaces as a failed query; without a listener the 'error' event would crash us.
+  connection.on('error', () => {});
+  const [rows] = await connection.query<RowDataPacket[]>('SELECT @@version AS version');
+  try {
+    return { node, dialect: dialectFor(String(rows[0]?.version)), connection };
+  } catch (err) {
+    await connection.end();
+    throw err instanceof HostStateError ? new HostStateError(err.message, { host: node, hint: err.hint }) : err;
+  }
+}
+
+/** Sends COM_QUIT and waits for the server to close; falls back to tearing the channel down. */
+export async function closeSession(session: MysqlSession): Promise<void> {
+  await session.connection.end().catch(() => session.connection.destroy());
+}
+
+/**
+ * Runs one statement. Secret parameters are revealed here, at the last moment, and nowhere else; a
+ * server error quoting the statement near a syntax error is redacted before it travels further.
+ */
+export async function query(session: MysqlSession, statement: SqlStatement | string): Promise<RowDataPacket[]> {
+  const { sql, params } = typeof statement === 'string' ? { sql: statement, params: [] } : statement;
+  try {
+    const [rows] = await session.connection.query(sql, params.map((p) => (p instanceof Secret ? p.reveal() : p)));
+    return Array.isArray(rows) ? (rows as RowDataPacket[]) : [];
+  } catch (err) {
+    // Both spellings: the value itself and the escaped form the server quotes back.
+    const secrets = params
+      .filter((p): p is Secret => p instanceof Secret)
+      .flatMap((p) => [p, new Secret(escape(p.reveal()).slice(1, -1), p.source)]);
+    // The SQL text holds only placeholders, so it is safe to show. No `cause`: mysql2 errors carry
+    // the interpolated statement (err.sql), password included.
+    throw new ReplicationError(`${sql} failed: ${redact((err as Error).message, secrets)}`, { host: session.node });
+  }
+}
+
+export async function readReplicaStatus(session: MysqlSession): Promise<ReplicaStatus | undefined> {
+  const [row] = await query(session, session.dialect.showReplicaStatus);
+  return row && parseReplicaStatus(row);
+}
+
+export async function readInstanceState(session: MysqlSession): Promise<InstanceState> {
+  const [variables] = await query(session, session.dialect.instanceVariables);
+  const replicaRows = await query(session, session.dialect.showReplicaStatus);
+  if (!variables) throw new HostStateError('the server returned no variables', { host: session.node });
+  return parseInstanceState(variables, replicaRows, session.dialect.flavor);
+}
+
+export async function setReadOnly(session: MysqlSession, on: boolean): Promise<void> {
+  await query(session, session.dialect.setReadOnly(on));
+}
+
+/** Accounts other than `except` that can write while read_only is on (none on MySQL: super_read_only). */
+export async function readOnlyBypassers(session: MysqlSession, except: Account[] = []): Promise<string[]> {
+  const sql = session.dialect.readOnlyBypassGrantees;
+  if (sql === undefined) return [];
+  const skip = new Set(except.map((a) => `'${a.user}'@'${a.host}'`));
+  return (await query(session, sql)).map((r) => String(r.GRANTEE)).filter((g) => !skip.has(g));
+}
+
+/**
+ * Makes `account` (the peer's replication login, host = the peer's address) exist with `password` and
+ * REPLICATION SLAVE. Not binlogged: each node owns the account its peer uses to reach it. The password
+ * is (re)set every time, so the inventory stays the single source of truth.
+ */
+export async function ensureReplicationUser(session: MysqlSession, account: Account, password: Secret): Promise<{ created: boolean }> {
+  const d = session.dialect;
+  await query(session, d.binlogOff);
+  try {
+    const existed = (await query(session, d.findAccount(account))).length > 0;
+    await query(session, existed ? d.setPassword(account, password) : d.createUser(account, password));
+    await query(session, d.grantReplication(account));
+    const extra = (await query(session, d.showGrants(account)))
+      .map((r) => String(Object.values(r)[0]))
+      .filter((g) => !/^GRANT (USAGE|REPLICATION SLAVE) ON \*\.\* TO /.test(g));
+    if (extra.length > 0) {
+      throw new ReplicationError(`replication account ${account.user}@${account.host} has more privileges than REPLICATION SLAVE`, {
+        host: session.node,
+        hint: `revoke them (SHOW GRANTS FOR '${account.user}'@'${account.host}' lists ${extra.length} extra grant(s)); duet will not widen or narrow another tool's grants`,
+      });
+    }
+    return { created: !existed };
+  } finally {
+    await query(session, d.binlogOn);
+  }
+}
+
+/**
+ * Points the replica at its source. Idempotent: when host, port, user and GTID mode already match,
+ * nothing is touched (replication keeps running). The password cannot be read back, so after a
+ * rotation pass `force`. Threads that were running are stopped for the change and started again.
+ */
+export async function configureSource(session: MysqlSession, source: ChangeSourceOptions & { force?: boolean }): Promise<'changed' | 'unchanged'> {
+  const current = await readReplicaStatus(session);
+  const mode = source.useGtid ? session.dialect.gtidMode : 'no';
+  const matches =
+    current !== undefined &&
+    current.sourceHost === source.host &&
+    current.sourcePort === source.port &&
+    current.sourceUser === source.user &&
+    current.usingGtid === mode;
+  if (matches && !source.force) return 'unchanged';
+  const wasRunning = current !== undefined && (current.ioRunning !== 'No' || current.sqlRunning !== 'No');
+  if (wasRunning) await query(session, session.dialect.stopReplica);
+  await query(session, session.dialect.changeSource(source));
+  if (wasRunning) await query(session, session.dialect.startReplica);
+  return 'changed';
+}
+
+/**
+ * Starts both replica threads and waits until they run (I/O thread connected to the source), so a
+ * wrong password or unreachable source is reported here with the server's own error text.
+ */
+export async function startReplica(session: MysqlSession, timeoutMs = 15_000): Promise<ReplicaStatus> {
+  await query(session, session.dialect.startReplica);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = await readReplicaStatus(session);
+    if (!status) throw new ReplicationError('START REPLICA on a server without a configured source', { host: session.node });
+    if (status.ioRunning === 'Yes' && status.sqlRunning === 'Yes') return status;
+    const failure = replicaFailure(status);
+    if (failure || Date.now() > deadline) {
+      throw new ReplicationError(failure ?? `replication from ${status.sourceHost}:${status.sourcePort} did not start within ${timeoutMs} ms (I/O ${status.ioRunning}, SQL ${status.sqlRunning})`, {
+        host: session.node,
+        hint: 'check the source address, the replication account and password, and that the source listens on the network',
+      });
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Stops the replica threads; a server that is not a replica is left alone. */
+export async function stopReplica(session: MysqlSession): Promise<void> {
+  if (await readReplicaStatus(session)) await query(session, session.dialect.stopReplica);
+}
+
+/** Waits until the replica has applied `position` (the source's InstanceState.gtid.binlog). */
+export async function waitForGtid(session: MysqlSession, position: string, timeoutSeconds: number): Promise<void> {
+  const [row] = await query(session, session.dialect.waitForGtid(position, timeoutSeconds));
+  if (Number(row?.reached) === 1) return;
+  const status = await readReplicaStatus(session);
+  throw new ReplicationError(`did not reach GTID position ${position} within ${timeoutSeconds} s`, {
+    host: session.node,
+    hint: (status && replicaFailure(status)) ?? 'replication is running but behind; wait longer or check the source',
+  });
+}
+
+function replicaFailure(status: ReplicaStatus): string | undefined {
+  if (status.lastIoErrno !== 0) return `replica I/O error ${status.lastIoErrno}: ${status.lastIoError}`;
+  if (status.lastSqlErrno !== 0) return `replica SQL error ${status.lastSqlErrno}: ${status.lastSqlError}`;
+  return undefined;
+}
