@@ -79,7 +79,9 @@ const DEFAULT_CONNECT_RETRY_SECONDS = 10;
 
 /** Parses "10.11.19-MariaDB-0+deb12u1-log" or "8.0.36" / "8.4.2-log". */
 export function parseVersion(text: string): ServerVersion {
-  const match = /^(\d+)\.(\d+)\.(\d+)/.exec(text);
+  // MariaDB 10.x announces itself as "5.5.5-10.x.y-MariaDB" in the protocol handshake (so old
+  // replicas do not mistake 10 for 1.0); @@version does not, but accept both.
+  const match = /^(?:5\.5\.5-(?=\d+\.\d+\.\d+-MariaDB))?(\d+)\.(\d+)\.(\d+)/i.exec(text);
   if (!match) throw new HostStateError(`cannot understand the server version "${text}"`);
   return { major: Number(match[1]), minor: Number(match[2]), patch: Number(match[3]), text };
 }
