@@ -17,6 +17,15 @@ export function serviceCommand(init: InitSystem, unit: string, action: ServiceAc
   return init === 'systemd' ? `systemctl ${action} ${unit}` : `service ${unit} ${action}`;
 }
 
+/**
+ * Runs a service command so that the daemons it starts do not inherit the SSH channel's pipes (the
+ * channel would then never see EOF and the command would hang): output goes to a temporary file,
+ * which is printed once the command has returned.
+ */
+export function withoutInheritedPipes(command: string): string {
+  return `out=$(mktemp) && { ${command}; } </dev/null >"$out" 2>&1; rc=$?; cat "$out"; rm -f "$out"; exit $rc`;
+}
+
 export const IPTABLES_RULES = '/etc/iptables.rules';
 
 /** Loads the saved rules into the kernel (the rules file itself is managed as a desired file). */
@@ -47,6 +56,6 @@ export function checkCommand(check: NonNullable<DesiredFile['check']>, stagedPat
     case 'iptables-restore':
       return `iptables-restore --test < ${q}`;
     case 'mysqld-options':
-      return `${flavor === 'mariadb' ? 'mariadbd' : 'mysqld'} --defaults-file=${q} --user=mysql --help --verbose > /dev/null`;
+      return `${flavor === 'mariadb' ? 'mariadbd' : 'mysqld'} --defaults-file=${q} --help --verbose > /dev/null`;
   }
 }

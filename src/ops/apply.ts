@@ -1,0 +1,167 @@
+// Carries out one host's plan: stage every changed file beside its target, check each with the real
+// tool, keep the old copy, rename into place, then run each affected service action once. A failure
+// before the renames leaves the host as it was; a failed service action puts the old files back and
+// restarts the service, so the host ends either as it was or fully converged.
+import { ApplyError, TransportError } from '../errors.ts';
+import type { Flavor } from '../inventory/model.ts';
+import type { HostFacts } from '../plan/facts.ts';
+import { changedFiles, type FileChange, type HostPlan, type Service } from '../plan/plan.ts';
+import type { SshConnection } from '../transport/ssh.ts';
+import { shellQuote as q } from '../transport/shell.ts';
+import { backupPath, checkCommand, loadFirewallCommand, mysqlUnit, serviceCommand, stagingPath, withoutInheritedPipes } from './services.ts';
+
+export interface ApplyContext {
+  ssh: SshConnection;
+  facts: HostFacts;
+  flavor: Flavor;
+  log: (line: string) => void;
+}
+
+export interface ApplyResult {
+  filesChanged: string[];
+  servicesRun: string[];
+}
+
+const SERVICE_TIMEOUT_MS = 120_000;
+
+export async function applyHostPlan(plan: HostPlan, ctx: ApplyContext): Promise<ApplyResult> {
+  const changes = changedFiles(plan);
+  if (changes.length === 0) return { filesChanged: [], servicesRun: [] };
+  const host = plan.host;
+  const contentChanges = changes.filter((c) => c.contentChanged);
+
+  // 1. Stage and check. Nothing live has changed yet, so any failure here just cleans up.
+  try {
+    for (const change of contentChanges) await stageFile(change, ctx);
+  } catch (err) {
+    await removeStaged(contentChanges, ctx);
+    throw err;
+  }
+
+  // 2. Install: back up, then rename. Metadata-only changes are fixed in place.
+  const installed: FileChange[] = [];
+  try {
+    for (const change of changes) {
+      await installFile(change, ctx);
+      installed.push(change);
+    }
+  } catch (err) {
+    await restoreFiles(installed, ctx);
+    await removeStaged(contentChanges, ctx);
+    throw asApplyError(err, host, 'installing files failed; the files installed so far were put back');
+  }
+  ctx.log(`${host}: installed ${changes.map((c) => c.file.path).join(', ')}`);
+
+  // 3. Services, once each, in plan order.
+  const servicesRun: string[] = [];
+  for (const service of plan.services) {
+    // A Heartbeat that is not running yet is started by converge, on both nodes together once
+    // replication runs, so the floating IP goes to a node that is ready to be the writer.
+    if (service === 'heartbeat' && !ctx.facts.running.heartbeat) continue;
+    try {
+      servicesRun.push(await runServiceAction(service, ctx));
+    } catch (err) {
+      const affected = installed.filter((c) => c.file.service === service);
+      await restoreFiles(affected, ctx);
+      const recovered = await runServiceAction(service, ctx).then(
+        () => 'the previous files are back and it runs again',
+        (again: unknown) => `the previous files are back but it still fails (${firstLine(again)})`,
+      );
+      const detail = service === 'mysql' ? await serverErrorLines(ctx) : '';
+      throw new ApplyError(`${service} failed with the new configuration; ${recovered}${detail}`, {
+        host,
+        hint: 'fix the inventory (the server\'s own error lines are above) and run provision again',
+        cause: err,
+      });
+    }
+  }
+  return { filesChanged: changes.map((c) => c.file.path), servicesRun };
+}
+
+async function stageFile(change: FileChange, { ssh, flavor }: ApplyContext): Promise<void> {
+  const { file } = change;
+  const staged = stagingPath(file.path);
+  const dir = file.path.slice(0, file.path.lastIndexOf('/')) || '/';
+  // umask 077: a secret file is never readable by others, not even for a moment before chmod.
+  await ssh.run(
+    `umask 077 && mkdir -p ${q(dir)} && cat > ${q(staged)} && chown ${q(`${file.owner}:${file.group}`)} ${q(staged)} && chmod ${file.mode.toString(8)} ${q(staged)}`,
+    { stdin: file.content },
+  );
+  if (file.check) {
+    const result = await ssh.exec(checkCommand(file.check, staged, flavor));
+    if (result.code !== 0) {
+      throw new ApplyError(`${file.path} failed its check (${file.check}); nothing on the host was changed`, {
+        host: ssh.target.name,
+        hint: lastLines(result.stderr || result.stdout, 5),
+      });
+    }
+  }
+}
+
+async function installFile(change: FileChange, { ssh }: ApplyContext): Promise<void> {
+  const { file } = change;
+  const target = q(file.path);
+  if (!change.contentChanged) {
+    await ssh.run(`chown ${q(`${file.owner}:${file.group}`)} ${target} && chmod ${file.mode.toString(8)} ${target}`);
+    return;
+  }
+  // cp -p keeps the old copy with its mode and owner; mv within one directory is an atomic rename.
+  const backup = change.action === 'update' ? `cp -p ${target} ${q(backupPath(file.path))} && ` : '';
+  await ssh.run(`${backup}mv -f ${q(stagingPath(file.path))} ${target}`);
+}
+
+/** Puts back the previous copies of installed files; files that did not exist before are removed. */
+async function restoreFiles(changes: FileChange[], { ssh }: ApplyContext): Promise<void> {
+  for (const change of changes) {
+    if (!change.contentChanged) continue;
+    const target = q(change.file.path);
+    const command = change.action === 'create' ? `rm -f ${target}` : `cp -p ${q(backupPath(change.file.path))} ${target}`;
+    await ssh.exec(command);
+  }
+}
+
+async function removeStaged(changes: FileChange[], { ssh }: ApplyContext): Promise<void> {
+  if (changes.length === 0) return;
+  await ssh.exec(`rm -f ${changes.map((c) => q(stagingPath(c.file.path))).join(' ')}`);
+}
+
+async function runServiceAction(service: Service, ctx: ApplyContext): Promise<string> {
+  const { ssh, facts, flavor } = ctx;
+  let command: string;
+  switch (service) {
+    case 'mysql':
+      command = serviceCommand(facts.initSystem, mysqlUnit(flavor), 'restart');
+      break;
+    case 'firewall':
+      command = loadFirewallCommand();
+      break;
+    case 'heartbeat':
+      // A running Heartbeat is reloaded (`heartbeat -r`: it re-reads its files and keeps its
+      // resources), because a restart would hand the floating IP to the peer.
+      command = serviceCommand(facts.initSystem, 'heartbeat', facts.running.heartbeat ? 'reload' : 'start');
+      break;
+  }
+  ctx.log(`${ssh.target.name}: ${command}`);
+  await ssh.run(withoutInheritedPipes(command), { timeoutMs: SERVICE_TIMEOUT_MS });
+  return command;
+}
+
+/** The last lines of the server's error log, which say why it would not start. */
+async function serverErrorLines(ctx: ApplyContext): Promise<string> {
+  const result = await ctx.ssh.exec('tail -n 8 /var/log/mysql/error.log 2>/dev/null || journalctl -u mariadb -u mysql -n 8 --no-pager 2>/dev/null');
+  const lines = result.stdout.trim();
+  return lines ? `\n  server log:\n    ${lines.split('\n').join('\n    ')}` : '';
+}
+
+function asApplyError(err: unknown, host: string, what: string): ApplyError | TransportError {
+  if (err instanceof TransportError && err.message.includes('connect')) return err;
+  return new ApplyError(`${what} (${firstLine(err)})`, { host, cause: err });
+}
+
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
+}
+
+function lastLines(text: string, n: number): string {
+  return text.trim().split('\n').slice(-n).join(' | ');
+}

@@ -1,0 +1,140 @@
+// The pair-wide state provision converges after the files: both servers running, the replication
+// accounts, each node replicating from its peer, exactly one writable node, Heartbeat running and the
+// floating IP on the writer. Each step reads first and changes only what differs.
+import { HostStateError, ReplicationError } from '../errors.ts';
+import type { Inventory, NodeSpec, PairSpec } from '../inventory/model.ts';
+import { peerOf } from '../inventory/model.ts';
+import { closeSession, configureSource, connectOverSsh, ensureReplicationUser, readInstanceState, setReadOnly, startReplica, type MysqlSession } from '../mysql/dao.ts';
+import type { HostFacts } from '../plan/facts.ts';
+import type { HostPool } from '../transport/pool.ts';
+import type { SshConnection } from '../transport/ssh.ts';
+import { mysqlUnit, serviceCommand, withoutInheritedPipes } from './services.ts';
+
+export const MYSQL_PORT = 3306;
+
+export interface PairConvergence {
+  pair: string;
+  writer: string;
+  /** What was changed, in order; empty when the pair was already as desired. */
+  actions: string[];
+  error?: string;
+}
+
+export interface ConvergeContext {
+  pool: HostPool;
+  /** The node that is (or becomes) writable and holds the floating IP. */
+  writer: string;
+  facts: Map<string, HostFacts>;
+  log: (line: string) => void;
+}
+
+const POLL_MS = 250;
+
+export async function convergePair(inv: Inventory, pair: PairSpec, ctx: ConvergeContext): Promise<PairConvergence> {
+  const result: PairConvergence = { pair: pair.name, writer: ctx.writer, actions: [] };
+  const act = (line: string) => {
+    result.actions.push(line);
+    ctx.log(`${pair.name}: ${line}`);
+  };
+  const sessions = new Map<string, MysqlSession>();
+  try {
+    for (const node of pair.nodes) {
+      const ssh = await ctx.pool.get(node);
+      if (await ensureDaemon(ssh, 'mariadbd mysqld', serviceCommand(ctx.facts.get(node.name)!.initSystem, mysqlUnit(inv.mysql.flavor), 'start'))) {
+        act(`started ${mysqlUnit(inv.mysql.flavor)} on ${node.name}`);
+      }
+      const session = await connectOverSsh(ssh);
+      sessions.set(node.name, session);
+      if (session.dialect.flavor !== inv.mysql.flavor) {
+        throw new HostStateError(`the server is ${session.dialect.flavor} ${session.dialect.version.text}, but the inventory says mysql.flavor: ${inv.mysql.flavor}`, {
+          host: node.name,
+          hint: 'set mysql.flavor to what the hosts run',
+        });
+      }
+    }
+    const session = (node: NodeSpec) => sessions.get(node.name)!;
+
+    // Each node owns the account its peer logs in with (not replicated: host is the peer's address).
+    for (const node of pair.nodes) {
+      const peer = peerOf(pair, node);
+      const account = { user: inv.mysql.replication.user, host: peer.address };
+      if ((await ensureReplicationUser(session(node), account, inv.mysql.replication.password)).created) {
+        act(`created replication account ${account.user}@${account.host} on ${node.name}`);
+      }
+    }
+
+    for (const node of pair.nodes) {
+      const peer = peerOf(pair, node);
+      const source = { host: peer.address, port: MYSQL_PORT, user: inv.mysql.replication.user, password: inv.mysql.replication.password, useGtid: true };
+      if ((await configureSource(session(node), source)) === 'changed') act(`${node.name} replicates from ${peer.name} (${peer.address})`);
+      const state = await readInstanceState(session(node));
+      if (state.replica?.ioRunning !== 'Yes' || state.replica.sqlRunning !== 'Yes') {
+        await startReplica(session(node));
+        act(`started replication on ${node.name}`);
+      }
+    }
+
+    // Exactly one writer. Both servers start read-only (my.cnf), so this also restores the writer
+    // after provision restarted it.
+    for (const node of pair.nodes) {
+      const wantReadOnly = node.name !== ctx.writer;
+      if ((await readInstanceState(session(node))).readOnly !== wantReadOnly) {
+        await setReadOnly(session(node), wantReadOnly);
+        act(`${node.name} read_only ${wantReadOnly ? 'ON' : 'OFF'}`);
+      }
+    }
+
+    const started: string[] = [];
+    for (const node of pair.nodes) {
+      const ssh = await ctx.pool.get(node);
+      if (await ensureDaemon(ssh, 'heartbeat', serviceCommand(ctx.facts.get(node.name)!.initSystem, 'heartbeat', 'start'))) {
+        started.push(node.name);
+        act(`started heartbeat on ${node.name}`);
+      }
+    }
+    if (started.length > 0) {
+      // Heartbeat acquires the floating IP only after initdead (both nodes starting) or deadtime.
+      const waitSeconds = pair.heartbeat.initdead + pair.heartbeat.deadtime + 10;
+      ctx.log(`${pair.name}: waiting up to ${waitSeconds} s for the floating IP ${pair.vip.address} on ${ctx.writer}`);
+      await waitForVip(pair, ctx, waitSeconds * 1000);
+    }
+  } catch (err) {
+    result.error = err instanceof Error ? err.message : String(err);
+    ctx.log(`${pair.name}: FAILED: ${result.error}`);
+  } finally {
+    await Promise.all([...sessions.values()].map(closeSession));
+  }
+  return result;
+}
+
+/** Starts a daemon when no process of those names runs; true when it had to be started. */
+async function ensureDaemon(ssh: SshConnection, processNames: string, startCommand: string): Promise<boolean> {
+  const running = await ssh.exec(`pidof ${processNames} >/dev/null`);
+  if (running.code === 0) return false;
+  await ssh.run(withoutInheritedPipes(startCommand), { timeoutMs: 120_000 });
+  return true;
+}
+
+/** Which nodes of the pair hold the floating IP now. */
+export async function vipHolders(pair: PairSpec, pool: HostPool): Promise<string[]> {
+  const holders: string[] = [];
+  for (const node of pair.nodes) {
+    const ssh = await pool.get(node);
+    const out = await ssh.run('ip -4 -o addr show scope global');
+    if (out.stdout.split('\n').some((line) => line.includes(` ${pair.vip.address}/`))) holders.push(node.name);
+  }
+  return holders;
+}
+
+async function waitForVip(pair: PairSpec, ctx: ConvergeContext, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let holders: string[] = [];
+  while (Date.now() < deadline) {
+    holders = await vipHolders(pair, ctx.pool);
+    if (holders.length === 1 && holders[0] === ctx.writer) return;
+    await new Promise((r) => setTimeout(r, POLL_MS * 4));
+  }
+  throw new ReplicationError(`the floating IP ${pair.vip.address} is on ${holders.length ? holders.join(' and ') : 'no node'}, not on the writer ${ctx.writer}, after ${Math.round(timeoutMs / 1000)} s`, {
+    hint: 'check /var/log/ha-log on both nodes, and that Heartbeat packets (udp) pass between them',
+  });
+}

@@ -1,0 +1,202 @@
+// provision: inventory -> facts -> plan -> (ask) -> apply, per pair in a safe order, then users,
+// replication both ways, the writable role and Heartbeat. Every step is idempotent: a second run
+// finds nothing to change and restarts nothing.
+import { HostStateError, UsageError } from '../errors.ts';
+import type { Inventory, NodeSpec, PairSpec } from '../inventory/model.ts';
+import { factsScript, parseFacts, REQUIRED_PACKAGES, type HostFacts } from '../plan/facts.ts';
+import { changedFiles, planHost, type HostPlan } from '../plan/plan.ts';
+import { desiredFiles } from '../render/desired.ts';
+import { HostPool } from '../transport/pool.ts';
+import { applyHostPlan } from './apply.ts';
+import { convergePair, type PairConvergence } from './converge.ts';
+
+export interface ProvisionOptions {
+  dryRun: boolean;
+  /** Asked once, after the plan is shown and before anything changes; false aborts. */
+  confirm: (question: string) => Promise<boolean>;
+  /** Only these nodes (names); replication and roles of a pair need both of its nodes. */
+  limit?: string[] | undefined;
+  /** Pairs worked on at once; the two nodes of a pair always go one after the other. */
+  parallel: number;
+  /** Progress lines while it runs. */
+  log: (line: string) => void;
+  /** Called with the plan (every host's changes) before anything is changed or asked. */
+  onPlan?: (planned: ProvisionReport) => void;
+}
+
+export type HostStatus = 'unchanged' | 'changed' | 'planned' | 'failed' | 'not touched';
+
+export interface HostReport {
+  host: string;
+  pair: string;
+  status: HostStatus;
+  changes: Array<{ path: string; action: string; reasons: string[]; diff: string }>;
+  /** Service actions the plan implies (dry run) or that were run. */
+  services: string[];
+  error?: string;
+}
+
+export interface ProvisionReport {
+  dryRun: boolean;
+  aborted: boolean;
+  hosts: HostReport[];
+  pairs: PairConvergence[];
+  summary: { changed: number; failed: number; unchanged: number };
+}
+
+interface HostWork {
+  pair: PairSpec;
+  node: NodeSpec;
+  facts: HostFacts;
+  plan: HostPlan;
+  report: HostReport;
+}
+
+/** Packages to ask dpkg about: every alternative of every flavor, so the report can say which is there. */
+const PACKAGE_QUERY = [...new Set(Object.values(REQUIRED_PACKAGES).flat(2))];
+
+export async function provision(inv: Inventory, opts: ProvisionOptions): Promise<ProvisionReport> {
+  const selected = selectNodes(inv, opts.limit);
+  const pool = new HostPool(inv.ssh);
+  try {
+    // Facts from every host first: an unreachable host, a wrong key or a wrong host name stops the
+    // run before any host is changed.
+    const work = await Promise.all(selected.map(({ pair, node }) => gatherHost(inv, pool, pair, node)));
+    const report: ProvisionReport = {
+      dryRun: opts.dryRun,
+      aborted: false,
+      hosts: work.map((w) => w.report),
+      pairs: [],
+      summary: { changed: 0, failed: 0, unchanged: 0 },
+    };
+    const pending = work.filter((w) => changedFiles(w.plan).length > 0);
+    opts.onPlan?.(report);
+    if (opts.dryRun) {
+      for (const w of pending) w.report.status = 'planned';
+      return summarize(report);
+    }
+    if (pending.length > 0 && !(await opts.confirm(`Apply ${pending.reduce((n, w) => n + changedFiles(w.plan).length, 0)} file change(s) on ${pending.length} host(s)?`))) {
+      report.aborted = true;
+      return summarize(report);
+    }
+
+    const pairs = [...new Set(work.map((w) => w.pair))];
+    await inBatches(pairs, opts.parallel, async (pair) => {
+      const hosts = work.filter((w) => w.pair === pair);
+      const convergence = await provisionPair(inv, pool, pair, hosts, opts);
+      if (convergence) report.pairs.push(convergence);
+    });
+    return summarize(report);
+  } finally {
+    await pool.closeAll();
+  }
+}
+
+function selectNodes(inv: Inventory, limit: string[] | undefined): Array<{ pair: PairSpec; node: NodeSpec }> {
+  const all = inv.pairs.flatMap((pair) => pair.nodes.map((node) => ({ pair, node })));
+  if (!limit || limit.length === 0) return all;
+  const unknown = limit.filter((name) => !all.some(({ node }) => node.name === name));
+  if (unknown.length > 0) {
+    throw new UsageError(`--limit names unknown node(s): ${unknown.join(', ')}`, { hint: `nodes in ${inv.file}: ${all.map(({ node }) => node.name).join(', ')}` });
+  }
+  return all.filter(({ node }) => limit.includes(node.name));
+}
+
+async function gatherHost(inv: Inventory, pool: HostPool, pair: PairSpec, node: NodeSpec): Promise<HostWork> {
+  const ssh = await pool.get(node);
+  const desired = desiredFiles(inv, pair, node);
+  const result = await ssh.run(factsScript(desired.map((f) => f.path), PACKAGE_QUERY));
+  const facts = parseFacts(result.stdout);
+  if (facts.hostname !== node.name) {
+    throw new HostStateError(`uname -n says ${JSON.stringify(facts.hostname)}, but the inventory calls this node ${node.name}`, {
+      host: node.name,
+      hint: 'Heartbeat identifies nodes by uname -n: set the host name on the host, or the node name in the inventory',
+    });
+  }
+  const missing = REQUIRED_PACKAGES[inv.mysql.flavor].filter((alternatives) => !alternatives.some((p) => facts.packages.has(p)));
+  if (missing.length > 0) {
+    const names = missing.map((alternatives) => alternatives[0]!);
+    throw new HostStateError(`package(s) not installed: ${names.join(', ')}`, {
+      host: node.name,
+      hint: `install them first, e.g. apt-get install --no-install-recommends ${names.join(' ')}`,
+    });
+  }
+  const plan = planHost(node.name, desired, facts.files, inv.secrets);
+  const changes = changedFiles(plan);
+  return {
+    pair,
+    node,
+    facts,
+    plan,
+    report: {
+      host: node.name,
+      pair: pair.name,
+      status: 'unchanged',
+      changes: changes.map((c) => ({ path: c.file.path, action: c.action, reasons: c.reasons, diff: c.diff })),
+      services: plan.services,
+    },
+  };
+}
+
+/**
+ * One pair: the node that is not the writer first, so a configuration the server rejects is found
+ * (and rolled back) there before the writer is touched; never both servers down at once. Then the
+ * pair-wide state: users, replication, roles and Heartbeat.
+ */
+async function provisionPair(inv: Inventory, pool: HostPool, pair: PairSpec, hosts: HostWork[], opts: ProvisionOptions): Promise<PairConvergence | undefined> {
+  const writerName = currentWriter(pair, hosts);
+  const ordered = [...hosts].sort((a, b) => Number(a.node.name === writerName) - Number(b.node.name === writerName));
+  for (const [i, host] of ordered.entries()) {
+    if (changedFiles(host.plan).length === 0) continue;
+    opts.log(`${host.node.name}: applying ${changedFiles(host.plan).length} change(s)`);
+    try {
+      const ssh = await pool.get(host.node);
+      const result = await applyHostPlan(host.plan, { ssh, facts: host.facts, flavor: inv.mysql.flavor, log: opts.log });
+      host.report.status = 'changed';
+      host.report.services = result.servicesRun;
+    } catch (err) {
+      host.report.status = 'failed';
+      host.report.error = err instanceof Error ? err.message : String(err);
+      for (const rest of ordered.slice(i + 1)) rest.report.status = 'not touched';
+      opts.log(`${host.node.name}: FAILED: ${host.report.error.split('\n')[0]}`);
+      return undefined;
+    }
+  }
+  if (hosts.length < 2) {
+    opts.log(`${pair.name}: --limit selected one node; replication and roles were not checked`);
+    return undefined;
+  }
+  const byName = new Map(hosts.map((h) => [h.node.name, h.facts]));
+  return convergePair(inv, pair, {
+    pool,
+    writer: writerName,
+    facts: byName,
+    log: opts.log,
+  });
+}
+
+/** The writer is the node holding the floating IP; on a pair without one yet, the preferred node. */
+function currentWriter(pair: PairSpec, hosts: HostWork[]): string {
+  const holders = hosts.filter((h) => h.facts.addresses.some((a) => a.address === pair.vip.address));
+  if (holders.length === 1) return holders[0]!.node.name;
+  return (pair.nodes.find((n) => n.preferred) ?? pair.nodes[0]).name;
+}
+
+async function inBatches<T>(items: T[], size: number, fn: (item: T) => Promise<void>): Promise<void> {
+  const queue = [...items];
+  const workers = Array.from({ length: Math.max(1, Math.min(size, queue.length)) }, async () => {
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await fn(item);
+  });
+  await Promise.all(workers);
+}
+
+function summarize(report: ProvisionReport): ProvisionReport {
+  const count = (s: HostStatus) => report.hosts.filter((h) => h.status === s).length;
+  const pairChanges = report.pairs.reduce((n, p) => n + p.actions.length, 0);
+  report.summary = {
+    changed: count('changed') + count('planned') + pairChanges,
+    failed: count('failed') + report.pairs.filter((p) => p.error).length,
+    unchanged: count('unchanged'),
+  };
+  return report;
+}

@@ -1,0 +1,166 @@
+// provision against the fixture hosts: real sshd, MariaDB, iptables and Heartbeat, no mocks.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { FIXTURE_VIP } from '../../src/fixtures/index.ts';
+import type { ProvisionReport } from '../../src/ops/provision.ts';
+import { duet, REPO_ROOT } from './helpers/cli.ts';
+import { useFixtures } from './helpers/fixtures.ts';
+
+const fx = useFixtures();
+const INVENTORY = join(REPO_ROOT, 'inventory/fixtures.yml');
+const CNF = '/etc/mysql/mariadb.conf.d/60-duet.cnf';
+
+async function sh(host: string, command: string): Promise<string> {
+  const result = await fx.ssh(host, command);
+  assert.equal(result.code, 0, `${host}: \`${command}\` exited ${result.code}: ${result.stderr}`);
+  return result.stdout;
+}
+
+const sql = (host: string, statement: string) => sh(host, `mariadb -Nse ${JSON.stringify(statement)}`);
+
+/** A copy of the fixture inventory with absolute paths, changed by `edit`, in a temp dir. */
+function inventoryVariant(edit: (text: string) => string): string {
+  const text = readFileSync(INVENTORY, 'utf8').replaceAll('../.fixtures/', `${fx.stateDir}/`);
+  const dir = mkdtempSync(join(fx.stateDir, 'inv-'));
+  const path = join(dir, 'inventory.yml');
+  writeFileSync(path, edit(text));
+  return path;
+}
+
+async function provisionJson(...args: string[]): Promise<{ code: number; report: ProvisionReport; stderr: string }> {
+  const result = await duet('provision', [INVENTORY, '--json', ...args]);
+  let report: ProvisionReport;
+  try {
+    report = JSON.parse(result.stdout) as ProvisionReport;
+  } catch {
+    assert.fail(`provision printed no JSON (exit ${result.code}):\n${result.stdout}\n${result.stderr}`);
+  }
+  return { code: result.code, report, stderr: result.stderr };
+}
+
+async function noManagedFiles(): Promise<void> {
+  for (const host of ['db1', 'db2']) {
+    assert.equal((await fx.ssh(host, `test -e ${CNF} || test -e /etc/ha.d/ha.cf || test -e /etc/iptables.rules`)).code, 1, `${host} was changed`);
+  }
+}
+
+async function vipHolders(): Promise<string[]> {
+  const holders: string[] = [];
+  for (const host of ['db1', 'db2']) {
+    const out = await fx.exec(host, ['ip', '-4', '-o', 'addr', 'show', 'dev', 'eth0']);
+    if (out.stdout.includes(` ${FIXTURE_VIP}/`)) holders.push(host);
+  }
+  return holders;
+}
+
+/** From app1: does a TCP connection to address:port open within 2 s? */
+async function appCanConnect(address: string, port: number): Promise<boolean> {
+  const probe = await fx.exec('app1', ['timeout', '2', 'bash', '-c', `</dev/tcp/${address}/${port}`]);
+  return probe.code === 0;
+}
+
+async function daemonPids(): Promise<string> {
+  const out: string[] = [];
+  for (const host of ['db1', 'db2']) out.push(`${host}: ${(await fx.exec(host, ['pidof', 'mariadbd', 'heartbeat'])).stdout.trim()}`);
+  return out.join('; ');
+}
+
+describe('provision', () => {
+  it('refuses a bad inventory with a precise error and touches no host', async () => {
+    const path = inventoryVariant((t) => t.replace('server_id: 12', 'server_id: 11'));
+    const result = await duet('provision', [path, '--yes']);
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /pairs\[0\]\.nodes\[1\]\.server_id: server_id 11 is already used at pairs\[0\]\.nodes\[0\]\.server_id/);
+    assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace for bad input');
+    await noManagedFiles();
+  });
+
+  it('refuses an unknown host key and touches no host', async () => {
+    const keyDir = mkdtempSync(join(fx.stateDir, 'key-'));
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(keyDir, 'k')]);
+    const otherKey = readFileSync(join(keyDir, 'k.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
+    const knownHosts = readFileSync(join(fx.stateDir, 'known_hosts'), 'utf8')
+      .split('\n')
+      .map((line) => (line.startsWith('198.18.0.12,db2 ssh-ed25519 ') ? `198.18.0.12,db2 ${otherKey}` : line))
+      .join('\n');
+    writeFileSync(join(keyDir, 'known_hosts'), knownHosts);
+    const path = inventoryVariant((t) => t.replace(`${fx.stateDir}/known_hosts`, join(keyDir, 'known_hosts')));
+    const result = await duet('provision', [path, '--yes']);
+    assert.equal(result.code, 3, result.stderr);
+    assert.match(result.stderr, /db2: .*host key/i);
+    await noManagedFiles();
+  });
+
+  it('takes a bare pair to master-master replication with the floating IP on the preferred node', async () => {
+    const started = Date.now();
+    const { code, report, stderr } = await provisionJson('--yes');
+    process.stderr.write(`# cold provision: ${Date.now() - started} ms\n`);
+    assert.equal(code, 0, `${stderr}\n${JSON.stringify(report.pairs)}`);
+    assert.equal(report.summary.failed, 0);
+    assert.ok(report.summary.changed > 0);
+    assert.equal(report.pairs[0]?.writer, 'db1');
+
+    for (const host of ['db1', 'db2']) {
+      const status = await sh(host, `mariadb -e 'SHOW SLAVE STATUS\\G'`);
+      assert.match(status, /Slave_IO_Running: Yes/, `${host}: ${status}`);
+      assert.match(status, /Slave_SQL_Running: Yes/, `${host}: ${status}`);
+      assert.match(status, new RegExp(`Master_Host: ${host === 'db1' ? '198.18.0.12' : '198.18.0.11'}`));
+      assert.match(status, /Using_Gtid: Slave_Pos/);
+    }
+    assert.equal(await sql('db1', 'SELECT @@read_only'), '0\n');
+    assert.equal(await sql('db2', 'SELECT @@read_only'), '1\n');
+
+    // Rows written on each node appear on the other, with interleaved auto-increment ids.
+    await sql('db1', 'CREATE TABLE app.t (id INT AUTO_INCREMENT PRIMARY KEY, src VARCHAR(10))');
+    await sql('db1', "INSERT INTO app.t (src) VALUES ('db1'), ('db1')");
+    await sql('db2', "INSERT INTO app.t (src) VALUES ('db2'), ('db2')"); // as root: read_only does not stop SUPER
+    const want = '1\tdb1\n11\tdb1\n12\tdb2\n22\tdb2\n';
+    for (const host of ['db1', 'db2']) {
+      let rows = '';
+      for (let i = 0; i < 50 && rows !== want; i++) {
+        rows = await sql(host, 'SELECT id, src FROM app.t ORDER BY id');
+        if (rows !== want) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(rows, want, `${host} sees`);
+    }
+
+    assert.deepEqual(await vipHolders(), ['db1']);
+    // Firewall: the application host reaches MySQL on the floating IP only.
+    assert.equal(await appCanConnect(FIXTURE_VIP, 3306), true, 'app1 -> VIP:3306');
+    assert.equal(await appCanConnect(fx.address('db1'), 3306), false, 'app1 -> db1:3306');
+    assert.equal(await appCanConnect(fx.address('db2'), 3306), false, 'app1 -> db2:3306');
+    assert.match(await sh('db1', 'iptables -S INPUT'), /^-P INPUT DROP$/m);
+  });
+
+  it('changes nothing and restarts nothing on a second run', async () => {
+    const before = await daemonPids();
+    const started = Date.now();
+    const { code, report, stderr } = await provisionJson('--yes');
+    process.stderr.write(`# no-op provision: ${Date.now() - started} ms\n`);
+    assert.equal(code, 0, stderr);
+    assert.deepEqual(report.summary, { changed: 0, failed: 0, unchanged: 2 });
+    assert.deepEqual(report.pairs.map((p) => p.actions), [[]]);
+    assert.equal(await daemonPids(), before);
+    assert.deepEqual(await vipHolders(), ['db1']);
+  });
+
+  it('shows a hand edit as a diff in --dry-run, then repairs it', async () => {
+    await sh('db2', `echo 'max_connections = 77' >> ${CNF}`);
+    const dry = await duet('provision', [INVENTORY, '--dry-run']);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /db2: 1 file change\(s\); then: mysql/);
+    assert.match(dry.stdout, /^\s+-max_connections = 77$/m);
+    assert.match(await sh('db2', `tail -n 1 ${CNF}`), /max_connections = 77/, '--dry-run changed nothing');
+
+    const { code, report, stderr } = await provisionJson('--yes');
+    assert.equal(code, 0, stderr);
+    assert.equal(report.hosts.find((h) => h.host === 'db2')?.status, 'changed');
+    assert.doesNotMatch(await sh('db2', `cat ${CNF}`), /max_connections/);
+    assert.equal(await sql('db2', 'SELECT @@max_connections, @@read_only'), '151\t1\n');
+    assert.equal(await sql('db1', 'SELECT @@read_only'), '0\n', 'the writer stays the writer');
+    assert.match(await sh('db2', `mariadb -e 'SHOW SLAVE STATUS\\G'`), /Slave_SQL_Running: Yes/);
+  });
+});
