@@ -117,12 +117,12 @@ export class SshConnection {
     return new Promise<ExecResult>((resolve, reject) => {
       const stdout: Buffer[] = [];
       const stderr: Buffer[] = [];
+      let exit: number | undefined;
       const collected = (): ExecResult => ({
         code: exit ?? -1,
         stdout: Buffer.concat(stdout).toString('utf8'),
         stderr: Buffer.concat(stderr).toString('utf8'),
       });
-      let exit: number | undefined;
       channel.on('data', (chunk: Buffer) => stdout.push(chunk));
       channel.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
       // 'exit' carries (code) or (null, signalName) when the command was killed.
@@ -135,7 +135,8 @@ export class SshConnection {
           : setTimeout(() => {
               // sshd answers our close only when the command ends, so reject now. No kill: ssh2 sends
               // signal requests only while stdin is open, and we closed it to deliver EOF.
-              reject(this.#error(`\`${firstLine(command)}\` did not finish within ${opts.timeoutMs} ms`, 'the command was abandoned and may still be running on the host', collected().stderr));
+              const message = `\`${firstLine(command)}\` did not finish within ${opts.timeoutMs} ms`;
+              reject(this.#error(message, 'the command was abandoned and may still be running on the host', collected().stderr));
               channel.close();
             }, opts.timeoutMs);
       channel.on('close', () => {
@@ -161,12 +162,20 @@ export class SshConnection {
    * The server sees sshd's session process, running as the SSH user, as its peer.
    */
   streamLocal(socketPath: string): Promise<Duplex> {
-    return this.#open(`open ${socketPath}`, (cb) => this.#client.openssh_forwardOutStreamLocal(socketPath, cb), 'check that the service is running and that sshd allows it (AllowStreamLocalForwarding, DisableForwarding)');
+    return this.#open(
+      `open ${socketPath}`,
+      (cb) => this.#client.openssh_forwardOutStreamLocal(socketPath, cb),
+      'check that the service is running and that sshd allows it (AllowStreamLocalForwarding, DisableForwarding)',
+    );
   }
 
   /** A byte stream to host:port as seen from the SSH host (direct-tcpip), when no socket is usable. */
   forwardTcp(host: string, port: number): Promise<Duplex> {
-    return this.#open(`forward to ${host}:${port}`, (cb) => this.#client.forwardOut('127.0.0.1', 0, host, port, cb), 'check that the service listens there and that sshd allows it (AllowTcpForwarding, DisableForwarding)');
+    return this.#open(
+      `forward to ${host}:${port}`,
+      (cb) => this.#client.forwardOut('127.0.0.1', 0, host, port, cb),
+      'check that the service listens there and that sshd allows it (AllowTcpForwarding, DisableForwarding)',
+    );
   }
 
   /** Ends the session; waits (briefly) for the socket to close so the process can exit. */

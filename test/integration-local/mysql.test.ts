@@ -133,6 +133,15 @@ test('master-master: accounts, idempotent configureSource, GTID waits, errors', 
   assert.equal(Number((await query(b, 'SELECT COUNT(*) AS n FROM app.t')).at(0)?.n), 3);
   assert.deepEqual(await query(b, b.dialect.findAccount({ user: 'repl2', host: '127.0.0.1' })), []);
 
+  // The TCP fallback reaches the same server through sshd (direct-tcpip), here as the replication login.
+  const overTcp = await createConnection({ stream: await ssh.forwardTcp('127.0.0.1', servers.a.port ?? 0), user: 'repl', password: password.reveal() });
+  try {
+    const [rows] = await overTcp.query('SELECT CURRENT_USER() AS who');
+    assert.deepEqual(rows, [{ who: 'repl@127.0.0.1' }]);
+  } finally {
+    await overTcp.end();
+  }
+
   // A position that never comes times out as a ReplicationError.
   await assert.rejects(waitForGtid(b, '1-1-999999', 1), /did not reach GTID position 1-1-999999 within 1 s/);
 });
