@@ -11,7 +11,7 @@
 // reads a packet only when the user name is not yet known, and it has no client-side plugin). So
 // mysql2 needs no authPlugins entry and no password; the MySQL user must simply be the SSH user's
 // name: root over SSH as root. A non-root SSH user gets "Access denied" for root, by design.
-import { createConnection, escape, type Connection, type RowDataPacket } from 'mysql2/promise';
+import { createConnection, escape, escapeId, type Connection, type RowDataPacket } from 'mysql2/promise';
 import { HostStateError, ReplicationError } from '../errors.ts';
 import { redact, Secret } from '../inventory/secret.ts';
 import type { SshConnection } from '../transport/ssh.ts';
@@ -137,6 +137,22 @@ export async function ensureReplicationUser(session: MysqlSession, account: Acco
 }
 
 /**
+ * Creates a schema when it is missing; true when it had to. Not binlogged: each node creates its own,
+ * so this does not depend on how binlog_do_db filters CREATE DATABASE.
+ */
+export async function ensureDatabase(session: MysqlSession, name: string): Promise<boolean> {
+  const exists = await query(session, { sql: 'SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', params: [name] });
+  if (exists.length > 0) return false;
+  await query(session, session.dialect.binlogOff);
+  try {
+    await query(session, { sql: `CREATE DATABASE IF NOT EXISTS ${escapeId(name)}`, params: [] });
+  } finally {
+    await query(session, session.dialect.binlogOn);
+  }
+  return true;
+}
+
+/**
  * Points the replica at its source. Idempotent: when host, port, user and GTID mode already match,
  * nothing is touched (replication keeps running). The password cannot be read back, so after a
  * rotation pass `force`. Threads that were running are stopped for the change and started again.
@@ -170,7 +186,10 @@ export async function startReplica(session: MysqlSession, timeoutMs = 15_000): P
     if (!status) throw new ReplicationError('START REPLICA on a server without a configured source', { host: session.node });
     if (status.ioRunning === 'Yes' && status.sqlRunning === 'Yes') return status;
     const failure = replicaFailure(status);
-    if (failure || Date.now() > deadline) {
+    // An I/O thread still 'Connecting' retries by itself: a source that is just restarting refuses
+    // a connection or two. Only a stopped thread, or the deadline, makes an error final.
+    const final = failure !== undefined && (status.ioRunning === 'No' || status.sqlRunning === 'No');
+    if (final || Date.now() > deadline) {
       throw new ReplicationError(failure ?? `replication from ${status.sourceHost}:${status.sourcePort} did not start within ${timeoutMs} ms (I/O ${status.ioRunning}, SQL ${status.sqlRunning})`, {
         host: session.node,
         hint: 'check the source address, the replication account and password, and that the source listens on the network',

@@ -4,7 +4,7 @@
 import { HostStateError, ReplicationError } from '../errors.ts';
 import type { Inventory, NodeSpec, PairSpec } from '../inventory/model.ts';
 import { peerOf } from '../inventory/model.ts';
-import { closeSession, configureSource, connectOverSsh, ensureReplicationUser, readInstanceState, setReadOnly, startReplica, type MysqlSession } from '../mysql/dao.ts';
+import { closeSession, configureSource, connectOverSsh, ensureDatabase, ensureReplicationUser, readInstanceState, setReadOnly, startReplica, stopReplica, type MysqlSession } from '../mysql/dao.ts';
 import type { HostFacts } from '../plan/facts.ts';
 import type { HostPool } from '../transport/pool.ts';
 import type { SshConnection } from '../transport/ssh.ts';
@@ -69,8 +69,18 @@ export async function convergePair(inv: Inventory, pair: PairSpec, ctx: Converge
       if ((await configureSource(session(node), source)) === 'changed') act(`${node.name} replicates from ${peer.name} (${peer.address})`);
       const state = await readInstanceState(session(node));
       if (state.replica?.ioRunning !== 'Yes' || state.replica.sqlRunning !== 'Yes') {
+        // Restart both threads: an I/O thread that lost its source (a restart by this run) would
+        // otherwise wait out MASTER_CONNECT_RETRY before it tries again.
+        await stopReplica(session(node));
         await startReplica(session(node));
         act(`started replication on ${node.name}`);
+      }
+    }
+
+    // The application's schemas exist on both nodes, so the first write to them replicates.
+    for (const node of pair.nodes) {
+      for (const database of inv.mysql.databases) {
+        if (await ensureDatabase(session(node), database)) act(`created database ${database} on ${node.name}`);
       }
     }
 
