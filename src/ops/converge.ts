@@ -4,7 +4,8 @@
 import { HostStateError, ReplicationError } from '../errors.ts';
 import type { Inventory, NodeSpec, PairSpec } from '../inventory/model.ts';
 import { peerOf } from '../inventory/model.ts';
-import { closeSession, configureSource, connectOverSsh, ensureDatabase, ensureReplicationUser, readInstanceState, setReadOnly, startReplica, stopReplica, type MysqlSession } from '../mysql/dao.ts';
+import { configureSource, ensureDatabase, ensureReplicationUser, readInstanceState, setReadOnly, startReplica, stopReplica } from '../mysql/dao.ts';
+import { NodeConnections, vipHolders } from './pair-state.ts';
 import type { HostFacts } from '../plan/facts.ts';
 import type { HostPool } from '../transport/pool.ts';
 import type { SshConnection } from '../transport/ssh.ts';
@@ -36,22 +37,22 @@ export async function convergePair(inv: Inventory, pair: PairSpec, ctx: Converge
     result.actions.push(line);
     ctx.log(`${pair.name}: ${line}`);
   };
-  const sessions = new Map<string, MysqlSession>();
+  const conn = new NodeConnections(ctx.pool);
   try {
     for (const node of pair.nodes) {
-      const ssh = await ctx.pool.get(node);
+      const ssh = await conn.ssh(node);
       if (await ensureDaemon(ssh, 'mariadbd mysqld', serviceCommand(ctx.facts.get(node.name)!.initSystem, mysqlUnit(inv.mysql.flavor), 'start'))) {
         act(`started ${mysqlUnit(inv.mysql.flavor)} on ${node.name}`);
       }
-      const session = await connectOverSsh(ssh);
-      sessions.set(node.name, session);
-      if (session.dialect.flavor !== inv.mysql.flavor) {
-        throw new HostStateError(`the server is ${session.dialect.flavor} ${session.dialect.version.text}, but the inventory says mysql.flavor: ${inv.mysql.flavor}`, {
+      const { dialect } = await conn.mysql(node);
+      if (dialect.flavor !== inv.mysql.flavor) {
+        throw new HostStateError(`the server is ${dialect.flavor} ${dialect.version.text}, but the inventory says mysql.flavor: ${inv.mysql.flavor}`, {
           host: node.name,
           hint: 'set mysql.flavor to what the hosts run',
         });
       }
     }
+    const sessions = new Map(await Promise.all(pair.nodes.map(async (n) => [n.name, await conn.mysql(n)] as const)));
     const session = (node: NodeSpec) => sessions.get(node.name)!;
 
     // Each node owns the account its peer logs in with (not replicated: host is the peer's address).
@@ -96,7 +97,7 @@ export async function convergePair(inv: Inventory, pair: PairSpec, ctx: Converge
 
     const started: string[] = [];
     for (const node of pair.nodes) {
-      const ssh = await ctx.pool.get(node);
+      const ssh = await conn.ssh(node);
       if (await ensureDaemon(ssh, 'heartbeat', serviceCommand(ctx.facts.get(node.name)!.initSystem, 'heartbeat', 'start'))) {
         started.push(node.name);
         act(`started heartbeat on ${node.name}`);
@@ -106,13 +107,13 @@ export async function convergePair(inv: Inventory, pair: PairSpec, ctx: Converge
       // Heartbeat acquires the floating IP only after initdead (both nodes starting) or deadtime.
       const waitSeconds = pair.heartbeat.initdead + pair.heartbeat.deadtime + 10;
       ctx.log(`${pair.name}: waiting up to ${waitSeconds} s for the floating IP ${pair.vip.address} on ${ctx.writer}`);
-      await waitForVip(pair, ctx, waitSeconds * 1000);
+      await waitForVip(conn, pair, ctx.writer, waitSeconds * 1000);
     }
   } catch (err) {
     result.error = err instanceof Error ? err.message : String(err);
     ctx.log(`${pair.name}: FAILED: ${result.error}`);
   } finally {
-    await Promise.all([...sessions.values()].map(closeSession));
+    await conn.closeMysql();
   }
   return result;
 }
@@ -125,26 +126,15 @@ async function ensureDaemon(ssh: SshConnection, processNames: string, startComma
   return true;
 }
 
-/** Which nodes of the pair hold the floating IP now. */
-export async function vipHolders(pair: PairSpec, pool: HostPool): Promise<string[]> {
-  const holders: string[] = [];
-  for (const node of pair.nodes) {
-    const ssh = await pool.get(node);
-    const out = await ssh.run('ip -4 -o addr show scope global');
-    if (out.stdout.split('\n').some((line) => line.includes(` ${pair.vip.address}/`))) holders.push(node.name);
-  }
-  return holders;
-}
-
-async function waitForVip(pair: PairSpec, ctx: ConvergeContext, timeoutMs: number): Promise<void> {
+async function waitForVip(conn: NodeConnections, pair: PairSpec, writer: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let holders: string[] = [];
   while (Date.now() < deadline) {
-    holders = await vipHolders(pair, ctx.pool);
-    if (holders.length === 1 && holders[0] === ctx.writer) return;
+    holders = await vipHolders(conn, pair);
+    if (holders.length === 1 && holders[0] === writer) return;
     await new Promise((r) => setTimeout(r, POLL_MS * 4));
   }
-  throw new ReplicationError(`the floating IP ${pair.vip.address} is on ${holders.length ? holders.join(' and ') : 'no node'}, not on the writer ${ctx.writer}, after ${Math.round(timeoutMs / 1000)} s`, {
+  throw new ReplicationError(`the floating IP ${pair.vip.address} is on ${holders.length ? holders.join(' and ') : 'no node'}, not on the writer ${writer}, after ${Math.round(timeoutMs / 1000)} s`, {
     hint: 'check /var/log/ha-log on both nodes, and that Heartbeat packets (udp) pass between them',
   });
 }

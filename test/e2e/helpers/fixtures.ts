@@ -15,9 +15,11 @@ import {
   type FixtureState,
 } from '../../../src/fixtures/index.ts';
 import { run } from '../../../src/fixtures/run.ts';
+import { acquireHostLock, releaseHostLock } from './host-lock.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const UP_TIMEOUT_MS = 120_000;
+const LOCK_WAIT_MS = 20 * 60_000;
 const DOWN_TIMEOUT_MS = 60_000;
 
 export interface FixtureHandle {
@@ -42,12 +44,17 @@ export interface UseFixturesOptions {
 export function useFixtures(options: UseFixturesOptions = {}): FixtureHandle {
   const stateDir = fixtureStateDir();
   before(async () => {
+    await acquireHostLock();
     guardAgainstAbort(stateDir);
     await fixturesUp({ hosts: options.hosts, stateDir });
-  }, { timeout: UP_TIMEOUT_MS });
+  }, { timeout: LOCK_WAIT_MS + UP_TIMEOUT_MS });
   after(async () => {
-    await fixturesDown({ stateDir });
-    fixturesMayBeUp = false;
+    try {
+      await fixturesDown({ stateDir });
+      fixturesMayBeUp = false;
+    } finally {
+      releaseHostLock();
+    }
   }, { timeout: DOWN_TIMEOUT_MS });
 
   const state = () => requireState(stateDir);
@@ -85,12 +92,14 @@ function guardAgainstAbort(stateDir: string): void {
   process.once('SIGINT', () => process.exit(130));
   process.once('SIGTERM', () => process.exit(143));
   process.on('exit', () => {
-    if (!fixturesMayBeUp) return;
-    spawnSync(process.execPath, ['--import', 'tsx', 'scripts/fixtures.ts', 'down'], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, DUET_FX_DIR: stateDir },
-      stdio: 'inherit',
-      timeout: DOWN_TIMEOUT_MS,
-    });
+    if (fixturesMayBeUp) {
+      spawnSync(process.execPath, ['--import', 'tsx', 'scripts/fixtures.ts', 'down'], {
+        cwd: REPO_ROOT,
+        env: { ...process.env, DUET_FX_DIR: stateDir },
+        stdio: 'inherit',
+        timeout: DOWN_TIMEOUT_MS,
+      });
+    }
+    releaseHostLock();
   });
 }
