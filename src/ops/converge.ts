@@ -5,6 +5,7 @@ import { HostStateError, ReplicationError } from '../errors.ts';
 import type { Inventory, NodeSpec, PairSpec } from '../inventory/model.ts';
 import { peerOf } from '../inventory/model.ts';
 import { configureSource, ensureDatabase, ensureReplicationUser, readInstanceState, setReadOnly, startReplica, stopReplica } from '../mysql/dao.ts';
+import { ensureDuetSchema } from '../mysql/duet-schema.ts';
 import { NodeConnections, vipHolders } from './pair-state.ts';
 import type { HostFacts } from '../plan/facts.ts';
 import type { HostPool } from '../transport/pool.ts';
@@ -78,11 +79,12 @@ export async function convergePair(inv: Inventory, pair: PairSpec, ctx: Converge
       }
     }
 
-    // The application's schemas exist on both nodes, so the first write to them replicates.
+    // The application's schemas and duet's own exist on both nodes, so the first write replicates.
     for (const node of pair.nodes) {
       for (const database of inv.mysql.databases) {
         if (await ensureDatabase(session(node), database)) act(`created database ${database} on ${node.name}`);
       }
+      for (const what of await ensureDuetSchema(session(node))) act(`created ${what} on ${node.name}`);
     }
 
     // Exactly one writer. Both servers start read-only (my.cnf), so this also restores the writer

@@ -7,6 +7,7 @@ import { factsScript, parseFacts, REQUIRED_PACKAGES, type HostFacts } from '../p
 import { changedFiles, planHost, type HostPlan } from '../plan/plan.ts';
 import { desiredFiles } from '../render/desired.ts';
 import { HostPool } from '../transport/pool.ts';
+import type { SshConnection } from '../transport/ssh.ts';
 import { applyHostPlan } from './apply.ts';
 import { convergePair, type PairConvergence } from './converge.ts';
 
@@ -102,8 +103,11 @@ function selectNodes(inv: Inventory, limit: string[] | undefined): Array<{ pair:
   return all.filter(({ node }) => limit.includes(node.name));
 }
 
-async function gatherHost(inv: Inventory, pool: HostPool, pair: PairSpec, node: NodeSpec): Promise<HostWork> {
-  const ssh = await pool.get(node);
+/**
+ * Facts of one node (one round trip) and the plan of its files. Checks what would make any change
+ * unsafe: a host whose `uname -n` is not the node's name, or that lacks a required package.
+ */
+export async function planNode(inv: Inventory, ssh: SshConnection, pair: PairSpec, node: NodeSpec): Promise<{ facts: HostFacts; plan: HostPlan }> {
   const desired = desiredFiles(inv, pair, node);
   const result = await ssh.run(factsScript(desired.map((f) => f.path), PACKAGE_QUERY));
   const facts = parseFacts(result.stdout);
@@ -121,7 +125,11 @@ async function gatherHost(inv: Inventory, pool: HostPool, pair: PairSpec, node: 
       hint: `install them first, e.g. apt-get install --no-install-recommends ${names.join(' ')}`,
     });
   }
-  const plan = planHost(node.name, desired, facts.files, inv.secrets);
+  return { facts, plan: planHost(node.name, desired, facts.files, inv.secrets) };
+}
+
+async function gatherHost(inv: Inventory, pool: HostPool, pair: PairSpec, node: NodeSpec): Promise<HostWork> {
+  const { facts, plan } = await planNode(inv, await pool.get(node), pair, node);
   const changes = changedFiles(plan);
   return {
     pair,

@@ -1,0 +1,35 @@
+// duet's own schema on every node: small tables for duet's checks and for clients (canary,
+// topology). Each node creates them itself with the binlog off, so creation never depends on how
+// binlog_do_db filters DDL; their rows replicate like any other (the schema is on binlog_do_db).
+import { DUET_SCHEMA } from '../inventory/validate.ts';
+import { ensureDatabase, query, type MysqlSession } from './dao.ts';
+
+/** CREATE TABLE IF NOT EXISTS statements, schema-qualified, one per table duet owns. */
+export const DUET_TABLES: string[] = [];
+
+/** Creates duet's schema and tables where missing; returns what it created. */
+export async function ensureDuetSchema(session: MysqlSession): Promise<string[]> {
+  const created: string[] = [];
+  if (await ensureDatabase(session, DUET_SCHEMA)) created.push(`database ${DUET_SCHEMA}`);
+  const existing = new Set(
+    (await query(session, { sql: 'SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?', params: [DUET_SCHEMA] })).map((r) => String(r.TABLE_NAME)),
+  );
+  const missing = DUET_TABLES.filter((ddl) => !existing.has(tableName(ddl)));
+  if (missing.length === 0) return created;
+  await query(session, session.dialect.binlogOff);
+  try {
+    for (const ddl of missing) {
+      await query(session, ddl);
+      created.push(`table ${DUET_SCHEMA}.${tableName(ddl)}`);
+    }
+  } finally {
+    await query(session, session.dialect.binlogOn);
+  }
+  return created;
+}
+
+function tableName(ddl: string): string {
+  const m = new RegExp(`CREATE TABLE IF NOT EXISTS ${DUET_SCHEMA}\\.(\\w+)`).exec(ddl);
+  if (!m?.[1]) throw new Error(`DUET_TABLES entry does not start with CREATE TABLE IF NOT EXISTS ${DUET_SCHEMA}.<name>: ${ddl.slice(0, 60)}`);
+  return m[1];
+}
