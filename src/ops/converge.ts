@@ -7,6 +7,7 @@ import { peerOf } from '../inventory/model.ts';
 import { configureSource, ensureDatabase, ensureReplicationUser, readInstanceState, setReadOnly, startReplica, stopReplica } from '../mysql/dao.ts';
 import { ensureDuetSchema } from '../mysql/duet-schema.ts';
 import { NodeConnections, vipHolders } from './pair-state.ts';
+import { copyData, planSeed } from './seed.ts';
 import type { HostFacts } from '../plan/facts.ts';
 import type { HostPool } from '../transport/pool.ts';
 import type { SshConnection } from '../transport/ssh.ts';
@@ -63,6 +64,14 @@ export async function convergePair(inv: Inventory, pair: PairSpec, ctx: Converge
       if ((await ensureReplicationUser(session(node), account, inv.mysql.replication.password)).created) {
         act(`created replication account ${account.user}@${account.host} on ${node.name}`);
       }
+    }
+
+    // A first setup where one node already holds data: copy it to the empty peer before replicating.
+    const seed = await planSeed(inv, pair, conn);
+    if (seed.kind === 'copy') {
+      ctx.log(`${pair.name}: copying ${seed.databases.join(', ')} from ${seed.from.name} to ${seed.to.name}`);
+      const position = await copyData(seed, conn);
+      act(`copied ${seed.databases.join(', ')} from ${seed.from.name} to ${seed.to.name} (at GTID ${position || 'start'})`);
     }
 
     for (const node of pair.nodes) {

@@ -10,6 +10,8 @@ import { HostPool } from '../transport/pool.ts';
 import type { SshConnection } from '../transport/ssh.ts';
 import { applyHostPlan } from './apply.ts';
 import { convergePair, type PairConvergence } from './converge.ts';
+import { NodeConnections } from './pair-state.ts';
+import { planSeed } from './seed.ts';
 
 export interface ProvisionOptions {
   dryRun: boolean;
@@ -70,6 +72,7 @@ export async function provision(inv: Inventory, opts: ProvisionOptions): Promise
       pairs: [],
       summary: { changed: 0, failed: 0, unchanged: 0 },
     };
+    await checkExistingData(inv, pool, work, opts.log);
     const pending = work.filter((w) => changedFiles(w.plan).length > 0);
     opts.onPlan?.(report);
     if (opts.dryRun) {
@@ -90,6 +93,25 @@ export async function provision(inv: Inventory, opts: ProvisionOptions): Promise
     return summarize(report);
   } finally {
     await pool.closeAll();
+  }
+}
+
+/**
+ * Before anything changes: data already on the nodes of a pair being set up for the first time. Both
+ * holding different data stops the run here (planSeed throws); one holding data is announced, and
+ * converge copies it. Pairs whose servers are not running yet are checked by converge instead.
+ */
+async function checkExistingData(inv: Inventory, pool: HostPool, work: HostWork[], log: (line: string) => void): Promise<void> {
+  const conn = new NodeConnections(pool);
+  try {
+    for (const pair of new Set(work.map((w) => w.pair))) {
+      const hosts = work.filter((w) => w.pair === pair);
+      if (hosts.length < 2 || hosts.some((h) => !h.facts.running.mysql)) continue;
+      const seed = await planSeed(inv, pair, conn);
+      if (seed.kind === 'copy') log(`${pair.name}: ${seed.from.name} holds data in ${seed.databases.join(', ')} and ${seed.to.name} none: it will be copied before replication starts`);
+    }
+  } finally {
+    await conn.closeMysql();
   }
 }
 

@@ -1,6 +1,6 @@
 // One SSH connection per host, reused for every command and every MySQL channel of a run.
 import { readFile } from 'node:fs/promises';
-import type { Duplex } from 'node:stream';
+import { Readable, type Duplex, type Writable } from 'node:stream';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { TransportError } from '../errors.ts';
 import type { SshSettings } from '../inventory/model.ts';
@@ -24,8 +24,10 @@ export interface SshTarget {
 }
 
 export interface ExecOptions {
-  /** Sent on the command's stdin, then EOF. The only way secrets may reach a command. */
-  stdin?: string | Buffer;
+  /** Sent on the command's stdin, then EOF. The only way secrets may reach a command. A stream is piped (large data). */
+  stdin?: string | Buffer | Readable;
+  /** Pipe stdout here instead of collecting it (ExecResult.stdout is then empty). */
+  stdout?: Writable;
   /** Run through sudo (when the SSH user is not root). Defaults to settings.sudo. */
   sudo?: boolean;
   /** Abort the command (and reject) after this long. */
@@ -123,7 +125,8 @@ export class SshConnection {
         stdout: Buffer.concat(stdout).toString('utf8'),
         stderr: Buffer.concat(stderr).toString('utf8'),
       });
-      channel.on('data', (chunk: Buffer) => stdout.push(chunk));
+      if (opts.stdout) channel.pipe(opts.stdout);
+      else channel.on('data', (chunk: Buffer) => stdout.push(chunk));
       channel.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
       // 'exit' carries (code) or (null, signalName) when the command was killed.
       channel.on('exit', (code: number | null) => {
@@ -144,7 +147,8 @@ export class SshConnection {
         if (exit === undefined) reject(this.#error(`the SSH connection was lost while running \`${firstLine(command)}\``, undefined, collected().stderr));
         else resolve(collected());
       });
-      channel.end(opts.stdin);
+      if (opts.stdin instanceof Readable) opts.stdin.pipe(channel);
+      else channel.end(opts.stdin);
     });
   }
 
