@@ -1,22 +1,40 @@
-// npm run demo: bring up the fixture hosts and show how to reach them.
-// (Provisioning and verification of the pair get added here as those parts land.)
-import { relative } from 'node:path';
+// npm run demo: the main job on the built-in fixture hosts. Brings up three fake hosts (db1, db2,
+// app1), provisions the master-master pair of inventory/fixtures.yml, and shows what to look at.
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { runMain } from '../src/cli/main.ts';
+import { formatOutcome } from '../src/cli/provision-report.ts';
 import { fixturesUp, statePath } from '../src/fixtures/index.ts';
+import { loadInventory } from '../src/inventory/load.ts';
+import { provision } from '../src/ops/provision.ts';
+
+const INVENTORY = join(fileURLToPath(new URL('..', import.meta.url)), 'inventory/fixtures.yml');
 
 runMain(async () => {
-  const state = await fixturesUp({ log: (line) => process.stderr.write(`fixtures: ${line}\n`) });
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const state = await fixturesUp({ log: (line) => log(`fixtures: ${line}`) });
+  const inventory = relative(process.cwd(), INVENTORY);
+
+  log(`\nprovision ${inventory}: files, services, users, replication both ways, roles, Heartbeat`);
+  const started = Date.now();
+  const report = await provision(await loadInventory(INVENTORY), { dryRun: false, confirm: async () => true, parallel: 1, log });
+  process.stdout.write(`${formatOutcome(report)}\n(provisioned in ${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+
   const sshConfig = relative(process.cwd(), statePath(state.stateDir, 'sshConfig'));
   const lines = [
     '',
-    'Fixture hosts (bare: sshd, stock MariaDB on db hosts, Heartbeat installed but not configured):',
+    'Hosts:',
     ...state.hosts.map((h) => `  ${h.name.padEnd(6)} ${h.address.padEnd(13)} ${h.mariadbServer ? 'MariaDB server' : 'client only'}`),
-    `  floating IP reserved: ${state.vip}`,
+    `  floating IP ${state.vip} (held by the writer, db1)`,
     '',
-    `Log in:     ssh -F ${sshConfig} ${state.hosts[0]?.name ?? 'db1'}`,
-    'Status:     npx tsx scripts/fixtures.ts status',
-    'Tear down:  npx tsx scripts/fixtures.ts down',
+    'Look at:',
+    `  npx tsx scripts/provision.ts ${inventory} --dry-run     # a second run: nothing to change`,
+    `  ssh -F ${sshConfig} db1 "mariadb -e 'SHOW SLAVE STATUS\\G'"`,
+    `  ssh -F ${sshConfig} db2 cat /etc/mysql/mariadb.conf.d/60-duet.cnf`,
+    `  ssh -F ${sshConfig} app1 "timeout 2 bash -c '</dev/tcp/${state.vip}/3306' && echo open"   # app1 reaches MySQL on the floating IP only`,
+    '  npx tsx scripts/fixtures.ts down                               # tear the hosts down',
     '',
   ];
   process.stdout.write(lines.join('\n'));
+  return report.summary.failed > 0 ? 1 : 0;
 });

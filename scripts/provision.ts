@@ -4,37 +4,8 @@ import { hideBin } from 'yargs/helpers';
 import { runMain } from '../src/cli/main.ts';
 import { confirmer } from '../src/cli/prompt.ts';
 import { loadInventory } from '../src/inventory/load.ts';
-import { provision, type ProvisionReport } from '../src/ops/provision.ts';
-
-function formatPlan(report: ProvisionReport): string {
-  const out: string[] = [];
-  for (const host of report.hosts) {
-    if (host.changes.length === 0) {
-      out.push(`${host.host}: no file changes`);
-      continue;
-    }
-    out.push(`${host.host}: ${host.changes.length} file change(s); then: ${host.services.length ? host.services.join(', ') : 'no service action'}`);
-    for (const c of host.changes) {
-      out.push(`  ${c.action} ${c.path} (${c.reasons.join('; ')})`);
-      if (c.diff) out.push(...c.diff.split('\n').filter((l) => l !== '' && !l.startsWith('=====')).map((l) => `    ${l}`));
-    }
-  }
-  return out.join('\n');
-}
-
-function formatOutcome(report: ProvisionReport): string {
-  const out: string[] = [];
-  for (const host of report.hosts) {
-    out.push(`${host.host}: ${host.status}${host.error ? `: ${host.error}` : ''}`);
-  }
-  for (const pair of report.pairs) {
-    const actions = pair.actions.length ? pair.actions.join('; ') : 'nothing to change';
-    out.push(`pair ${pair.pair}: writer ${pair.writer}; ${actions}${pair.error ? `; FAILED: ${pair.error}` : ''}`);
-  }
-  const s = report.summary;
-  out.push(`summary: ${s.changed} changed, ${s.failed} failed, ${s.unchanged} unchanged${report.dryRun ? ' (dry run: nothing was changed)' : ''}${report.aborted ? ' (aborted: nothing was changed)' : ''}`);
-  return out.join('\n');
-}
+import { formatOutcome, formatPlan } from '../src/cli/provision-report.ts';
+import { provision } from '../src/ops/provision.ts';
 
 runMain(async () => {
   const argv = await yargs(hideBin(process.argv))

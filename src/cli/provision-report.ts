@@ -1,0 +1,32 @@
+// Human-readable provision output: the plan before anything changes, the outcome after.
+import type { ProvisionReport } from '../ops/provision.ts';
+
+export function formatPlan(report: ProvisionReport): string {
+  const out: string[] = [];
+  for (const host of report.hosts) {
+    if (host.changes.length === 0) {
+      out.push(`${host.host}: no file changes`);
+      continue;
+    }
+    out.push(`${host.host}: ${host.changes.length} file change(s); then: ${host.services.length ? host.services.join(', ') : 'no service action'}`);
+    for (const c of host.changes) {
+      out.push(`  ${c.action} ${c.path} (${c.reasons.join('; ')})`);
+      if (c.diff) out.push(...c.diff.split('\n').filter((l) => l !== '' && !l.startsWith('=====')).map((l) => `    ${l}`));
+    }
+  }
+  return out.join('\n');
+}
+
+export function formatOutcome(report: ProvisionReport): string {
+  const out: string[] = [];
+  for (const host of report.hosts) {
+    out.push(`${host.host}: ${host.status}${host.error ? `: ${host.error}` : ''}`);
+  }
+  for (const pair of report.pairs) {
+    const actions = pair.actions.length ? pair.actions.join('; ') : 'nothing to change';
+    out.push(`pair ${pair.pair}: writer ${pair.writer}; ${actions}${pair.error ? `; FAILED: ${pair.error}` : ''}`);
+  }
+  const s = report.summary;
+  out.push(`summary: ${s.changed} changed, ${s.failed} failed, ${s.unchanged} unchanged${report.dryRun ? ' (dry run: nothing was changed)' : ''}${report.aborted ? ' (aborted: nothing was changed)' : ''}`);
+  return out.join('\n');
+}
