@@ -1,7 +1,7 @@
 // The pair-wide state provision converges after the files: both servers running, the replication
 // accounts, each node replicating from its peer, exactly one writable node, Heartbeat running and the
 // floating IP on the writer. Each step reads first and changes only what differs.
-import { HostStateError, ReplicationError } from '../errors.ts';
+import { HostStateError, ReplicationError, TransportError } from '../errors.ts';
 import type { Inventory, NodeSpec, PairSpec } from '../inventory/model.ts';
 import { peerOf } from '../inventory/model.ts';
 import { configureSource, ensureDatabase, ensureReplicationUser, readInstanceState, setReadOnly, startReplica, stopReplica } from '../mysql/dao.ts';
@@ -141,8 +141,14 @@ async function waitForVip(conn: NodeConnections, pair: PairSpec, writer: string,
   const deadline = Date.now() + timeoutMs;
   let holders: string[] = [];
   while (Date.now() < deadline) {
-    holders = await vipHolders(conn, pair);
-    if (holders.length === 1 && holders[0] === writer) return;
+    try {
+      holders = await vipHolders(conn, pair);
+      if (holders.length === 1 && holders[0] === writer) return;
+    } catch (err) {
+      // While Heartbeat takes the address, an SSH session to a node has been seen to drop (rarely,
+      // cause unknown); the pool reconnects on the next call, so keep polling until the deadline.
+      if (!(err instanceof TransportError)) throw err;
+    }
     await new Promise((r) => setTimeout(r, POLL_MS * 4));
   }
   throw new ReplicationError(`the floating IP ${pair.vip.address} is on ${holders.length ? holders.join(' and ') : 'no node'}, not on the writer ${writer}, after ${Math.round(timeoutMs / 1000)} s`, {
