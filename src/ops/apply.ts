@@ -61,13 +61,18 @@ export async function applyHostPlan(plan: HostPlan, ctx: ApplyContext): Promise<
     try {
       servicesRun.push(await runServiceAction(service, ctx));
     } catch (err) {
-      const affected = installed.filter((c) => c.file.service === service);
-      await restoreFiles(affected, ctx);
-      const recovered = await runServiceAction(service, ctx).then(
+      // Read the server's complaint before the recovery restart adds its own lines.
+      const detail = service === 'mysql' ? await serverErrorLines(ctx) : '';
+      // Back to the host as it was: every file, and every service that already ran, runs again
+      // with the previous files.
+      await restoreFiles(installed, ctx);
+      const done = plan.services.slice(0, plan.services.indexOf(service) + 1);
+      const recovered = await (async () => {
+        for (const s of done) await runServiceAction(s, ctx);
+      })().then(
         () => 'the previous files are back and it runs again',
         (again: unknown) => `the previous files are back but it still fails (${firstLine(again)})`,
       );
-      const detail = service === 'mysql' ? await serverErrorLines(ctx) : '';
       throw new ApplyError(`${service} failed with the new configuration; ${recovered}${detail}`, {
         host,
         hint: 'fix the inventory (the server\'s own error lines are above) and run provision again',
@@ -148,7 +153,11 @@ async function runServiceAction(service: Service, ctx: ApplyContext): Promise<st
 
 /** The last lines of the server's error log, which say why it would not start. */
 async function serverErrorLines(ctx: ApplyContext): Promise<string> {
-  const result = await ctx.ssh.exec('tail -n 8 /var/log/mysql/error.log 2>/dev/null || journalctl -u mariadb -u mysql -n 8 --no-pager 2>/dev/null');
+  // Debian logs to /var/log/mysql/error.log when log_error is set, otherwise mysqld_safe writes
+  // DATADIR/HOST.err; systemd hosts may have only the journal. The newest file is the one written.
+  const result = await ctx.ssh.exec(
+    'log=$(ls -t /var/log/mysql/error.log /var/lib/mysql/*.err 2>/dev/null | head -n 1); if [ -n "$log" ]; then tail -n 8 "$log"; else journalctl -u mariadb -u mysql -n 8 --no-pager 2>/dev/null; fi',
+  );
   const lines = result.stdout.trim();
   return lines ? `\n  server log:\n    ${lines.split('\n').join('\n    ')}` : '';
 }

@@ -2,7 +2,8 @@
 // replication both ways, the writable role and Heartbeat. Every step is idempotent: a second run
 // finds nothing to change and restarts nothing.
 import { HostStateError, UsageError } from '../errors.ts';
-import type { Inventory, NodeSpec, PairSpec } from '../inventory/model.ts';
+import { peerOf, type Inventory, type NodeSpec, type PairSpec } from '../inventory/model.ts';
+import { readInstanceState, setReadOnly } from '../mysql/dao.ts';
 import { factsScript, parseFacts, REQUIRED_PACKAGES, type HostFacts } from '../plan/facts.ts';
 import { changedFiles, planHost, type HostPlan } from '../plan/plan.ts';
 import { desiredFiles } from '../render/desired.ts';
@@ -189,6 +190,7 @@ async function provisionPair(inv: Inventory, pool: HostPool, pair: PairSpec, hos
       host.report.error = err instanceof Error ? err.message : String(err);
       for (const rest of ordered.slice(i + 1)) rest.report.status = 'not touched';
       opts.log(`${host.node.name}: FAILED: ${host.report.error.split('\n')[0]}`);
+      if (host.node.name === writerName) await keepWriterWritable(pool, pair, host.node, opts.log);
       return undefined;
     }
   }
@@ -203,6 +205,25 @@ async function provisionPair(inv: Inventory, pool: HostPool, pair: PairSpec, hos
     facts: byName,
     log: opts.log,
   });
+}
+
+/**
+ * After a failed apply on the writer, its server may have been restarted (and so be read-only, as
+ * my.cnf says) with the previous files: make it writable again, unless its peer is writable.
+ */
+async function keepWriterWritable(pool: HostPool, pair: PairSpec, writer: NodeSpec, log: (line: string) => void): Promise<void> {
+  const conn = new NodeConnections(pool);
+  try {
+    const [own, peer] = [await readInstanceState(await conn.mysql(writer)), await readInstanceState(await conn.mysql(peerOf(pair, writer)))];
+    if (own.readOnly && peer.readOnly) {
+      await setReadOnly(await conn.mysql(writer), false);
+      log(`${writer.name}: writable again (it is the writer)`);
+    }
+  } catch (err) {
+    log(`${writer.name}: could not check that it is still writable: ${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    await conn.closeMysql();
+  }
 }
 
 /** The writer is the node holding the floating IP; on a pair without one yet, the preferred node. */

@@ -171,4 +171,23 @@ describe('provision', () => {
     assert.equal(await sql('db1', 'SELECT @@read_only'), '0\n', 'the writer stays the writer');
     assert.match(await sh('db2', `mariadb -e 'SHOW SLAVE STATUS\\G'`), /Slave_SQL_Running: Yes/);
   });
+
+  it('puts the old my.cnf back and restarts MariaDB when the server rejects the new one', async () => {
+    // Parses (so the pre-install check passes) but the server cannot start with it.
+    const bad = inventoryVariant((t) => t.replace('innodb_log_file_size: 16M', 'innodb_log_file_size: 16M\n    innodb_log_group_home_dir: /nonexistent'));
+    const before = await sh('db2', `cat ${CNF}`);
+    const result = await duet('provision', [bad, '--yes']);
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stdout, /db2: failed: mysql failed with the new configuration; the previous files are back and it runs again/);
+    assert.match(result.stdout, /server log:/);
+    assert.match(result.stdout, /db1: not touched/, 'the writer is not touched after its peer failed');
+    assert.equal(await sh('db2', `cat ${CNF}`), before);
+    assert.equal(await sql('db2', 'SELECT @@read_only'), '1\n');
+    assert.equal(await sql('db1', 'SELECT @@read_only'), '0\n');
+    // The good inventory converges the pair again (the peer's I/O thread lost db2 for a moment).
+    const { code, report, stderr } = await provisionJson('--yes');
+    assert.equal(code, 0, stderr);
+    assert.equal(report.summary.failed, 0);
+    for (const host of ['db1', 'db2']) assert.match(await sh(host, `mariadb -e 'SHOW SLAVE STATUS\\G'`), /Slave_IO_Running: Yes/);
+  });
 });
