@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { FIXTURE_VIP } from '../../src/fixtures/index.ts';
+import { FIXTURE_VIP, SECRET_FILES } from '../../src/fixtures/index.ts';
 import type { ProvisionReport } from '../../src/ops/provision.ts';
 import { duet, REPO_ROOT } from './helpers/cli.ts';
 import { useFixtures } from './helpers/fixtures.ts';
@@ -33,8 +33,14 @@ function inventoryVariant(edit: (text: string) => string): string {
   return path;
 }
 
+/** Every secret of the fixture inventory: none may ever appear in duet's output. */
+function secrets(): string[] {
+  return Object.values(SECRET_FILES).map((file) => readFileSync(join(fx.stateDir, 'secrets', file), 'utf8'));
+}
+
 async function provisionJson(...args: string[]): Promise<{ code: number; report: ProvisionReport; stderr: string }> {
   const result = await duet('provision', [INVENTORY, '--json', ...args]);
+  for (const secret of secrets()) assert.ok(!`${result.stdout}${result.stderr}`.includes(secret), 'a secret was printed');
   let report: ProvisionReport;
   try {
     report = JSON.parse(result.stdout) as ProvisionReport;
@@ -159,6 +165,7 @@ describe('provision', () => {
     await sh('db2', `echo 'max_connections = 77' >> ${CNF}`);
     const dry = await duet('provision', [INVENTORY, '--dry-run']);
     assert.equal(dry.code, 0, dry.stderr);
+    for (const secret of secrets()) assert.ok(!dry.stdout.includes(secret), 'a secret was printed in the plan');
     assert.match(dry.stdout, /db2: 1 file change\(s\); then: mysql/);
     assert.match(dry.stdout, /^\s+-max_connections = 77$/m);
     assert.match(await sh('db2', `tail -n 1 ${CNF}`), /max_connections = 77/, '--dry-run changed nothing');
