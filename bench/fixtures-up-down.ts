@@ -1,6 +1,6 @@
 // Wall time of fixtures up and down (default hosts), over N runs. Prints figures, asserts nothing.
 // npx tsx bench/fixtures-up-down.ts [runs]
-import { fixturesDown, fixturesStatus, fixturesUp } from '../src/fixtures/index.ts';
+import { acquireHostLock, fixturesDown, fixturesStatus, fixturesUp, releaseHostLock } from '../src/fixtures/index.ts';
 
 const runs = Number(process.argv[2] ?? 3);
 
@@ -15,6 +15,7 @@ function summary(label: string, values: number[]): string {
   return `${label.padEnd(5)} mean ${mean.toFixed(2)} s  min ${Math.min(...values).toFixed(2)} s  max ${Math.max(...values).toFixed(2)} s  (${values.map((v) => v.toFixed(2)).join(', ')})`;
 }
 
+await acquireHostLock(); // an e2e run may be using the hosts
 await fixturesDown(); // start from nothing, not from someone's leftovers
 const upTimes: number[] = [];
 const downTimes: number[] = [];
@@ -31,3 +32,4 @@ for (let i = 0; i < runs; i++) {
 }
 console.log(summary('up', upTimes));
 console.log(summary('down', downTimes));
+releaseHostLock();

@@ -4,7 +4,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runMain } from '../src/cli/main.ts';
 import { formatOutcome } from '../src/cli/provision-report.ts';
-import { fixturesUp, statePath } from '../src/fixtures/index.ts';
+import { acquireHostLock, fixturesUp, releaseHostLock, statePath } from '../src/fixtures/index.ts';
 import { loadInventory } from '../src/inventory/load.ts';
 import { provision } from '../src/ops/provision.ts';
 
@@ -12,6 +12,17 @@ const INVENTORY = join(fileURLToPath(new URL('..', import.meta.url)), 'inventory
 
 runMain(async () => {
   const log = (line: string) => process.stderr.write(`${line}\n`);
+  // Waits while an e2e run uses the hosts (up would tear them down under it), and keeps them from
+  // being torn down under the demo until it has provisioned them.
+  await acquireHostLock();
+  try {
+    return await demo(log);
+  } finally {
+    releaseHostLock();
+  }
+});
+
+async function demo(log: (line: string) => void): Promise<number> {
   const state = await fixturesUp({ log: (line) => log(`fixtures: ${line}`) });
   const inventory = relative(process.cwd(), INVENTORY);
 
@@ -37,4 +48,4 @@ runMain(async () => {
   ];
   process.stdout.write(lines.join('\n'));
   return report.summary.failed > 0 ? 1 : 0;
-});
+}

@@ -15,7 +15,7 @@ import {
   type FixtureState,
 } from '../../../src/fixtures/index.ts';
 import { run } from '../../../src/fixtures/run.ts';
-import { acquireHostLock, releaseHostLock } from './host-lock.ts';
+import { acquireHostLock, releaseHostLock } from '../../../src/fixtures/lock.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const UP_TIMEOUT_MS = 120_000;
