@@ -1,5 +1,6 @@
 // What a host is like now, gathered in one SSH round trip by a small shell script, and parsed here.
 // Both the script text and the parser are pure, so they are unit-tested without a host.
+import { shellQuote } from '../transport/shell.ts';
 
 export type InitSystem = 'systemd' | 'sysvinit';
 
@@ -33,21 +34,17 @@ export const REQUIRED_PACKAGES: Record<'mariadb' | 'mysql', string[][]> = {
 
 const MARK = '@@duet';
 
-function shq(text: string): string {
-  return `'${text.replace(/'/g, `'\\''`)}'`;
-}
-
 /** A POSIX sh script printing every fact as marked sections. Paths are quoted; nothing is changed. */
 export function factsScript(paths: string[], packages: string[]): string {
   const fileLines = paths.map(
     (p) =>
-      `if [ -e ${shq(p)} ]; then echo "${MARK} file ${p}"; stat -c '%a %U %G' ${shq(p)}; base64 -w0 < ${shq(p)}; echo; else echo "${MARK} nofile ${p}"; fi`,
+      `if [ -e ${shellQuote(p)} ]; then echo "${MARK} file ${p}"; stat -c '%a %U %G' ${shellQuote(p)}; base64 -w0 < ${shellQuote(p)}; echo; else echo "${MARK} nofile ${p}"; fi`,
   );
   return [
     'export LC_ALL=C',
     `echo "${MARK} hostname"; uname -n`,
     `echo "${MARK} init"; if [ -d /run/systemd/system ]; then echo systemd; else echo sysvinit; fi`,
-    `echo "${MARK} packages"; dpkg-query -W -f='\${Package} \${db:Status-Status}\\n' ${packages.map(shq).join(' ')} 2>/dev/null | awk '$2=="installed"{print $1}'`,
+    `echo "${MARK} packages"; dpkg-query -W -f='\${Package} \${db:Status-Status}\\n' ${packages.map(shellQuote).join(' ')} 2>/dev/null | awk '$2=="installed"{print $1}'`,
     `echo "${MARK} addresses"; ip -4 -o addr show scope global 2>/dev/null | awk '{print $4, $2}'`,
     `echo "${MARK} running"; for p in mariadbd mysqld heartbeat; do if pidof "$p" >/dev/null 2>&1; then echo "$p"; fi; done`,
     ...fileLines,
