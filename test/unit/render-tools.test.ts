@@ -49,8 +49,12 @@ function renderedFiles(path: string): Array<{ nodeName: string; file: DesiredFil
 
 const unshare = findExecutable('unshare');
 const iptablesRestore = findExecutable('iptables-restore');
-const iptablesMissing =
-  unshare && iptablesRestore ? false : 'iptables-restore or unshare is not installed (Debian: apt-get install iptables util-linux)';
+// A network namespace of its own needs root (CAP_SYS_ADMIN); as another user the check is skipped.
+const iptablesMissing = !(unshare && iptablesRestore)
+  ? 'iptables-restore or unshare is not installed (Debian: apt-get install iptables util-linux)'
+  : process.getuid?.() !== 0
+    ? 'needs root for a throwaway network namespace'
+    : false;
 
 describe('iptables.rules through iptables-restore --test', { skip: iptablesMissing }, () => {
   /** --test parses and builds the whole ruleset, then commits nothing; --net gives it an empty namespace of its own. */
