@@ -115,11 +115,21 @@ export class SshConnection {
   /** Runs a command and reports its exit status; only transport problems reject. */
   async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
     const line = remoteCommand(command, { user: this.#settings.user, sudo: opts.sudo ?? this.#settings.sudo });
-    const channel = await this.#open(`run \`${firstLine(command)}\``, (cb) => this.#client.exec(line, cb));
+    let exit: number | undefined;
+    const channel = await this.#open(`run \`${firstLine(command)}\``, (cb) =>
+      this.#client.exec(line, (err, opened) => {
+        // 'exit' carries (code) or (null, signalName) when the command was killed. Listened for here,
+        // not after the await: a busy process can read the exec confirmation and a quick command's
+        // exit status in one chunk, and ssh2 emits 'exit' before an awaiting caller resumes.
+        opened?.on('exit', (code: number | null) => {
+          exit = code ?? -1;
+        });
+        cb(err, opened);
+      }),
+    );
     return new Promise<ExecResult>((resolve, reject) => {
       const stdout: Buffer[] = [];
       const stderr: Buffer[] = [];
-      let exit: number | undefined;
       const collected = (): ExecResult => ({
         code: exit ?? -1,
         stdout: Buffer.concat(stdout).toString('utf8'),
@@ -128,10 +138,6 @@ export class SshConnection {
       if (opts.stdout) channel.pipe(opts.stdout);
       else channel.on('data', (chunk: Buffer) => stdout.push(chunk));
       channel.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-      // 'exit' carries (code) or (null, signalName) when the command was killed.
-      channel.on('exit', (code: number | null) => {
-        exit = code ?? -1;
-      });
       const timer =
         opts.timeoutMs === undefined
           ? undefined
