@@ -4,7 +4,9 @@
 // client-side, but no value is ever pasted into SQL text by duet.
 import { HostStateError } from '../errors.ts';
 import type { Flavor } from '../inventory/model.ts';
-import type { Secret } from '../inventory/secret.ts';
+import { Secret } from '../inventory/secret.ts';
+import { DUET_SCHEMA } from '../inventory/validate.ts';
+import { format } from 'mysql2/promise';
 
 export type SqlValue = string | number | Secret;
 
@@ -182,4 +184,151 @@ function mysql(version: ServerVersion): Dialect {
     readOnlyBypassGrantees: undefined,
     ...accountStatements,
   };
+}
+
+// ---- Operating the pair: the writable role, client connections, duet's topology table. ----
+// Flavor-level (no server version needed), so they also serve the Heartbeat resource script, which
+// is rendered from the inventory before any server is asked.
+
+/** A node as the topology table records it. */
+export interface TopologyNode {
+  name: string;
+  address: string;
+}
+
+/** The table clients ask who the writer is: one row per node (DDL in duet-schema.ts). */
+export const TOPOLOGY_TABLE = 'topology';
+
+/** Makes duet the session's default database, which binlog_do_db filters statement-logged changes by. */
+export const useDuetSchema = `USE ${DUET_SCHEMA}`;
+
+/** Every row of duet's topology table: node, address, role ('writer' | 'reader'), epoch. */
+export const selectTopology = `SELECT node, address, role, epoch FROM ${DUET_SCHEMA}.${TOPOLOGY_TABLE} ORDER BY node`;
+
+/**
+ * Records `writer` as the writer and `reader` as the reader at a new write-role epoch, one more than
+ * any this node has seen. Two statements for one session (the user variable carries the epoch); run
+ * them on the node that becomes the writer, binlog on and `duet` as the default database, so the rows
+ * replicate (binlog_do_db filters statement-logged changes by the default database).
+ */
+export function grantWriterRole(writer: TopologyNode, reader: TopologyNode): SqlStatement[] {
+  return [
+    { sql: `SET @duet_epoch = (SELECT COALESCE(MAX(epoch), 0) + 1 FROM ${DUET_SCHEMA}.${TOPOLOGY_TABLE})`, params: [] },
+    {
+      sql:
+        `INSERT INTO ${DUET_SCHEMA}.${TOPOLOGY_TABLE} (node, address, role, epoch) VALUES (?, ?, 'writer', @duet_epoch), (?, ?, 'reader', @duet_epoch) ` +
+        'ON DUPLICATE KEY UPDATE address = VALUES(address), role = VALUES(role), epoch = VALUES(epoch)',
+      params: [writer.name, writer.address, reader.name, reader.address],
+    },
+  ];
+}
+
+/**
+ * The accounts duet logs in as over the local socket: root (the Heartbeat resource script) and the
+ * SSH user (every duet command). A freeze never kills their sessions or locks them.
+ */
+export function duetAccounts(sshUser: string): Account[] {
+  return [...new Set(['root', sshUser])].map((user) => ({ user, host: 'localhost' }));
+}
+
+/** Threads that serve or run replication: a freeze never kills them. */
+const REPLICATION_COMMANDS = "'Binlog Dump', 'Binlog Dump GTID', 'Slave_IO', 'Slave_SQL', 'Slave_worker', 'Daemon'";
+
+/**
+ * Client connections (one column, ID): every session except this one, replication and system
+ * threads, and sessions of the `exempt` accounts over the local socket (duet's own logins, whose
+ * PROCESSLIST host is exactly 'localhost').
+ */
+export function clientConnectionIds(exempt: Account[]): SqlStatement {
+  return {
+    sql:
+      `SELECT ID FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND COMMAND NOT IN (${REPLICATION_COMMANDS}) ` +
+      "AND USER NOT IN ('system user', 'event_scheduler')" +
+      exempt.map(() => ' AND NOT (USER = ? AND HOST = ?)').join(''),
+    params: exempt.flatMap((a) => [a.user, a.host]),
+  };
+}
+
+/**
+ * Sessions logged in as any of these user names (one column, ID). By name only: PROCESSLIST shows
+ * the client's host and port, not the account's host pattern, so every account of the name matches.
+ */
+export function sessionsOfUsers(users: string[]): SqlStatement {
+  if (users.length === 0) return { sql: 'SELECT ID FROM information_schema.PROCESSLIST WHERE FALSE', params: [] };
+  return { sql: `SELECT ID FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND USER IN (${users.map(() => '?').join(', ')})`, params: users };
+}
+
+export function killConnection(id: number): SqlStatement {
+  return { sql: 'KILL CONNECTION ?', params: [id] };
+}
+
+/** Locks or unlocks an account: existing sessions stay, new logins are refused while locked. */
+export function lockAccount(account: Account, locked: boolean): SqlStatement {
+  return { sql: `ALTER USER ?@? ACCOUNT ${locked ? 'LOCK' : 'UNLOCK'}`, params: [account.user, account.host] };
+}
+
+/** Accounts that are locked now (columns user, host). */
+export function lockedAccounts(flavor: Flavor): string {
+  return flavor === 'mariadb'
+    ? "SELECT User AS user, Host AS host FROM mysql.global_priv WHERE JSON_VALUE(Priv, '$.account_locked') = 'true'"
+    : "SELECT User AS user, Host AS host FROM mysql.user WHERE account_locked = 'Y'";
+}
+
+/**
+ * What the Heartbeat resource script (templates/duet-writer.hbs) runs through the command-line
+ * client. `waitApplied` is a printf format: the received GTID set, then the timeout in seconds; it
+ * prints 1 once the set is applied, 0 on timeout.
+ */
+export interface WriterRoleScriptSql {
+  client: string;
+  selectReadOnly: string;
+  readOnlyOn: string;
+  readOnlyOff: string;
+  showReplicaStatus: string;
+  /** Columns of showReplicaStatus: the GTIDs received from the source, and whether the applier runs. */
+  receivedColumn: string;
+  sqlRunningColumn: string;
+  waitApplied: string;
+  /** One value: binlog dump threads that have not yet sent the whole binlog to their replica. */
+  unsentBinlogCount: string;
+}
+
+export function writerRoleScriptSql(flavor: Flavor): WriterRoleScriptSql {
+  const common = {
+    selectReadOnly: 'SELECT @@read_only',
+    readOnlyOff: 'SET GLOBAL read_only = OFF',
+    unsentBinlogCount:
+      "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE COMMAND IN ('Binlog Dump', 'Binlog Dump GTID') AND STATE NOT LIKE '%has sent all binlog to%'",
+  };
+  return flavor === 'mariadb'
+    ? {
+        ...common,
+        client: 'mariadb',
+        readOnlyOn: 'SET GLOBAL read_only = ON',
+        showReplicaStatus: 'SHOW SLAVE STATUS',
+        receivedColumn: 'Gtid_IO_Pos',
+        sqlRunningColumn: 'Slave_SQL_Running',
+        waitApplied: "SELECT MASTER_GTID_WAIT('%s', %s) = 0",
+      }
+    : {
+        ...common,
+        client: 'mysql',
+        readOnlyOn: 'SET GLOBAL super_read_only = ON',
+        showReplicaStatus: 'SHOW REPLICA STATUS',
+        receivedColumn: 'Retrieved_Gtid_Set',
+        sqlRunningColumn: 'Replica_SQL_Running',
+        waitApplied: "SELECT WAIT_FOR_EXECUTED_GTID_SET('%s', %s) = 0",
+      };
+}
+
+/**
+ * A statement as literal SQL text, values inlined with the driver's escaping: for SQL that must live
+ * in a file (the resource script). Refuses secrets, which must never be written into a file.
+ */
+export function literalSql(statement: SqlStatement): string {
+  const values = statement.params.map((p) => {
+    if (p instanceof Secret) throw new Error(`literalSql: a secret parameter in ${statement.sql}`);
+    return p;
+  });
+  return format(statement.sql, values);
 }

@@ -3,9 +3,16 @@
 // binlog_do_db filters DDL; their rows replicate like any other (the schema is on binlog_do_db).
 import { DUET_SCHEMA } from '../inventory/validate.ts';
 import { ensureDatabase, query, type MysqlSession } from './dao.ts';
+import { TOPOLOGY_TABLE } from './dialect.ts';
 
 /** CREATE TABLE IF NOT EXISTS statements, schema-qualified, one per table duet owns. */
-export const DUET_TABLES: string[] = [];
+export const DUET_TABLES: string[] = [
+  // Who the writer is, for clients: one row per node; every grant of the write role (a swap, the
+  // resource script's start) rewrites both rows with a new, higher epoch.
+  `CREATE TABLE IF NOT EXISTS ${DUET_SCHEMA}.${TOPOLOGY_TABLE} (` +
+    "node VARCHAR(64) NOT NULL PRIMARY KEY, address VARCHAR(45) NOT NULL, role ENUM('writer', 'reader') NOT NULL, " +
+    'epoch BIGINT UNSIGNED NOT NULL, changed_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6)) ENGINE=InnoDB',
+];
 
 /** Creates duet's schema and tables where missing; returns what it created. */
 export async function ensureDuetSchema(session: MysqlSession): Promise<string[]> {

@@ -5,7 +5,11 @@ import { HostStateError, ReplicationError, TransportError } from '../errors.ts';
 import type { Inventory, NodeSpec, PairSpec } from '../inventory/model.ts';
 import { peerOf } from '../inventory/model.ts';
 import { configureSource, ensureDatabase, ensureReplicationUser, readInstanceState, setReadOnly, startReplica, stopReplica } from '../mysql/dao.ts';
+import { TOPOLOGY_TABLE } from '../mysql/dialect.ts';
 import { ensureDuetSchema } from '../mysql/duet-schema.ts';
+import { DUET_SCHEMA } from '../inventory/validate.ts';
+import { WRITER_RESOURCE } from '../render/desired.ts';
+import { readTopology, recordWriter, topologyNames } from './topology.ts';
 import { NodeConnections, vipHolders } from './pair-state.ts';
 import { copyData, planSeed } from './seed.ts';
 import type { HostFacts } from '../plan/facts.ts';
@@ -96,10 +100,15 @@ export async function convergePair(inv: Inventory, pair: PairSpec, ctx: Converge
       for (const what of await ensureDuetSchema(session(node))) act(`created ${what} on ${node.name}`);
     }
 
-    // Exactly one writer. Both servers start read-only (my.cnf), so this also restores the writer
-    // after provision restarted it.
+    // Exactly one writer. Both servers start read-only (my.cnf). The write role comes with the
+    // floating IP: where Heartbeat is not running yet, its duet-writer resource makes the writer
+    // writable as it brings the IP up (a server already writable when Heartbeat starts counts as a
+    // running resource, and Heartbeat would then never bring the IP up). Where Heartbeat runs, this
+    // restores the writer after provision restarted its server.
+    const writerNode = pair.nodes.find((n) => n.name === ctx.writer)!;
+    const heartbeatOnWriter = await daemonRunning(await conn.ssh(writerNode), 'heartbeat');
     for (const node of pair.nodes) {
-      const wantReadOnly = node.name !== ctx.writer;
+      const wantReadOnly = node.name !== ctx.writer || !heartbeatOnWriter;
       if ((await readInstanceState(session(node))).readOnly !== wantReadOnly) {
         await setReadOnly(session(node), wantReadOnly);
         act(`${node.name} read_only ${wantReadOnly ? 'ON' : 'OFF'}`);
@@ -120,6 +129,20 @@ export async function convergePair(inv: Inventory, pair: PairSpec, ctx: Converge
       ctx.log(`${pair.name}: waiting up to ${waitSeconds} s for the floating IP ${pair.vip.address} on ${ctx.writer}`);
       await waitForVip(conn, pair, ctx.writer, waitSeconds * 1000);
     }
+
+    // Clients learn the writer from duet.topology; the resource script keeps it current from here on.
+    if (!(await readInstanceState(session(writerNode))).readOnly) {
+      const view = await readTopology(session(writerNode));
+      if (!topologyNames(view, pair, ctx.writer)) {
+        await recordWriter(session(writerNode), pair, ctx.writer);
+        act(`recorded ${ctx.writer} as the writer in ${DUET_SCHEMA}.${TOPOLOGY_TABLE} (epoch ${view.epoch + 1})`);
+      }
+    } else {
+      throw new ReplicationError(`${ctx.writer} holds the floating IP but is still read-only`, {
+        host: ctx.writer,
+        hint: `the ${WRITER_RESOURCE} resource did not make it writable: see /var/log/ha-log on ${ctx.writer} (a relay log it could not apply?)`,
+      });
+    }
   } catch (err) {
     result.error = err instanceof Error ? err.message : String(err);
     ctx.log(`${pair.name}: FAILED: ${result.error}`);
@@ -129,10 +152,13 @@ export async function convergePair(inv: Inventory, pair: PairSpec, ctx: Converge
   return result;
 }
 
+async function daemonRunning(ssh: SshConnection, processNames: string): Promise<boolean> {
+  return (await ssh.exec(`pidof ${processNames} >/dev/null`)).code === 0;
+}
+
 /** Starts a daemon when no process of those names runs; true when it had to be started. */
 async function ensureDaemon(ssh: SshConnection, processNames: string, startCommand: string): Promise<boolean> {
-  const running = await ssh.exec(`pidof ${processNames} >/dev/null`);
-  if (running.code === 0) return false;
+  if (await daemonRunning(ssh, processNames)) return false;
   await ssh.run(withoutInheritedPipes(startCommand), { timeoutMs: 120_000 });
   return true;
 }

@@ -6,7 +6,7 @@ import { peerOf, type Inventory, type NodeSpec, type PairSpec } from '../invento
 import { readInstanceState, setReadOnly } from '../mysql/dao.ts';
 import { factsScript, parseFacts, REQUIRED_PACKAGES, type HostFacts } from '../plan/facts.ts';
 import { changedFiles, planHost, type HostPlan } from '../plan/plan.ts';
-import { desiredFiles } from '../render/desired.ts';
+import { desiredFiles, HARESOURCES_PATH, recordedWriter } from '../render/desired.ts';
 import { HostPool } from '../transport/pool.ts';
 import type { SshConnection } from '../transport/ssh.ts';
 import { applyHostPlan } from './apply.ts';
@@ -131,9 +131,11 @@ function selectNodes(inv: Inventory, limit: string[] | undefined): Array<{ pair:
  * unsafe: a host whose `uname -n` is not the node's name, or that lacks a required package.
  */
 export async function planNode(inv: Inventory, ssh: SshConnection, pair: PairSpec, node: NodeSpec): Promise<{ facts: HostFacts; plan: HostPlan }> {
-  const desired = desiredFiles(inv, pair, node);
-  const result = await ssh.run(factsScript(desired.map((f) => f.path), PACKAGE_QUERY));
+  const paths = desiredFiles(inv, pair, node).map((f) => f.path);
+  const result = await ssh.run(factsScript(paths, PACKAGE_QUERY));
   const facts = parseFacts(result.stdout);
+  // haresources keeps naming the writer the last swap recorded there, not the inventory's preferred node.
+  const desired = desiredFiles(inv, pair, node, { writer: recordedWriter(pair, facts.files.get(HARESOURCES_PATH)?.content) });
   if (facts.hostname !== node.name) {
     throw new HostStateError(`uname -n says ${JSON.stringify(facts.hostname)}, but the inventory calls this node ${node.name}`, {
       host: node.name,
@@ -226,10 +228,15 @@ async function keepWriterWritable(pool: HostPool, pair: PairSpec, writer: NodeSp
   }
 }
 
-/** The writer is the node holding the floating IP; on a pair without one yet, the preferred node. */
+/**
+ * The writer is the node holding the floating IP; on a pair where none holds it, the writer the hosts'
+ * haresources record (a swap's choice), else the preferred node.
+ */
 function currentWriter(pair: PairSpec, hosts: HostWork[]): string {
   const holders = hosts.filter((h) => h.facts.addresses.some((a) => a.address === pair.vip.address));
   if (holders.length === 1) return holders[0]!.node.name;
+  const recorded = new Set(hosts.map((h) => recordedWriter(pair, h.facts.files.get(HARESOURCES_PATH)?.content)).filter((w) => w !== undefined));
+  if (recorded.size === 1) return [...recorded][0]!;
   return (pair.nodes.find((n) => n.preferred) ?? pair.nodes[0]).name;
 }
 

@@ -4,6 +4,8 @@ import { RenderError } from '../errors.ts';
 import type { Inventory, NodeSpec, PairSpec } from '../inventory/model.ts';
 import { allNodes, peerOf, preferredNode } from '../inventory/model.ts';
 import { DUET_SCHEMA } from '../inventory/validate.ts';
+import { clientConnectionIds, duetAccounts, grantWriterRole, literalSql, TOPOLOGY_TABLE, writerRoleScriptSql } from '../mysql/dialect.ts';
+import { shellQuote } from '../transport/shell.ts';
 import { renderTemplate, type TemplateContext } from './engine.ts';
 
 export interface DesiredFile {
@@ -27,16 +29,47 @@ const IPTABLES_BOOT_SCRIPT_PATH = '/etc/network/if-pre-up.d/duet-iptables';
 
 const SECONDS_PER_DAY = 86_400;
 
+export const HARESOURCES_PATH = '/etc/ha.d/haresources';
+export const WRITER_RESOURCE = 'duet-writer';
+export const WRITER_RESOURCE_PATH = `/etc/ha.d/resource.d/${WRITER_RESOURCE}`;
+/** How long the resource script's start waits for the relay log to be applied before it gives up. */
+const WRITER_APPLY_TIMEOUT_SECONDS = 60;
+/** How long its stop waits for the peer to be sent the whole binlog (then it stops anyway). */
+const WRITER_SEND_TIMEOUT_SECONDS = 10;
+
+export interface DesiredOptions {
+  /**
+   * The node haresources names: Heartbeat gives it the floating IP (and so the write role) when both
+   * nodes start with neither holding it. The writer recorded on the hosts by the last swap (see
+   * recordedWriter); the inventory's preferred node when there is none.
+   */
+  writer?: string;
+}
+
 /** Every file duet manages on one node: the mysql file, then the firewall files, then the heartbeat files. */
-export function desiredFiles(inv: Inventory, pair: PairSpec, node: NodeSpec): DesiredFile[] {
+export function desiredFiles(inv: Inventory, pair: PairSpec, node: NodeSpec, options: DesiredOptions = {}): DesiredFile[] {
   if (!pair.nodes.some((n) => n.name === node.name)) {
     throw new RenderError(`node ${node.name} is not in pair ${pair.name}`);
+  }
+  const writer = options.writer ?? preferredNode(pair).name;
+  if (!pair.nodes.some((n) => n.name === writer)) {
+    throw new RenderError(`the writer ${writer} is not a node of pair ${pair.name}`);
   }
   return [
     mysqlConfig(inv, pair, node),
     ...(inv.firewall.manage ? firewallFiles(inv, pair, node) : []),
-    ...heartbeatFiles(inv, pair),
+    ...heartbeatFiles(inv, pair, node, writer),
   ];
+}
+
+/**
+ * The node an installed haresources names, when it is a node of the pair: how a swap's choice of
+ * writer is kept (the file Heartbeat itself reads at a cold start).
+ */
+export function recordedWriter(pair: PairSpec, haresources: string | undefined): string | undefined {
+  const line = haresources?.split('\n').find((l) => l.trim() !== '' && !l.trimStart().startsWith('#'));
+  const name = line?.trim().split(/\s+/)[0];
+  return pair.nodes.find((n) => n.name === name)?.name;
 }
 
 /** desiredFiles for every node of every pair, keyed by node name. */
@@ -133,7 +166,7 @@ function firewallFiles(inv: Inventory, pair: PairSpec, node: NodeSpec): DesiredF
   ];
 }
 
-function heartbeatFiles(inv: Inventory, pair: PairSpec): DesiredFile[] {
+function heartbeatFiles(inv: Inventory, pair: PairSpec, node: NodeSpec, writer: string): DesiredFile[] {
   const managedFor = managedForPair(inv, pair);
   const { heartbeat, vip } = pair;
   return [
@@ -155,13 +188,14 @@ function heartbeatFiles(inv: Inventory, pair: PairSpec): DesiredFile[] {
       },
     }),
     rootFile({
-      path: '/etc/ha.d/haresources',
+      path: HARESOURCES_PATH,
       template: 'haresources',
       mode: 0o644,
       service: 'heartbeat',
       context: {
         managedFor,
-        preferredNode: preferredNode(pair).name,
+        writer,
+        writerResource: WRITER_RESOURCE,
         vip: vip.address,
         prefixLength: vip.prefixLength,
         interface: vip.interface,
@@ -175,5 +209,37 @@ function heartbeatFiles(inv: Inventory, pair: PairSpec): DesiredFile[] {
       secret: true,
       context: { managedFor, authkey: heartbeat.authkey.reveal() },
     }),
+    writerResource(inv, pair, node),
   ];
+}
+
+function writerResource(inv: Inventory, pair: PairSpec, node: NodeSpec): DesiredFile {
+  const sql = writerRoleScriptSql(inv.mysql.flavor);
+  const q = (statement: string) => shellQuote(statement);
+  const peer = peerOf(pair, node);
+  return rootFile({
+    path: WRITER_RESOURCE_PATH,
+    template: 'duet-writer',
+    mode: 0o755,
+    service: 'heartbeat',
+    context: {
+      managedFor: managedForNode(inv, pair, node),
+      nodeName: node.name,
+      applyTimeout: WRITER_APPLY_TIMEOUT_SECONDS,
+      sendTimeout: WRITER_SEND_TIMEOUT_SECONDS,
+      topologyTable: `${DUET_SCHEMA}.${TOPOLOGY_TABLE}`,
+      schema: DUET_SCHEMA,
+      client: sql.client,
+      selectReadOnly: q(sql.selectReadOnly),
+      readOnlyOn: q(sql.readOnlyOn),
+      readOnlyOff: q(sql.readOnlyOff),
+      showReplicaStatus: q(sql.showReplicaStatus),
+      receivedColumn: sql.receivedColumn,
+      sqlRunningColumn: sql.sqlRunningColumn,
+      waitApplied: q(sql.waitApplied),
+      unsentBinlogCount: q(sql.unsentBinlogCount),
+      clientConnectionIds: q(literalSql(clientConnectionIds(duetAccounts(inv.ssh.user)))),
+      grantWriterRole: q(grantWriterRole(node, peer).map(literalSql).join('; ')),
+    },
+  });
 }

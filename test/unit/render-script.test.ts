@@ -26,7 +26,7 @@ test('--out writes each node\'s files under DIR/<node>/<path on the host> with t
   const out = join(workDir, 'out');
   const { status, stdout, stderr } = renderScript([exampleInventory, '--out', out]);
   assert.equal(status, 0, stderr);
-  assert.match(stdout, /^wrote 12 files for 2 nodes in 1 pair of cluster shop under /);
+  assert.match(stdout, /^wrote 14 files for 2 nodes in 1 pair of cluster shop under /);
   assert.deepEqual(readdirSync(out).sort(), ['db-01', 'db-02']);
   const authkeys = join(out, 'db-02/etc/ha.d/authkeys');
   assert.equal(statSync(authkeys).mode & 0o777, 0o600);
@@ -38,7 +38,7 @@ test('--out writes each node\'s files under DIR/<node>/<path on the host> with t
 test('--check prints a one-line OK summary', () => {
   const { status, stdout, stderr } = renderScript([exampleInventory, '--check']);
   assert.equal(status, 0, stderr);
-  assert.equal(stdout, `OK: ${exampleInventory} renders 12 files for 2 nodes in 1 pair of cluster shop\n`);
+  assert.equal(stdout, `OK: ${exampleInventory} renders 14 files for 2 nodes in 1 pair of cluster shop\n`);
 });
 
 test('an inventory whose secret is missing exits 2 with the loader\'s message', () => {

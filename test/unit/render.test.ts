@@ -76,6 +76,7 @@ describe('file metadata', () => {
       '/etc/ha.d/ha.cf root:root 644 heartbeat -',
       '/etc/ha.d/haresources root:root 644 heartbeat -',
       '/etc/ha.d/authkeys root:root 600 heartbeat -',
+      '/etc/ha.d/resource.d/duet-writer root:root 755 heartbeat -',
     ]);
   });
 

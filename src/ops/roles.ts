@@ -1,0 +1,85 @@
+// Single-node role changes done by hand: read_only on or off, replication threads started or
+// stopped. Each reads first, refuses what would leave the pair with two writers (or a writer the
+// floating IP does not lead to) unless forced, and says what it did.
+import { ReplicationError, UsageError } from '../errors.ts';
+import type { Inventory, NodeSpec, PairSpec } from '../inventory/model.ts';
+import { allNodes, peerOf } from '../inventory/model.ts';
+import { readInstanceState, readOnlyBypassers, readReplicaStatus, setReadOnly, startReplica, stopReplica } from '../mysql/dao.ts';
+import { duetAccounts } from '../mysql/dialect.ts';
+import { readPairState, type NodeConnections } from './pair-state.ts';
+import { formatPairStatus, readPairStatus, withConnections } from './status.ts';
+import { recordWriter } from './topology.ts';
+
+/** Runs `change` on the named node; returns its notes, then the pair's status as it is afterwards. */
+export async function changeNode(inv: Inventory, nodeName: string, change: (conn: NodeConnections, pair: PairSpec, node: NodeSpec) => Promise<string[]>): Promise<string> {
+  const { pair, node } = locateNode(inv, nodeName);
+  return withConnections(inv, async (conn) => {
+    const notes = await change(conn, pair, node);
+    return `${notes.join('\n')}\n\n${formatPairStatus(await readPairStatus(conn, pair))}`;
+  });
+}
+
+export function locateNode(inv: Inventory, name: string): { pair: PairSpec; node: NodeSpec } {
+  const found = allNodes(inv).find(({ node }) => node.name === name);
+  if (!found) {
+    throw new UsageError(`no node ${name} in the inventory`, { hint: `nodes in ${inv.file}: ${allNodes(inv).map(({ node }) => node.name).join(', ')}` });
+  }
+  return found;
+}
+
+/**
+ * read_only OFF on `node`, recorded in duet.topology as a new write-role epoch. Refused, unless
+ * forced, when the peer is writable (two writers) or holds the floating IP (the application would not
+ * reach the new writer).
+ */
+export async function makeWritable(conn: NodeConnections, pair: PairSpec, node: NodeSpec, force: boolean): Promise<string> {
+  const state = await readPairState(conn, pair);
+  const own = state.nodes.find((n) => n.node.name === node.name)!;
+  const peer = state.nodes.find((n) => n.node.name !== node.name)!;
+  if (!own.mysql) throw new ReplicationError(`cannot ask MySQL: ${own.mysqlError ?? 'no answer'}`, { host: node.name });
+  if (!own.mysql.readOnly) return `${node.name} is already writable`;
+  if (!force && peer.mysql?.readOnly === false) {
+    throw new ReplicationError(`${peer.node.name} is writable: making ${node.name} writable too would give the pair two writers`, {
+      host: node.name,
+      hint: `swap moves the write role (and the floating IP) safely; --force makes a second writer anyway`,
+    });
+  }
+  if (!force && peer.holdsVip && !own.holdsVip) {
+    throw new ReplicationError(`the floating IP is on ${peer.node.name}: the application would not reach ${node.name}`, {
+      host: node.name,
+      hint: `make ${peer.node.name} writable instead, or swap; --force makes ${node.name} writable anyway`,
+    });
+  }
+  const session = await conn.mysql(node);
+  await setReadOnly(session, false);
+  await recordWriter(session, pair, node.name);
+  return `${node.name} is writable (a new write-role epoch is recorded)`;
+}
+
+/** read_only ON on `node`. Says when that leaves the floating IP on a read-only server, or who can still write. */
+export async function makeReadOnly(conn: NodeConnections, inv: Inventory, pair: PairSpec, node: NodeSpec): Promise<string[]> {
+  const session = await conn.mysql(node);
+  if ((await readInstanceState(session)).readOnly) return [`${node.name} is already read-only`];
+  await setReadOnly(session, true);
+  const notes = [`${node.name} is read-only`];
+  const holdsVip = (await readPairState(conn, pair)).nodes.some((n) => n.node.name === node.name && n.holdsVip);
+  if (holdsVip) notes.push(`${node.name} holds the floating IP: the application cannot write until it is writable again (readonly off ${node.name}) or a swap`);
+  const bypass = await readOnlyBypassers(session, duetAccounts(inv.ssh.user));
+  if (bypass.length > 0) notes.push(`these accounts can still write on ${node.name} (READ ONLY ADMIN or SUPER): ${bypass.join(', ')}`);
+  return notes;
+}
+
+export async function setReplication(conn: NodeConnections, pair: PairSpec, node: NodeSpec, running: boolean): Promise<string> {
+  const session = await conn.mysql(node);
+  const status = await readReplicaStatus(session);
+  const source = peerOf(pair, node).name;
+  if (!status) throw new ReplicationError('the server is not configured as a replica', { host: node.name, hint: 'run provision first' });
+  if (running) {
+    if (status.ioRunning === 'Yes' && status.sqlRunning === 'Yes') return `replication on ${node.name} (from ${source}) is already running`;
+    await startReplica(session);
+    return `replication on ${node.name} (from ${source}) is running`;
+  }
+  if (status.ioRunning === 'No' && status.sqlRunning === 'No') return `replication on ${node.name} (from ${source}) is already stopped`;
+  await stopReplica(session);
+  return `replication on ${node.name} (from ${source}) is stopped`;
+}
