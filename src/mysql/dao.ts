@@ -220,3 +220,65 @@ function replicaFailure(status: ReplicaStatus): string | undefined {
   if (status.lastSqlErrno !== 0) return `replica SQL error ${status.lastSqlErrno}: ${status.lastSqlError}`;
   return undefined;
 }
+
+/** What decides how a server takes part in replication, as it runs now (not as my.cnf says). */
+export interface ReplicationSettings {
+  serverId: number;
+  logBin: boolean;
+  logReplicaUpdates: boolean;
+  binlogFormat: string;
+  autoIncrementIncrement: number;
+  autoIncrementOffset: number;
+  /** MariaDB only. */
+  gtidDomainId: number | undefined;
+  /** The binlog filters as the binlog reports them; undefined when the binlog is off. */
+  binlogFilters: { doDb: string[]; ignoreDb: string[] } | undefined;
+}
+
+export async function readReplicationSettings(session: MysqlSession): Promise<ReplicationSettings> {
+  const [row] = await query(session, session.dialect.replicationSettings);
+  if (!row) throw new HostStateError('the server returned no variables', { host: session.node });
+  const [binlog] = await query(session, session.dialect.showBinaryLogStatus);
+  const list = (value: unknown) => String(value ?? '').split(',').filter((name) => name !== '');
+  return {
+    serverId: Number(row.server_id),
+    logBin: Number(row.log_bin) === 1,
+    logReplicaUpdates: Number(row.log_replica_updates) === 1,
+    binlogFormat: String(row.binlog_format),
+    autoIncrementIncrement: Number(row.auto_increment_increment),
+    autoIncrementOffset: Number(row.auto_increment_offset),
+    gtidDomainId: row.gtid_domain_id == null ? undefined : Number(row.gtid_domain_id),
+    binlogFilters: binlog && { doDb: list(binlog.Binlog_Do_DB), ignoreDb: list(binlog.Binlog_Ignore_DB) },
+  };
+}
+
+export interface TableName {
+  schema: string;
+  table: string;
+}
+
+/** Every base table on the server (views and system views excluded). */
+export async function listBaseTables(session: MysqlSession): Promise<TableName[]> {
+  const rows = await query(session, "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE'");
+  return rows.map((r) => ({ schema: String(r.TABLE_SCHEMA), table: String(r.TABLE_NAME) }));
+}
+
+/**
+ * CHECKSUM TABLE of each table, keyed "schema.table"; null for a table the server does not have.
+ * A full scan of each table: the cost grows with the data.
+ */
+export async function checksumTables(session: MysqlSession, tables: TableName[]): Promise<Map<string, string | null>> {
+  if (tables.length === 0) return new Map();
+  const names = tables.map((t) => `${escapeId(t.schema)}.${escapeId(t.table)}`).join(', ');
+  const rows = await query(session, `CHECKSUM TABLE ${names}`);
+  return new Map(rows.map((r) => [String(r.Table), r.Checksum == null ? null : String(r.Checksum)]));
+}
+
+/** Whether the server has a client connection with this id that has not logged in yet. */
+export async function hasPendingLogin(session: MysqlSession, connectionId: number): Promise<boolean> {
+  const rows = await query(session, {
+    sql: "SELECT 1 FROM information_schema.PROCESSLIST WHERE ID = ? AND USER = 'unauthenticated user'",
+    params: [connectionId],
+  });
+  return rows.length > 0;
+}

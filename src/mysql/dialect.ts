@@ -52,6 +52,11 @@ export interface Dialect {
    * gtid_binlog (what it has written to its binlog: the position a peer waits for).
    */
   readonly instanceVariables: string;
+  /**
+   * One row: server_id, log_bin, log_replica_updates, binlog_format, auto_increment_increment,
+   * auto_increment_offset, gtid_domain_id (NULL on MySQL, which has no GTID domains).
+   */
+  readonly replicationSettings: string;
   readonly showReplicaStatus: string;
   /** Current binlog file and position (File, Position). */
   readonly showBinaryLogStatus: string;
@@ -129,6 +134,10 @@ function mariadb(version: ServerVersion): Dialect {
     instanceVariables:
       'SELECT @@version AS version, @@server_id AS server_id, @@read_only AS read_only, ' +
       '@@gtid_current_pos AS gtid_current, @@gtid_binlog_pos AS gtid_binlog',
+    replicationSettings:
+      'SELECT @@server_id AS server_id, @@log_bin AS log_bin, @@log_slave_updates AS log_replica_updates, ' +
+      '@@binlog_format AS binlog_format, @@auto_increment_increment AS auto_increment_increment, ' +
+      '@@auto_increment_offset AS auto_increment_offset, @@gtid_domain_id AS gtid_domain_id',
     showReplicaStatus: 'SHOW SLAVE STATUS',
     showBinaryLogStatus: 'SHOW MASTER STATUS',
     startReplica: 'START SLAVE',
@@ -160,6 +169,11 @@ function mysql(version: ServerVersion): Dialect {
     instanceVariables:
       'SELECT @@version AS version, @@server_id AS server_id, @@read_only AS read_only, ' +
       '@@gtid_executed AS gtid_current, @@gtid_executed AS gtid_binlog',
+    // log_replica_updates replaced log_slave_updates in 8.0.26.
+    replicationSettings:
+      `SELECT @@server_id AS server_id, @@log_bin AS log_bin, @@${atLeast(version, 8, 0, 26) ? 'log_replica_updates' : 'log_slave_updates'} AS log_replica_updates, ` +
+      '@@binlog_format AS binlog_format, @@auto_increment_increment AS auto_increment_increment, ' +
+      '@@auto_increment_offset AS auto_increment_offset, NULL AS gtid_domain_id',
     showReplicaStatus: 'SHOW REPLICA STATUS',
     // SHOW MASTER STATUS is gone in 8.4; its replacement exists since 8.2.
     showBinaryLogStatus: atLeast(version, 8, 2, 0) ? 'SHOW BINARY LOG STATUS' : 'SHOW MASTER STATUS',

@@ -5,8 +5,18 @@ import { DUET_SCHEMA } from '../inventory/validate.ts';
 import { ensureDatabase, query, type MysqlSession } from './dao.ts';
 import { TOPOLOGY_TABLE } from './dialect.ts';
 
+/**
+ * verify's two-way canary: each run inserts a fresh row on each node and waits for it on the peer.
+ * Keyed by the writing node, so the two nodes never write the same row; only ever INSERTed with a
+ * new token, so a row an earlier fault kept from arriving can never stop the replica (1032).
+ */
+export const CANARY_TABLE = 'canary';
+
 /** CREATE TABLE IF NOT EXISTS statements, schema-qualified, one per table duet owns. */
 export const DUET_TABLES: string[] = [
+  `CREATE TABLE IF NOT EXISTS ${DUET_SCHEMA}.${CANARY_TABLE} (` +
+    'writer VARCHAR(64) NOT NULL, token CHAR(32) NOT NULL, written_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), ' +
+    'PRIMARY KEY (writer, token)) ENGINE=InnoDB',
   // Who the writer is, for clients: one row per node; every grant of the write role (a swap, the
   // resource script's start) rewrites both rows with a new, higher epoch.
   `CREATE TABLE IF NOT EXISTS ${DUET_SCHEMA}.${TOPOLOGY_TABLE} (` +
