@@ -1,5 +1,6 @@
 // The live state of a pair, read from both nodes: what provision converges, verify checks, status
 // shows and swap acts on. Reading only; every write lives with the operation that needs it.
+import { TransportError } from '../errors.ts';
 import type { NodeSpec, PairSpec } from '../inventory/model.ts';
 import { closeSession, connectOverSsh, readInstanceState, type MysqlSession } from '../mysql/dao.ts';
 import type { InstanceState } from '../mysql/model.ts';
@@ -114,4 +115,92 @@ export async function vipHolders(conn: NodeConnections, pair: PairSpec): Promise
     if ((await probeHost(await conn.ssh(node))).addresses.includes(pair.vip.address)) holders.push(node.name);
   }
   return holders;
+}
+
+/** What a MySQL port says to a new TCP connection, before any login. */
+export type PortAnswer =
+  | { kind: 'greeting'; serverVersion: string; connectionId: number }
+  /** The server refused at once, e.g. 1130 when no account matches the client's host. */
+  | { kind: 'error'; code: number; message: string }
+  /** No server answer: refused, unreachable, timed out, or closed without a packet. */
+  | { kind: 'no answer'; reason: string };
+
+/**
+ * Parses the first packet a MySQL/MariaDB server sends: the handshake (protocol 10: version, then
+ * the connection id) or an error packet. undefined while the packet is incomplete.
+ */
+export function parseServerGreeting(data: Buffer): PortAnswer | undefined {
+  if (data.length < 4) return undefined;
+  const length = data.readUIntLE(0, 3);
+  if (data.length < 4 + length) return undefined;
+  const payload = data.subarray(4, 4 + length);
+  if (payload[0] === 0x0a) {
+    const end = payload.indexOf(0, 1);
+    if (end === -1 || payload.length < end + 5) return { kind: 'no answer', reason: 'a malformed handshake packet' };
+    return { kind: 'greeting', serverVersion: payload.subarray(1, end).toString('latin1'), connectionId: payload.readUInt32LE(end + 1) };
+  }
+  if (payload[0] === 0xff && payload.length >= 3) {
+    // After the code: '#' and a five-character SQLSTATE (protocol 4.1), then the message.
+    const text = payload.subarray(3).toString('utf8');
+    return { kind: 'error', code: payload.readUInt16LE(1), message: text.startsWith('#') ? text.slice(6) : text };
+  }
+  return { kind: 'no answer', reason: `a packet that is not a MySQL handshake (first byte 0x${(payload[0] ?? 0).toString(16)})` };
+}
+
+export interface PortProbe {
+  answer: PortAnswer;
+  /** Ends the TCP connection; until then a greeted connection stays a pending login on the server. */
+  close(): void;
+}
+
+/**
+ * Opens a TCP connection to host:port from the SSH host (as that host's own traffic, through its
+ * routes and the target's firewall) and reads the server's first packet. A silently dropped SYN
+ * hangs until timeoutMs.
+ */
+export async function probeMysqlPort(ssh: SshConnection, host: string, port: number, timeoutMs: number): Promise<PortProbe> {
+  const deadline = Date.now() + timeoutMs;
+  const opening = ssh.forwardTcp(host, port);
+  const opened = await withTimeout(opening, timeoutMs).catch((err: unknown) => (err instanceof TransportError ? err : Promise.reject(err)));
+  if (opened === undefined) {
+    // sshd confirms the channel only once its connect() completes; drop it whenever it does.
+    opening.then((stream) => stream.destroy(), () => {});
+    return { answer: { kind: 'no answer', reason: `no TCP answer within ${timeoutMs} ms (packets dropped?)` }, close: () => {} };
+  }
+  if (opened instanceof TransportError) return { answer: { kind: 'no answer', reason: opened.message }, close: () => {} };
+  const stream = opened;
+  stream.on('error', () => {});
+  const answer = await new Promise<PortAnswer>((resolve) => {
+    let received = Buffer.alloc(0);
+    const finish = (result: PortAnswer) => {
+      clearTimeout(timer);
+      stream.removeAllListeners('data');
+      resolve(result);
+    };
+    const timer = setTimeout(() => finish({ kind: 'no answer', reason: `connected, but no greeting within ${timeoutMs} ms` }), Math.max(0, deadline - Date.now()));
+    stream.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      const parsed = parseServerGreeting(received);
+      if (parsed) finish(parsed);
+    });
+    stream.once('close', () => finish({ kind: 'no answer', reason: 'the connection was closed without a greeting' }));
+  });
+  return { answer, close: () => stream.destroy() };
+}
+
+/** The promise's value, or undefined when it did not settle within ms. */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => resolve(undefined), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
 }
