@@ -1,0 +1,368 @@
+// verify: the truth about each pair in seconds. Reads the live state of both nodes, runs the live
+// probes (a canary row both ways, TCP connections to the peer and to the floating IP, checksums),
+// and turns it all into findings (verify-checks.ts, verify-firewall.ts). Changes nothing but the
+// canary rows in duet's own schema.
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { DuetError, UsageError } from '../errors.ts';
+import type { Inventory, NodeSpec, PairSpec } from '../inventory/model.ts';
+import { peerOf } from '../inventory/model.ts';
+import { DUET_SCHEMA } from '../inventory/validate.ts';
+import {
+  checksumTables,
+  hasPendingLogin,
+  listBaseTables,
+  query,
+  readInstanceState,
+  readReplicationSettings,
+  waitForGtid,
+  type MysqlSession,
+  type ReplicationSettings,
+  type TableName,
+} from '../mysql/dao.ts';
+import { CANARY_TABLE } from '../mysql/duet-schema.ts';
+import { changedFiles } from '../plan/plan.ts';
+import { desiredFiles } from '../render/desired.ts';
+import { HostPool } from '../transport/pool.ts';
+import { MYSQL_PORT } from './converge.ts';
+import { NodeConnections, probeMysqlPort, readNodeState, type NodeLiveState, type PortAnswer } from './pair-state.ts';
+import { planNode } from './provision.ts';
+import {
+  canaryFinding,
+  checkConfig,
+  checkConsistency,
+  checkDrift,
+  checkGtidHistories,
+  checkReplication,
+  checkRoles,
+  checkVipRoute,
+  comparedSchemas,
+  positionForPeer,
+  type CanaryOutcome,
+  type CheckName,
+  type Finding,
+} from './verify-checks.ts';
+import { checkFirewall, compareFirewall } from './verify-firewall.ts';
+
+export interface VerifyOptions {
+  /** Only these pairs (names); every pair when empty. */
+  pairs: string[];
+  /** Replication further behind than this fails. */
+  maxLagSeconds: number;
+  /** How long a canary row, a TCP probe or a catch-up wait may take. */
+  timeoutMs: number;
+  /** Compare CHECKSUM TABLE of the replicated tables (a full read of every table). */
+  checksum: boolean;
+}
+
+export interface VerifyReport {
+  inventory: string;
+  findings: Finding[];
+  summary: {
+    ok: number;
+    warn: number;
+    fail: number;
+    unreachable: string[];
+    elapsedMs: number;
+    /** Canary round trips that arrived, keyed "writer -> peer". */
+    canaryMs: Record<string, number>;
+  };
+}
+
+const CHECK_ORDER: CheckName[] = ['ssh', 'replication', 'config', 'roles', 'canary', 'consistency', 'firewall', 'drift'];
+/** Checksum rounds before a difference measured while the pair kept writing is reported as such. */
+const CHECKSUM_ATTEMPTS = 3;
+const CANARY_POLL_MS = 5;
+/** Canary rows older than this are deleted on both nodes (see pruneCanary). */
+const CANARY_KEEP_SECONDS = 86_400;
+
+export async function verify(inv: Inventory, opts: VerifyOptions): Promise<VerifyReport> {
+  const unknown = opts.pairs.filter((name) => !inv.pairs.some((p) => p.name === name));
+  if (unknown.length > 0) {
+    throw new UsageError(`--pair names unknown pair(s): ${unknown.join(', ')}`, { hint: `pairs in ${inv.file}: ${inv.pairs.map((p) => p.name).join(', ')}` });
+  }
+  const pairs = opts.pairs.length === 0 ? inv.pairs : inv.pairs.filter((p) => opts.pairs.includes(p.name));
+  const started = performance.now();
+  const pool = new HostPool(inv.ssh);
+  let perPair: Finding[][];
+  try {
+    perPair = await Promise.all(pairs.map((pair) => verifyPair(inv, pool, pair, opts)));
+  } finally {
+    await pool.closeAll();
+  }
+  // Probes finish in any order; the report does not.
+  const found = perPair.flatMap((list) => list.sort((x, y) => CHECK_ORDER.indexOf(x.check) - CHECK_ORDER.indexOf(y.check) || (x.host ?? '').localeCompare(y.host ?? '')));
+  const count = (status: Finding['status']) => found.filter((f) => f.status === status).length;
+  const canaryMs: Record<string, number> = {};
+  for (const pair of pairs) {
+    for (const node of pair.nodes) {
+      const ms = found.find((f) => f.check === 'canary' && f.pair === pair.name && f.host === node.name)?.figures?.roundTripMs;
+      if (ms !== undefined) canaryMs[`${node.name} -> ${peerOf(pair, node).name}`] = ms;
+    }
+  }
+  return {
+    inventory: inv.file,
+    findings: found,
+    summary: {
+      ok: count('ok'),
+      warn: count('warn'),
+      fail: count('fail'),
+      unreachable: found.filter((f) => f.check === 'ssh').map((f) => f.host ?? f.pair),
+      elapsedMs: Math.round(performance.now() - started),
+      canaryMs,
+    },
+  };
+}
+
+/** 0 all passed (warnings allowed), 1 a check failed, 2 a host could not be reached. */
+export function exitCodeFor(report: VerifyReport): number {
+  if (report.summary.unreachable.length > 0) return 2;
+  return report.summary.fail > 0 ? 1 : 0;
+}
+
+const ORDER: Record<Finding['status'], number> = { fail: 0, warn: 1, ok: 2 };
+
+/** One line per finding, failures first, then a summary line with the canary round trips. */
+export function formatReport(report: VerifyReport): string {
+  const lines = [...report.findings]
+    .sort((a, b) => ORDER[a.status] - ORDER[b.status])
+    .map((f) => `${f.status.toUpperCase().padEnd(4)} ${f.check.padEnd(11)} ${f.host ?? `pair ${f.pair}`}: ${f.message}${f.hint && f.status !== 'ok' ? `  (hint: ${f.hint})` : ''}`);
+  const s = report.summary;
+  const canary = Object.entries(s.canaryMs).map(([route, ms]) => `${route} ${ms} ms`);
+  const verdict = s.unreachable.length > 0 ? `UNREACHABLE: ${s.unreachable.join(', ')}` : s.fail > 0 ? 'FAILED' : 'PASSED';
+  lines.push(`verify ${verdict}: ${s.fail} failed, ${s.warn} warning(s), ${s.ok} ok in ${(s.elapsedMs / 1000).toFixed(1)} s${canary.length ? `; canary ${canary.join(', ')}` : ''}`);
+  return lines.join('\n');
+}
+
+interface NodeFacts {
+  node: NodeSpec;
+  live: NodeLiveState | undefined;
+  settings: ReplicationSettings | undefined;
+}
+
+async function verifyPair(inv: Inventory, pool: HostPool, pair: PairSpec, opts: VerifyOptions): Promise<Finding[]> {
+  const out: Finding[] = [];
+  const conn = new NodeConnections(pool);
+  try {
+    // Nothing else is worth trying on a pair with a node out of reach: every check needs both.
+    await Promise.all(pair.nodes.map((node) => guarded(out, 'ssh', pair, node, () => conn.ssh(node))));
+    if (out.length > 0) return out;
+
+    // Replication connections as the peer opens them: through its routes and this node's firewall.
+    // Started first: a dropped SYN costs the whole timeout.
+    const fromPeers = pair.nodes.map(async (node): Promise<PortAnswer> => {
+      try {
+        const probe = await probeMysqlPort(await conn.ssh(peerOf(pair, node)), node.address, MYSQL_PORT, opts.timeoutMs);
+        probe.close();
+        return probe.answer;
+      } catch (err) {
+        if (!(err instanceof DuetError)) throw err;
+        return { kind: 'no answer', reason: err.message };
+      }
+    });
+    const [a, b] = (await Promise.all(pair.nodes.map((node) => gatherNode(inv, conn, pair, node, out)))) as [NodeFacts, NodeFacts];
+    out.push(...stateFindings(inv, pair, a, b, opts));
+    const live = a.live && b.live ? ([a.live, b.live] as [NodeLiveState, NodeLiveState]) : undefined;
+    await Promise.all([
+      ...pair.nodes.map(async (node, i) => checkNodeFirewall(inv, conn, pair, node, await fromPeers[i]!, out)),
+      live && guarded(out, 'roles', pair, undefined, async () => out.push(...(await probeVipRoute(conn, pair, live, opts.timeoutMs)))),
+      writeAndCompare(inv, conn, pair, a, b, opts, out),
+    ]);
+    return out;
+  } finally {
+    await conn.closeMysql();
+  }
+}
+
+/** The checks that need nothing but the facts already read: replication, settings, GTID histories, roles. */
+function stateFindings(inv: Inventory, pair: PairSpec, a: NodeFacts, b: NodeFacts, opts: VerifyOptions): Finding[] {
+  const out: Finding[] = [];
+  for (const f of [a, b]) {
+    if (f.live) out.push(...checkReplication(inv, pair, { node: f.node, state: f.live.mysql, mysqlError: f.live.mysqlError }, opts.maxLagSeconds));
+  }
+  if (a.settings && b.settings) {
+    out.push(...checkConfig(inv, pair, [{ node: a.node, settings: a.settings }, { node: b.node, settings: b.settings }]));
+    if (inv.mysql.flavor === 'mariadb' && a.live?.mysql && b.live?.mysql) {
+      out.push(
+        ...checkGtidHistories(pair, [
+          { node: a.node, binlog: a.live.mysql.gtid.binlog, gtidDomainId: a.settings.gtidDomainId ?? a.node.gtidDomainId },
+          { node: b.node, binlog: b.live.mysql.gtid.binlog, gtidDomainId: b.settings.gtidDomainId ?? b.node.gtidDomainId },
+        ]),
+      );
+    }
+  }
+  if (a.live && b.live) out.push(...checkRoles(pair, [a.live, b.live]));
+  return out;
+}
+
+function replicating(f: NodeFacts): boolean {
+  return f.live?.mysql?.replica?.ioRunning === 'Yes' && f.live.mysql.replica.sqlRunning === 'Yes';
+}
+
+/** The canary both ways, then (the canary having proven both directions) the data checksums. */
+async function writeAndCompare(inv: Inventory, conn: NodeConnections, pair: PairSpec, a: NodeFacts, b: NodeFacts, opts: VerifyOptions, out: Finding[]): Promise<void> {
+  for (const [from, to] of [
+    [a, b],
+    [b, a],
+  ] as const) {
+    const outcome: CanaryOutcome = !from.live?.mysql || !to.live?.mysql
+      ? { kind: 'skipped', reason: 'MySQL is not reachable on both nodes' }
+      : !replicating(to)
+        ? { kind: 'skipped', reason: `replication into ${to.node.name} is not running` }
+        : await runCanary(conn, from.node, to.node, opts.timeoutMs);
+    out.push(canaryFinding(pair, from.node, to.node, outcome));
+  }
+  if (!opts.checksum || !a.settings || !b.settings) return;
+  if (!replicating(a) || !replicating(b)) {
+    out.push({
+      check: 'consistency',
+      pair: pair.name,
+      status: 'warn',
+      message: 'data not compared: replication is not running both ways, so the nodes cannot have caught up',
+      hint: 'fix replication (see its findings), then run verify again',
+    });
+    return;
+  }
+  const domains = { [a.node.name]: a.settings.gtidDomainId, [b.node.name]: b.settings.gtidDomainId };
+  await guarded(out, 'consistency', pair, undefined, async () => out.push(...(await compareData(inv, conn, pair, domains, opts.timeoutMs))));
+}
+
+/**
+ * Runs one step of a check; an expected failure (DuetError: a command, a query, a lost connection)
+ * becomes a failed finding of that check instead of hiding every other check. Bugs still throw.
+ */
+async function guarded<T>(out: Finding[], check: CheckName, pair: PairSpec, node: NodeSpec | undefined, step: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await step();
+  } catch (err) {
+    if (!(err instanceof DuetError)) throw err;
+    const message = check === 'ssh' ? `unreachable: ${err.message}` : `could not check: ${err.message}`;
+    out.push({ check, pair: pair.name, ...(node && { host: node.name }), status: 'fail', message, ...(err.hint !== undefined && { hint: err.hint }) });
+    return undefined;
+  }
+}
+
+/** One node's facts: processes, addresses and server state; its replication settings; its files. */
+async function gatherNode(inv: Inventory, conn: NodeConnections, pair: PairSpec, node: NodeSpec, out: Finding[]): Promise<NodeFacts> {
+  const [live, settings] = await Promise.all([
+    guarded(out, 'roles', pair, node, () => readNodeState(conn, pair, node)),
+    // A server that cannot be reached is reported once, by the replication check (from readNodeState).
+    conn.mysql(node).then(readReplicationSettings, () => undefined),
+    guarded(out, 'drift', pair, node, async () => {
+      const { plan } = await planNode(inv, await conn.ssh(node), pair, node);
+      out.push(...checkDrift(pair, node, changedFiles(plan), plan.changes.length));
+    }),
+  ]);
+  return { node, live, settings };
+}
+
+async function checkNodeFirewall(inv: Inventory, conn: NodeConnections, pair: PairSpec, node: NodeSpec, fromPeer: PortAnswer, out: Finding[]): Promise<void> {
+  await guarded(out, 'firewall', pair, node, async () => {
+    const rendered = inv.firewall.manage ? desiredFiles(inv, pair, node).find((f) => f.check === 'iptables-restore') : undefined;
+    const comparison = rendered && compareFirewall(rendered.content, (await (await conn.ssh(node)).run('iptables -S')).stdout);
+    out.push(...checkFirewall(pair, node, peerOf(pair, node), comparison, fromPeer));
+  });
+}
+
+/**
+ * Connects to the floating IP from the node that does not hold it and reads the greeting; while
+ * that login is pending, the server that answered lists its connection id as an unauthenticated
+ * user. No password is involved, and the connection is closed before it logs in.
+ */
+async function probeVipRoute(conn: NodeConnections, pair: PairSpec, live: [NodeLiveState, NodeLiveState], timeoutMs: number): Promise<Finding[]> {
+  const other = live.filter((n) => !n.holdsVip);
+  // With the floating IP on no node or on both, checkRoles has already said what is wrong.
+  if (other.length !== 1) return [];
+  const from = other[0]!.node;
+  const probe = await probeMysqlPort(await conn.ssh(from), pair.vip.address, MYSQL_PORT, timeoutMs);
+  try {
+    const { answer } = probe;
+    const reached =
+      answer.kind !== 'greeting'
+        ? []
+        : (await Promise.all(pair.nodes.map(async (n) => ((await hasPendingLogin(await conn.mysql(n), answer.connectionId)) ? n.name : undefined)))).filter(
+            (name): name is string => name !== undefined,
+          );
+    const writable = live.every((n) => n.mysql) ? live.filter((n) => !n.mysql?.readOnly).map((n) => n.node.name) : undefined;
+    return checkVipRoute(pair, from.name, answer, reached, writable);
+  } finally {
+    probe.close();
+  }
+}
+
+/**
+ * Inserts a fresh row on `from` and polls `to` until it is there: the time a write takes to become
+ * visible on the peer, measured from just before the INSERT.
+ */
+async function runCanary(conn: NodeConnections, from: NodeSpec, to: NodeSpec, timeoutMs: number): Promise<CanaryOutcome> {
+  const token = randomBytes(16).toString('hex');
+  try {
+    const [source, target] = await Promise.all([conn.mysql(from), conn.mysql(to)]);
+    await pruneCanary(source);
+    // With binlog_do_db, a statement is filtered by the default database: write from inside duet's.
+    await query(source, `USE ${DUET_SCHEMA}`);
+    const started = performance.now();
+    await query(source, { sql: `INSERT INTO ${CANARY_TABLE} (writer, token) VALUES (?, ?)`, params: [from.name, token] });
+    const seen = { sql: `SELECT 1 FROM ${DUET_SCHEMA}.${CANARY_TABLE} WHERE writer = ? AND token = ?`, params: [from.name, token] };
+    for (;;) {
+      if ((await query(target, seen)).length > 0) return { kind: 'arrived', ms: Math.round(performance.now() - started) };
+      if (performance.now() - started > timeoutMs) return { kind: 'timeout', ms: timeoutMs };
+      await new Promise((r) => setTimeout(r, CANARY_POLL_MS));
+    }
+  } catch (err) {
+    if (!(err instanceof DuetError)) throw err;
+    const missing = /1146|doesn't exist/.test(err.message);
+    return { kind: 'error', message: err.message, hint: missing ? `run provision: it creates ${DUET_SCHEMA}.${CANARY_TABLE} on both nodes` : err.hint };
+  }
+}
+
+/**
+ * Keeps the canary table small: each node deletes its old rows itself, with the binlog off, so no
+ * delete ever has to find its row on the peer (a row lost to an earlier fault would stop the replica).
+ */
+async function pruneCanary(session: MysqlSession): Promise<void> {
+  await query(session, session.dialect.binlogOff);
+  try {
+    await query(session, {
+      sql: `DELETE FROM ${DUET_SCHEMA}.${CANARY_TABLE} WHERE written_at < FROM_UNIXTIME(?)`,
+      params: [Math.floor(Date.now() / 1000) - CANARY_KEEP_SECONDS],
+    });
+  } finally {
+    await query(session, session.dialect.binlogOn);
+  }
+}
+
+/**
+ * CHECKSUM TABLE of the replicated tables on both nodes, at a point where each node has applied the
+ * other's binlog and neither binlog moved while the tables were read. A pair that keeps writing gets
+ * a few attempts before a difference is reported as possibly in flight.
+ */
+async function compareData(inv: Inventory, conn: NodeConnections, pair: PairSpec, domains: Record<string, number | undefined>, timeoutMs: number): Promise<Finding[]> {
+  const sessions = await Promise.all(pair.nodes.map((n) => conn.mysql(n)));
+  const tables = await tablesToCompare(inv, sessions);
+  const waitSeconds = Math.max(1, Math.ceil(timeoutMs / 1000));
+  let result: Finding[] = [];
+  for (let attempt = 1; attempt <= CHECKSUM_ATTEMPTS; attempt++) {
+    const before = await Promise.all(sessions.map(async (s) => (await readInstanceState(s)).gtid.binlog));
+    await Promise.all(
+      pair.nodes.map(async (node, i) => {
+        const position = positionForPeer(inv.mysql.flavor, before[1 - i]!, domains[node.name]);
+        if (position !== '') await waitForGtid(sessions[i]!, position, waitSeconds);
+      }),
+    );
+    const checksums = await Promise.all(sessions.map((s) => checksumTables(s, tables)));
+    const after = await Promise.all(sessions.map(async (s) => (await readInstanceState(s)).gtid.binlog));
+    const quiet = before.every((position, i) => position === after[i]);
+    result = checkConsistency(pair, { checksums: [checksums[0]!, checksums[1]!], quiet }, attempt);
+    if (quiet || result.every((f) => f.status === 'ok')) break;
+  }
+  return result;
+}
+
+/** The replicated tables that exist on either node ("missing on" the other is a finding). */
+async function tablesToCompare(inv: Inventory, sessions: MysqlSession[]): Promise<TableName[]> {
+  const all = (await Promise.all(sessions.map(listBaseTables))).flat();
+  const schemas = new Set(comparedSchemas(inv, [...new Set(all.map((t) => t.schema))], DUET_SCHEMA));
+  const unique = new Map(all.filter((t) => schemas.has(t.schema)).map((t) => [`${t.schema}.${t.table}`, t]));
+  return [...unique.values()];
+}
