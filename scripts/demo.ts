@@ -1,5 +1,6 @@
 // npm run demo: the main job on the built-in fixture hosts. Brings up three fake hosts (db1, db2,
-// app1), provisions the master-master pair of inventory/fixtures.yml, and shows what to look at.
+// app1), provisions the master-master pair of inventory/fixtures.yml, verifies it, and shows what
+// to look at.
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runMain } from '../src/cli/main.ts';
@@ -7,6 +8,7 @@ import { formatOutcome } from '../src/cli/provision-report.ts';
 import { acquireHostLock, fixturesUp, releaseHostLock, statePath } from '../src/fixtures/index.ts';
 import { loadInventory } from '../src/inventory/load.ts';
 import { provision } from '../src/ops/provision.ts';
+import { DEFAULT_VERIFY_OPTIONS, exitCodeFor, formatReport, verify } from '../src/ops/verify.ts';
 
 const INVENTORY = join(fileURLToPath(new URL('..', import.meta.url)), 'inventory/fixtures.yml');
 
@@ -30,6 +32,11 @@ async function demo(log: (line: string) => void): Promise<number> {
   const started = Date.now();
   const report = await provision(await loadInventory(INVENTORY), { dryRun: false, confirm: async () => true, parallel: 1, log });
   process.stdout.write(`${formatOutcome(report)}\n(provisioned in ${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+  if (report.summary.failed > 0) return 1;
+
+  log(`\nverify ${inventory}: replication both ways, canary rows, settings, checksums, roles, firewall, drift`);
+  const verified = await verify(await loadInventory(INVENTORY), DEFAULT_VERIFY_OPTIONS);
+  process.stdout.write(`${formatReport(verified)}\n`);
 
   const sshConfig = relative(process.cwd(), statePath(state.stateDir, 'sshConfig'));
   const lines = [
@@ -40,6 +47,7 @@ async function demo(log: (line: string) => void): Promise<number> {
     '',
     'Look at:',
     `  npx tsx scripts/provision.ts ${inventory} --dry-run     # a second run: nothing to change`,
+    `  npx tsx scripts/verify.ts ${inventory}                  # run it after every change`,
     `  ssh -F ${sshConfig} db1 "mariadb -e 'SHOW SLAVE STATUS\\G'"`,
     `  ssh -F ${sshConfig} db2 cat /etc/mysql/mariadb.conf.d/60-duet.cnf`,
     `  ssh -F ${sshConfig} app1 "timeout 2 bash -c '</dev/tcp/${state.vip}/3306' && echo open"   # app1 reaches MySQL on the floating IP only`,
@@ -47,5 +55,5 @@ async function demo(log: (line: string) => void): Promise<number> {
     '',
   ];
   process.stdout.write(lines.join('\n'));
-  return report.summary.failed > 0 ? 1 : 0;
+  return exitCodeFor(verified);
 }

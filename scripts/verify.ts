@@ -3,7 +3,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { runMain } from '../src/cli/main.ts';
 import { loadInventory } from '../src/inventory/load.ts';
-import { exitCodeFor, formatReport, verify } from '../src/ops/verify.ts';
+import { DEFAULT_VERIFY_OPTIONS, exitCodeFor, formatReport, verify } from '../src/ops/verify.ts';
 
 runMain(async () => {
   const argv = await yargs(hideBin(process.argv))
@@ -13,9 +13,9 @@ runMain(async () => {
     )
     .option('json', { type: 'boolean', default: false, describe: 'print one JSON document (every finding with its figures, and a summary)' })
     .option('pair', { type: 'string', array: true, describe: 'only these pairs (repeat or comma-separate)' })
-    .option('max-lag', { type: 'number', default: 30, describe: 'seconds a replica may be behind before it fails' })
-    .option('timeout', { type: 'number', default: 5, describe: 'seconds a canary row, a TCP probe or a catch-up wait may take' })
-    .option('checksum', { type: 'boolean', default: true, describe: 'compare CHECKSUM TABLE of the replicated tables (reads every row; --no-checksum skips it)' })
+    .option('max-lag', { type: 'number', default: DEFAULT_VERIFY_OPTIONS.maxLagSeconds, describe: 'seconds a replica may be behind before it fails' })
+    .option('timeout', { type: 'number', default: DEFAULT_VERIFY_OPTIONS.timeoutMs / 1000, describe: 'seconds a canary row, a TCP probe or a catch-up wait may take' })
+    .option('checksum', { type: 'boolean', default: DEFAULT_VERIFY_OPTIONS.checksum, describe: 'compare CHECKSUM TABLE of the replicated tables (reads every row; --no-checksum skips it)' })
     .example('$0 inventory/fixtures.yml', 'verify the fixture pair')
     .example('$0 inventory/shop.yml --json --no-checksum', 'machine-readable, without reading every table')
     .epilogue(

@@ -55,6 +55,9 @@ export interface VerifyOptions {
   checksum: boolean;
 }
 
+/** What verify does when not told otherwise (the command line's defaults too). */
+export const DEFAULT_VERIFY_OPTIONS: VerifyOptions = { pairs: [], maxLagSeconds: 30, timeoutMs: 5000, checksum: true };
+
 export interface VerifyReport {
   inventory: string;
   findings: Finding[];
