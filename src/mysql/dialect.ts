@@ -284,7 +284,8 @@ export function lockAccount(account: Account, locked: boolean): SqlStatement {
 /** Accounts that are locked now (columns user, host). */
 export function lockedAccounts(flavor: Flavor): string {
   return flavor === 'mariadb'
-    ? "SELECT User AS user, Host AS host FROM mysql.global_priv WHERE JSON_VALUE(Priv, '$.account_locked') = 'true'"
+    ? // JSON_VALUE gives a JSON true as '1' (MariaDB 10.11); 'true' in case a version spells it out.
+      "SELECT User AS user, Host AS host FROM mysql.global_priv WHERE JSON_VALUE(Priv, '$.account_locked') IN ('1', 'true')"
     : "SELECT User AS user, Host AS host FROM mysql.user WHERE account_locked = 'Y'";
 }
 

@@ -53,7 +53,7 @@ describe('freeze SQL', () => {
     assert.equal(literalSql(killConnection(42)), 'KILL CONNECTION 42');
     assert.equal(literalSql(lockAccount({ user: 'app', host: '192.0.2.%' }, true)), "ALTER USER 'app'@'192.0.2.%' ACCOUNT LOCK");
     assert.equal(literalSql(lockAccount({ user: 'app', host: '%' }, false)), "ALTER USER 'app'@'%' ACCOUNT UNLOCK");
-    assert.match(lockedAccounts('mariadb'), /mysql\.global_priv WHERE JSON_VALUE\(Priv, '\$\.account_locked'\) = 'true'/);
+    assert.match(lockedAccounts('mariadb'), /mysql\.global_priv WHERE JSON_VALUE\(Priv, '\$\.account_locked'\) IN \('1', 'true'\)/);
     assert.match(lockedAccounts('mysql'), /mysql\.user WHERE account_locked = 'Y'/);
   });
 

@@ -1,0 +1,194 @@
+// swap against the fixture pair while an application on app1 writes through the floating IP: no
+// acknowledged row lost or duplicated, refusals that change nothing, and a controller killed mid-swap
+// that `swap --resume` brings back to one writer holding the IP. Real hosts, no mocks.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { FIXTURE_VIP } from '../../src/fixtures/index.ts';
+import type { SwapReport } from '../../src/ops/swap.ts';
+import { duet, REPO_ROOT } from './helpers/cli.ts';
+import { useFixtures } from './helpers/fixtures.ts';
+import { DB_NODES, INVENTORY, pairProbe } from './helpers/pair.ts';
+
+const fx = useFixtures();
+const pair = pairProbe(fx);
+const APP_USER = 'writer';
+const APP_PASSWORD = randomBytes(12).toString('hex');
+let journalDir = '';
+const freezeTimes: number[] = [];
+
+async function swapTo(node: string, ...args: string[]): Promise<SwapReport> {
+  const result = await duet('swap', [INVENTORY, node, '--json', '--journal', join(journalDir, 'main.jsonl'), ...args]);
+  assert.equal(result.code, 0, `swap to ${node} exited ${result.code}:\n${result.stderr}`);
+  assert.ok(!result.stdout.includes(APP_PASSWORD) && !result.stderr.includes(APP_PASSWORD));
+  const report = JSON.parse(result.stdout) as SwapReport;
+  if (report.freeze_ms !== undefined) freezeTimes.push(report.freeze_ms);
+  return report;
+}
+
+/** Exactly one writer, holding the floating IP alone; the other read-only; replication running both ways. */
+async function assertOneWriter(expected?: string): Promise<string> {
+  const holders = await pair.vipHolders();
+  assert.equal(holders.length, 1, `floating IP on ${holders.join(', ') || 'no node'}`);
+  const writer = holders[0]!;
+  if (expected) assert.equal(writer, expected);
+  for (const host of DB_NODES) assert.equal(await pair.readOnly(host), host !== writer, `${host} read_only`);
+  for (const host of DB_NODES) {
+    await pair.waitFor(`replication running on ${host}`, async () => /Slave_IO_Running: Yes[\s\S]*Slave_SQL_Running: Yes/.test(await pair.sh(host, "mariadb -e 'SHOW SLAVE STATUS\\G'")), 10_000);
+  }
+  for (const host of DB_NODES) {
+    const locked = await pair.sql(host, `SELECT COUNT(*) FROM mysql.global_priv WHERE User = '${APP_USER}' AND JSON_VALUE(Priv, '$.account_locked') = 1`);
+    assert.equal(locked.trim(), '0', `${APP_USER} is unlocked on ${host}`);
+  }
+  return writer;
+}
+
+/** How often each seq is on `host`. */
+async function rowCounts(host: string): Promise<Map<number, number>> {
+  const rows = (await pair.sql(host, 'SELECT seq, COUNT(*) FROM app.writes GROUP BY seq')).trim().split('\n').filter((l) => l !== '');
+  return new Map(rows.map((l) => l.split('\t').map(Number) as [number, number]));
+}
+
+describe('swap', () => {
+  before(async () => {
+    journalDir = mkdtempSync(join(fx.stateDir, 'journal-'));
+    await pair.provision();
+    await pair.sql('db1', 'USE app; CREATE TABLE writes (id INT AUTO_INCREMENT PRIMARY KEY, seq INT NOT NULL, KEY (seq))');
+    // The application's account on each node (not replicated), with READ_ONLY ADMIN: the bypass a
+    // freeze must block. The password travels on stdin only.
+    for (const host of DB_NODES) {
+      await pair.sh(
+        host,
+        'mariadb',
+        `SET SESSION sql_log_bin = 0; CREATE USER '${APP_USER}'@'198.18.0.13' IDENTIFIED BY '${APP_PASSWORD}'; ` +
+          `GRANT SELECT, INSERT ON app.* TO '${APP_USER}'@'198.18.0.13'; GRANT READ_ONLY ADMIN ON *.* TO '${APP_USER}'@'198.18.0.13';`,
+      );
+    }
+    await pair.waitFor('app.writes on db2', async () => (await pair.sql('db2', "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_NAME = 'writes'")).trim() === '1', 10_000);
+  }, { timeout: 180_000 });
+
+  it('--dry-run prints every statement and command in order and changes nothing', async () => {
+    const result = await duet('swap', [INVENTORY, 'db2', '--dry-run', '--journal', join(journalDir, 'main.jsonl')]);
+    assert.equal(result.code, 0, result.stderr);
+    const out = result.stdout;
+    // Each line must come after the one before it.
+    let from = 0;
+    for (const line of [
+      /db2 SQL> SELECT MASTER_GTID_WAIT\('[\d,-]+', 30\) = 0 AS reached/, // pre-sync
+      /db1 SQL> ALTER USER 'writer'@'198\.18\.0\.13' ACCOUNT LOCK/,
+      /db1 SQL> SET GLOBAL read_only = ON/,
+      /db1 SQL> SELECT ID FROM information_schema\.PROCESSLIST .*USER IN \('mysql', 'writer'\)/,
+      /db1 SQL> SELECT ID FROM information_schema\.PROCESSLIST .*COMMAND NOT IN/,
+      /db2 SQL> SELECT MASTER_GTID_WAIT\('[\d,-]+', 30\) = 0 AS reached/, // the final position
+      /db2 \$ \/usr\/share\/heartbeat\/hb_takeover all/,
+      /db1 \$ install \/etc\/ha\.d\/haresources naming db2/,
+      /db1 SQL> ALTER USER 'writer'@'198\.18\.0\.13' ACCOUNT UNLOCK/,
+    ]) {
+      const at = out.slice(from).search(line);
+      assert.ok(at >= 0, `no ${line} after position ${from} in:\n${out}`);
+      from += at + 1;
+    }
+    assert.match(out, /dry run: nothing was changed/);
+    await assertOneWriter('db1');
+    assert.ok(!existsSync(join(journalDir, 'main.jsonl')), 'a dry run writes no journal');
+  });
+
+  it('swaps there and back while the application writes: every acknowledged row once on both nodes', async () => {
+    const stopFile = `/tmp/writer-stop-${Date.now()}`;
+    const writer = fx.exec(
+      'app1',
+      // Inside app1 the working directory is /, so the loader is named by its full URL.
+      [process.execPath, '--import', import.meta.resolve('tsx'), join(REPO_ROOT, 'test/e2e/helpers/writer.ts'), '--host', FIXTURE_VIP, '--user', APP_USER, '--seconds', '90', '--stop-file', stopFile],
+      { input: APP_PASSWORD, timeoutMs: 120_000 },
+    );
+    await pair.waitFor('the first rows', async () => Number((await pair.sql('db1', 'SELECT COUNT(*) FROM app.writes')).trim()) > 20);
+
+    const there = await swapTo('db2');
+    assert.equal(there.outcome, 'swapped');
+    assert.equal(there.status.writer, 'db2');
+    assert.deepEqual(there.status.warnings.filter((w) => !/haresources/.test(w)), []);
+    await assertOneWriter('db2');
+    const topology = await pair.sql('db1', "SELECT node FROM duet.topology WHERE role = 'writer' ORDER BY epoch DESC LIMIT 1");
+    assert.equal(topology.trim(), 'db2', 'the topology names the new writer on the old one too');
+    await pair.waitFor('rows written through db2', async () => Number((await pair.sql('db2', `SELECT COUNT(*) FROM app.writes WHERE id % 10 = 2`)).trim()) > 20);
+
+    const back = await swapTo('db1');
+    assert.equal(back.outcome, 'swapped');
+    await pair.waitFor('rows written through db1 again', async () => Number((await pair.sql('db1', `SELECT COUNT(*) FROM app.writes WHERE id % 10 = 1 AND id > (SELECT MAX(id) FROM app.writes WHERE id % 10 = 2)`)).trim()) > 20);
+    await fx.exec('app1', ['touch', stopFile]);
+    const result = await writer;
+    assert.equal(result.code, 0, result.stderr);
+    const { acknowledged, failed, errors } = JSON.parse(result.stdout) as { acknowledged: number[]; failed: number[]; errors: Record<string, number> };
+    process.stderr.write(`# writer: ${acknowledged.length} acknowledged, ${failed.length} failed (${JSON.stringify(errors)}); freeze ${there.freeze_ms} ms, ${back.freeze_ms} ms\n`);
+
+    await assertOneWriter('db1');
+    const on1 = await rowCounts('db1');
+    await pair.waitFor('db2 has every row of db1', async () => (await rowCounts('db2')).size === on1.size, 10_000);
+    for (const [host, counts] of [['db1', on1], ['db2', await rowCounts('db2')]] as const) {
+      const lost = acknowledged.filter((seq) => counts.get(seq) !== 1);
+      assert.deepEqual(lost, [], `${host}: acknowledged rows missing or duplicated`);
+      assert.deepEqual([...counts].filter(([, n]) => n > 1), [], `${host}: duplicated rows`);
+      assert.deepEqual([...counts.keys()].filter((seq) => !acknowledged.includes(seq) && !failed.includes(seq)), [], `${host}: rows nobody wrote`);
+    }
+    for (const host of DB_NODES) assert.match(await pair.sh(host, 'cat /etc/ha.d/haresources'), /^db1 duet-writer IPaddr::/m, `${host} records db1`);
+    const verify = await duet('verify', [INVENTORY]);
+    assert.equal(verify.code, 0, `verify after the swaps:\n${verify.stdout}\n${verify.stderr}`);
+  });
+
+  it('is refused when the target does not apply replication, and changes nothing', async () => {
+    await pair.sql('db2', 'STOP SLAVE SQL_THREAD');
+    const snapshot = async () =>
+      JSON.stringify({
+        holders: await pair.vipHolders(),
+        readOnly: [await pair.readOnly('db1'), await pair.readOnly('db2')],
+        epoch: await pair.sql('db1', 'SELECT MAX(epoch) FROM duet.topology'),
+        haresources: [await pair.sh('db1', 'cat /etc/ha.d/haresources'), await pair.sh('db2', 'cat /etc/ha.d/haresources')],
+        locked: await pair.sql('db1', `SELECT COUNT(*) FROM mysql.global_priv WHERE JSON_VALUE(Priv, '$.account_locked') = 1`),
+      });
+    const before = await snapshot();
+    const result = await duet('swap', [INVENTORY, 'db2', '--journal', join(journalDir, 'refused.jsonl')]);
+    assert.equal(result.code, 6, result.stderr);
+    assert.match(result.stderr, /swap of pair main refused, nothing was changed:\n\s+- replication on db2 \(from db1\) is not running \(I\/O Yes, SQL No\)/);
+    assert.equal(await snapshot(), before);
+    assert.equal((await duet('swap', [INVENTORY, 'db2', '--force', '--journal', join(journalDir, 'refused.jsonl')])).code, 6, '--force does not override it');
+    await pair.sql('db2', 'START SLAVE SQL_THREAD');
+  });
+
+  // The catch-up takes milliseconds: a kill aimed at it usually lands in the move.
+  for (const step of ['freeze', 'kill clients', 'catch up', 'move'] as const) {
+    it(`a controller killed at "${step}" is brought back to one writer holding the IP by --resume`, async () => {
+      const writer = await assertOneWriter();
+      const target = writer === 'db1' ? 'db2' : 'db1';
+      const journal = join(journalDir, `crash-${step.replace(' ', '-')}.jsonl`);
+      const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'scripts/swap.ts'), INVENTORY, target, '--journal', journal], { stdio: 'ignore' });
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      const deadline = Date.now() + 30_000;
+      while (!(existsSync(journal) && readFileSync(journal, 'utf8').includes(`"step":"${step}"`))) {
+        assert.ok(Date.now() < deadline, `the swap never reached ${step}`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      child.kill('SIGKILL');
+      await exited;
+
+      const refused = await duet('swap', [INVENTORY, target, '--journal', journal]);
+      assert.equal(refused.code, 2, 'a new swap is refused while one is unfinished');
+      assert.match(refused.stderr, /did not finish.*\n\s+hint: run swap --resume/);
+
+      const resumed = await duet('swap', [INVENTORY, '--resume', '--json', '--journal', journal]);
+      assert.equal(resumed.code, 0, resumed.stderr);
+      const report = JSON.parse(resumed.stdout) as SwapReport;
+      const now = await assertOneWriter();
+      assert.equal(now, report.outcome === 'swapped' ? target : writer, `outcome ${report.outcome}`);
+      process.stderr.write(`# killed at ${step}: resume ${report.outcome}, writer ${now}\n`);
+      assert.match(readFileSync(journal, 'utf8').trim().split('\n').at(-1)!, /"event":"end"/);
+    });
+  }
+
+  it('reports the freeze times', () => {
+    process.stderr.write(`# freeze_ms of the swaps: ${freezeTimes.join(', ')}\n`);
+    assert.ok(freezeTimes.length >= 2);
+  });
+});
