@@ -48,6 +48,8 @@ async function demo(log: (line: string) => void): Promise<number> {
     'Look at:',
     `  npx tsx scripts/provision.ts ${inventory} --dry-run     # a second run: nothing to change`,
     `  npx tsx scripts/verify.ts ${inventory}                  # run it after every change`,
+    `  npx tsx scripts/status.ts ${inventory}                  # the writer first`,
+    `  npx tsx scripts/swap.ts ${inventory} db2                # move the writable role and the floating IP`,
     `  ssh -F ${sshConfig} db1 "mariadb -e 'SHOW SLAVE STATUS\\G'"`,
     `  ssh -F ${sshConfig} db2 cat /etc/mysql/mariadb.conf.d/60-duet.cnf`,
     `  ssh -F ${sshConfig} app1 "timeout 2 bash -c '</dev/tcp/${state.vip}/3306' && echo open"   # app1 reaches MySQL on the floating IP only`,
