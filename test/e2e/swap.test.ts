@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { FIXTURE_VIP } from '../../src/fixtures/index.ts';
@@ -97,10 +98,10 @@ describe('swap', () => {
   });
 
   it('swaps there and back while the application writes: every acknowledged row once on both nodes', async () => {
-    const stopFile = `/tmp/writer-stop-${Date.now()}`;
-    const writer = fx.exec(
+    const stopFile = join(mkdtempSync(join(tmpdir(), 'duet-writer-')), 'stop');
+    // The application runs from app1's address (its network namespace) but reads this checkout.
+    const writer = fx.fromNetworkOf(
       'app1',
-      // Inside app1 the working directory is /, so the loader is named by its full URL.
       [process.execPath, '--import', import.meta.resolve('tsx'), join(REPO_ROOT, 'test/e2e/helpers/writer.ts'), '--host', FIXTURE_VIP, '--user', APP_USER, '--seconds', '90', '--stop-file', stopFile],
       { input: APP_PASSWORD, timeoutMs: 120_000 },
     );
@@ -118,7 +119,7 @@ describe('swap', () => {
     const back = await swapTo('db1');
     assert.equal(back.outcome, 'swapped');
     await pair.waitFor('rows written through db1 again', async () => Number((await pair.sql('db1', `SELECT COUNT(*) FROM app.writes WHERE id % 10 = 1 AND id > (SELECT MAX(id) FROM app.writes WHERE id % 10 = 2)`)).trim()) > 20);
-    await fx.exec('app1', ['touch', stopFile]);
+    writeFileSync(stopFile, '');
     const result = await writer;
     assert.equal(result.code, 0, result.stderr);
     const { acknowledged, failed, errors } = JSON.parse(result.stdout) as { acknowledged: number[]; failed: number[]; errors: Record<string, number> };

@@ -31,6 +31,12 @@ export interface FixtureHandle {
   address(hostName: string): string;
   /** Runs argv inside the host directly (nsenter), bypassing ssh. */
   exec(hostName: string, argv: readonly string[], options?: Omit<ExecOptions, 'stateDir'>): Promise<CommandResult>;
+  /**
+   * Runs argv on this machine's filesystem but in the host's network namespace: its traffic comes
+   * from the host's address. For programs of this checkout (a test client), which a host cannot see
+   * when the checkout lies under /tmp or /root (private in each host).
+   */
+  fromNetworkOf(hostName: string, argv: readonly string[], options?: { input?: string; timeoutMs?: number }): Promise<CommandResult>;
   /** Runs a shell command on the host through the real ssh client and the fixture ssh_config. */
   ssh(hostName: string, command: string, options?: { input?: string; sshOptions?: string[]; timeoutMs?: number }): Promise<CommandResult>;
 }
@@ -68,6 +74,11 @@ export function useFixtures(options: UseFixturesOptions = {}): FixtureHandle {
       return host.address;
     },
     exec: (hostName, argv, execOptions = {}) => fixtureExec(hostName, argv, { ...execOptions, stateDir }),
+    fromNetworkOf(hostName, argv, runOptions = {}) {
+      const host = state().hosts.find((h) => h.name === hostName);
+      if (!host) throw new Error(`no fixture host ${hostName}`);
+      return run(['ip', 'netns', 'exec', host.netns, ...argv], { input: runOptions.input, timeoutMs: runOptions.timeoutMs ?? 30_000, host: hostName });
+    },
     ssh: (hostName, command, sshOptions = {}) =>
       run(['ssh', '-F', statePath(stateDir, 'sshConfig'), ...(sshOptions.sshOptions ?? []), hostName, command], {
         input: sshOptions.input,
