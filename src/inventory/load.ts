@@ -42,11 +42,21 @@ export async function parseInventory(text: string, path: string, env: NodeJS.Pro
     );
   }
 
-  const parsed = inventorySchema.safeParse(doc.toJS() ?? {});
-  if (!parsed.success) throw new InventoryError(parsed.error.issues.flatMap((i) => shapeIssues(i, issue)));
+  const js: unknown = doc.toJS() ?? {};
+  let parsed = inventorySchema.safeParse(js);
+  const issues: InventoryIssue[] = [];
+  if (!parsed.success) {
+    issues.push(...parsed.error.issues.flatMap((i) => shapeIssues(i, issue)));
+    // Unknown keys alone need not hide the other problems: without them, check the rest too.
+    if (parsed.error.issues.every((i) => i.code === 'unrecognized_keys')) {
+      for (const i of parsed.error.issues) dropKeys(js, i.path, i.code === 'unrecognized_keys' ? i.keys : []);
+      parsed = inventorySchema.safeParse(js);
+    }
+    if (!parsed.success) throw new InventoryError(issues);
+  }
   const raw = parsed.data;
 
-  const issues = validateInventory(raw).map((v: RuleViolation) => issue(v.path, v.message, v.hint));
+  issues.push(...validateInventory(raw).map((v: RuleViolation) => issue(v.path, v.message, v.hint)));
   const baseDir = dirname(path);
   const secrets: Secret[] = [];
   const resolveSecret = async (ref: RawSecretRef, at: FieldPath): Promise<Secret | undefined> => {
@@ -61,7 +71,10 @@ export async function parseInventory(text: string, path: string, env: NodeJS.Pro
   const replicationPassword = await resolveSecret(raw.mysql.replication.password, ['mysql', 'replication', 'password']);
   const authkeys = await Promise.all(raw.pairs.map((pair, p) => resolveSecret(pair.heartbeat.authkey, ['pairs', p, 'heartbeat', 'authkey'])));
 
-  if (issues.length > 0 || !replicationPassword || authkeys.some((k) => !k)) throw new InventoryError(issues);
+  if (issues.length > 0 || !replicationPassword || authkeys.some((k) => !k)) {
+    // In file order, so the list reads top to bottom like the file.
+    throw new InventoryError(issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0)));
+  }
   return buildModel(raw, path, replicationPassword, authkeys as Secret[], secrets);
 }
 
@@ -149,6 +162,13 @@ async function readSecret(ref: RawSecretRef, baseDir: string, env: NodeJS.Proces
   } catch (err) {
     return `cannot read secret file ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
   }
+}
+
+/** Deletes keys from the object at path inside a plain parsed document. */
+function dropKeys(root: unknown, path: PropertyKey[], keys: string[]): void {
+  const target = path.reduce<unknown>((node, part) => (node !== null && typeof node === 'object' ? (node as Record<PropertyKey, unknown>)[part] : undefined), root);
+  if (target === null || typeof target !== 'object') return;
+  for (const key of keys) delete (target as Record<string, unknown>)[key];
 }
 
 type IssueMaker = (at: FieldPath, message: string, hint?: string, key?: boolean) => InventoryIssue;

@@ -163,6 +163,14 @@ describe('inventory: every rule gives a precise error', () => {
     assert.deepEqual(issues.map((i) => i.path).sort(), ['pairs[0].heartbeat.initdead', 'pairs[0].nodes[1].server_id', 'pairs[0].vip.address']);
   });
 
+  it('reports the other problems alongside unknown keys', async () => {
+    const inv = validInventory();
+    inv.clustr = 'typo';
+    node(0, 1)(inv).server_id = 1;
+    const issues = await issuesOf(inv);
+    assert.deepEqual(issues.map((i) => i.path).sort(), ['clustr', 'pairs[0].nodes[1].server_id']);
+  });
+
   it('gives line and column of the offending value', async () => {
     const text = stringify(validInventory()).replace('server_id: 2', 'server_id: 1');
     const issue = (await issuesOf(text)).find((i) => i.path === 'pairs[0].nodes[1].server_id')!;
