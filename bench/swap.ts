@@ -4,29 +4,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { acquireHostLock, fixturesDown, fixturesUp, releaseHostLock } from '../src/fixtures/index.ts';
-import { loadInventory } from '../src/inventory/load.ts';
-import { provision } from '../src/ops/provision.ts';
 import { withConnections } from '../src/ops/status.ts';
 import { swap } from '../src/ops/swap.ts';
+import { provisionedFixturePair, summary, withFixtureHosts } from './harness.ts';
 
 const swaps = Number(process.argv[2] ?? 10);
 const graceSeconds = Number(process.argv[3] ?? 1);
-const inventoryPath = new URL('../inventory/fixtures.yml', import.meta.url).pathname;
 const journalDir = mkdtempSync(join(tmpdir(), 'duet-bench-swap-'));
 
-function summary(label: string, values: number[]): string {
-  const sorted = [...values].sort((a, b) => a - b);
-  const median = sorted.length % 2 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
-  return `${label} median ${median} ms  best ${sorted[0]} ms  worst ${sorted.at(-1)} ms  (${values.join(', ')})`;
-}
-
-await acquireHostLock();
-try {
-  await fixturesUp();
-  const inv = await loadInventory(inventoryPath);
-  const report = await provision(inv, { dryRun: false, confirm: async () => true, parallel: 1, log: () => {} });
-  if (report.summary.failed > 0) throw new Error(`provision failed: ${JSON.stringify(report.pairs)}`);
+await withFixtureHosts(async () => {
+  const inv = await provisionedFixturePair();
   const pair = inv.pairs[0]!;
   const freeze: number[] = [];
   const move: number[] = [];
@@ -42,10 +29,7 @@ try {
     move.push(result.steps.find((s) => s.step === 'move')!.ms);
     console.log(`swap ${i + 1}: ${result.from} -> ${result.to}, freeze ${result.freeze_ms} ms`);
   }
-  console.log(summary(`freeze (grace ${graceSeconds} s):`, freeze));
-  console.log(summary('of which the Heartbeat move:', move));
-} finally {
-  await fixturesDown();
-  releaseHostLock();
-  rmSync(journalDir, { recursive: true, force: true });
-}
+  console.log(summary(`freeze (grace ${graceSeconds} s)`, freeze, 'ms'));
+  console.log(summary('  Heartbeat move', move, 'ms'));
+});
+rmSync(journalDir, { recursive: true, force: true });
