@@ -4,6 +4,9 @@ import type { Secret } from './secret.ts';
 
 export type Flavor = 'mariadb' | 'mysql';
 
+/** The port MySQL listens on, on every node (replication, firewall rules and checks use it). */
+export const MYSQL_PORT = 3306;
+
 export interface SshSettings {
   user: string;
   port: number;

@@ -110,14 +110,26 @@ export async function readOnlyBypassers(session: MysqlSession, except: Account[]
 }
 
 /**
+ * Runs body with this session's changes kept out of the binlog (so they are not replicated), and
+ * turns binary logging back on whatever happens: sessions are reused.
+ */
+export async function withBinlogOff<T>(session: MysqlSession, body: () => Promise<T>): Promise<T> {
+  await query(session, session.dialect.binlogOff);
+  try {
+    return await body();
+  } finally {
+    await query(session, session.dialect.binlogOn);
+  }
+}
+
+/**
  * Makes `account` (the peer's replication login, host = the peer's address) exist with `password` and
  * REPLICATION SLAVE. Not binlogged: each node owns the account its peer uses to reach it. The password
  * is (re)set every time, so the inventory stays the single source of truth.
  */
 export async function ensureReplicationUser(session: MysqlSession, account: Account, password: Secret): Promise<{ created: boolean }> {
   const d = session.dialect;
-  await query(session, d.binlogOff);
-  try {
+  return withBinlogOff(session, async () => {
     const existed = (await query(session, d.findAccount(account))).length > 0;
     await query(session, existed ? d.setPassword(account, password) : d.createUser(account, password));
     await query(session, d.grantReplication(account));
@@ -131,9 +143,7 @@ export async function ensureReplicationUser(session: MysqlSession, account: Acco
       });
     }
     return { created: !existed };
-  } finally {
-    await query(session, d.binlogOn);
-  }
+  });
 }
 
 /**
@@ -143,12 +153,7 @@ export async function ensureReplicationUser(session: MysqlSession, account: Acco
 export async function ensureDatabase(session: MysqlSession, name: string): Promise<boolean> {
   const exists = await query(session, { sql: 'SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', params: [name] });
   if (exists.length > 0) return false;
-  await query(session, session.dialect.binlogOff);
-  try {
-    await query(session, { sql: `CREATE DATABASE IF NOT EXISTS ${escapeId(name)}`, params: [] });
-  } finally {
-    await query(session, session.dialect.binlogOn);
-  }
+  await withBinlogOff(session, () => query(session, { sql: `CREATE DATABASE IF NOT EXISTS ${escapeId(name)}`, params: [] }));
   return true;
 }
 

@@ -2,7 +2,7 @@
 // topology). Each node creates them itself with the binlog off, so creation never depends on how
 // binlog_do_db filters DDL; their rows replicate like any other (the schema is on binlog_do_db).
 import { DUET_SCHEMA } from '../inventory/validate.ts';
-import { ensureDatabase, query, type MysqlSession } from './dao.ts';
+import { ensureDatabase, query, withBinlogOff, type MysqlSession } from './dao.ts';
 import { TOPOLOGY_TABLE } from './dialect.ts';
 
 /**
@@ -33,15 +33,12 @@ export async function ensureDuetSchema(session: MysqlSession): Promise<string[]>
   );
   const missing = DUET_TABLES.filter((ddl) => !existing.has(tableName(ddl)));
   if (missing.length === 0) return created;
-  await query(session, session.dialect.binlogOff);
-  try {
+  await withBinlogOff(session, async () => {
     for (const ddl of missing) {
       await query(session, ddl);
       created.push(`table ${DUET_SCHEMA}.${tableName(ddl)}`);
     }
-  } finally {
-    await query(session, session.dialect.binlogOn);
-  }
+  });
   return created;
 }
 

@@ -3,21 +3,19 @@
 // floating IP on the writer. Each step reads first and changes only what differs.
 import { HostStateError, ReplicationError, TransportError } from '../errors.ts';
 import type { Inventory, NodeSpec, PairSpec } from '../inventory/model.ts';
-import { peerOf } from '../inventory/model.ts';
+import { MYSQL_PORT, peerOf } from '../inventory/model.ts';
 import { configureSource, ensureDatabase, ensureReplicationUser, readInstanceState, setReadOnly, startReplica, stopReplica } from '../mysql/dao.ts';
 import { TOPOLOGY_TABLE } from '../mysql/dialect.ts';
 import { ensureDuetSchema } from '../mysql/duet-schema.ts';
 import { DUET_SCHEMA } from '../inventory/validate.ts';
 import { WRITER_RESOURCE } from '../render/desired.ts';
 import { readTopology, recordWriter, topologyNames } from './topology.ts';
-import { NodeConnections, vipHolders } from './pair-state.ts';
+import { NodeConnections, probeHost, vipHolders } from './pair-state.ts';
 import { copyData, planSeed } from './seed.ts';
 import type { HostFacts } from '../plan/facts.ts';
 import type { HostPool } from '../transport/pool.ts';
 import type { SshConnection } from '../transport/ssh.ts';
 import { mysqlUnit, serviceCommand, withoutInheritedPipes } from './services.ts';
-
-export const MYSQL_PORT = 3306;
 
 export interface PairConvergence {
   pair: string;
@@ -47,7 +45,7 @@ export async function convergePair(inv: Inventory, pair: PairSpec, ctx: Converge
   try {
     for (const node of pair.nodes) {
       const ssh = await conn.ssh(node);
-      if (await ensureDaemon(ssh, 'mariadbd mysqld', serviceCommand(ctx.facts.get(node.name)!.initSystem, mysqlUnit(inv.mysql.flavor), 'start'))) {
+      if (await ensureDaemon(ssh, 'mysql', serviceCommand(ctx.facts.get(node.name)!.initSystem, mysqlUnit(inv.mysql.flavor), 'start'))) {
         act(`started ${mysqlUnit(inv.mysql.flavor)} on ${node.name}`);
       }
       const { dialect } = await conn.mysql(node);
@@ -106,7 +104,7 @@ export async function convergePair(inv: Inventory, pair: PairSpec, ctx: Converge
     // running resource, and Heartbeat would then never bring the IP up). Where Heartbeat runs, this
     // restores the writer after provision restarted its server.
     const writerNode = pair.nodes.find((n) => n.name === ctx.writer)!;
-    const heartbeatOnWriter = await daemonRunning(await conn.ssh(writerNode), 'heartbeat');
+    const heartbeatOnWriter = (await probeHost(await conn.ssh(writerNode))).heartbeatRunning;
     for (const node of pair.nodes) {
       const wantReadOnly = node.name !== ctx.writer || !heartbeatOnWriter;
       if ((await readInstanceState(session(node))).readOnly !== wantReadOnly) {
@@ -152,13 +150,9 @@ export async function convergePair(inv: Inventory, pair: PairSpec, ctx: Converge
   return result;
 }
 
-async function daemonRunning(ssh: SshConnection, processNames: string): Promise<boolean> {
-  return (await ssh.exec(`pidof ${processNames} >/dev/null`)).code === 0;
-}
-
-/** Starts a daemon when no process of those names runs; true when it had to be started. */
-async function ensureDaemon(ssh: SshConnection, processNames: string, startCommand: string): Promise<boolean> {
-  if (await daemonRunning(ssh, processNames)) return false;
+async function ensureDaemon(ssh: SshConnection, daemon: 'mysql' | 'heartbeat', startCommand: string): Promise<boolean> {
+  const probe = await probeHost(ssh);
+  if (daemon === 'mysql' ? probe.mysqlRunning : probe.heartbeatRunning) return false;
   await ssh.run(withoutInheritedPipes(startCommand), { timeoutMs: 120_000 });
   return true;
 }

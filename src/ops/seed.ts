@@ -5,17 +5,17 @@ import { PassThrough, Transform, type TransformCallback } from 'node:stream';
 import { HostStateError, ReplicationError } from '../errors.ts';
 import type { Inventory, NodeSpec, PairSpec } from '../inventory/model.ts';
 import { DUET_SCHEMA } from '../inventory/validate.ts';
-import { query, readReplicaStatus, type MysqlSession } from '../mysql/dao.ts';
+import { checksumTables, listBaseTables, query, readReplicaStatus, stopReplica, type MysqlSession } from '../mysql/dao.ts';
 import { shellQuote } from '../transport/shell.ts';
 import type { NodeConnections } from './pair-state.ts';
-
-/** Schemas that belong to the server, never copied or compared. */
-const SYSTEM_SCHEMAS = ['mysql', 'information_schema', 'performance_schema', 'sys', DUET_SCHEMA];
+import { comparedSchemas } from './verify-checks.ts';
 
 export interface NodeData {
   node: NodeSpec;
   /** The node already replicates from somewhere: the pair was set up before. */
   replicaConfigured: boolean;
+  /** Replicated schemas that hold at least one table. */
+  schemas: string[];
   /** "schema.table" -> checksum (null until compared). */
   tables: Map<string, string | null>;
 }
@@ -28,8 +28,8 @@ export type SeedDecision =
 export function decideSeed(a: NodeData, b: NodeData): SeedDecision {
   if (a.replicaConfigured || b.replicaConfigured) return { kind: 'none', reason: 'replication was set up before' };
   if (a.tables.size === 0 && b.tables.size === 0) return { kind: 'none', reason: 'both nodes are empty' };
-  if (b.tables.size === 0) return { kind: 'copy', from: a.node, to: b.node, databases: schemasOf(a) };
-  if (a.tables.size === 0) return { kind: 'copy', from: b.node, to: a.node, databases: schemasOf(b) };
+  if (b.tables.size === 0) return { kind: 'copy', from: a.node, to: b.node, databases: a.schemas };
+  if (a.tables.size === 0) return { kind: 'copy', from: b.node, to: a.node, databases: b.schemas };
   const names = new Set([...a.tables.keys(), ...b.tables.keys()]);
   const differing = [...names].filter((t) => a.tables.get(t) === undefined || a.tables.get(t) !== b.tables.get(t)).sort();
   if (differing.length === 0) return { kind: 'none', reason: 'both nodes hold the same data' };
@@ -38,34 +38,17 @@ export function decideSeed(a: NodeData, b: NodeData): SeedDecision {
   });
 }
 
-function schemasOf(data: NodeData): string[] {
-  return [...new Set([...data.tables.keys()].map((t) => t.split('.')[0]!))].sort();
-}
-
-/** The schemas provision replicates: the inventory's list, or every non-system schema. */
-function replicatedSchemas(inv: Inventory, session: MysqlSession): Promise<string[]> | string[] {
-  if (inv.mysql.databases.length > 0) return inv.mysql.databases;
-  return query(session, {
-    sql: `SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME NOT IN (${SYSTEM_SCHEMAS.map(() => '?').join(', ')})`,
-    params: SYSTEM_SCHEMAS,
-  }).then((rows) => rows.map((r) => String(r.SCHEMA_NAME)));
-}
-
 async function readNodeData(inv: Inventory, node: NodeSpec, session: MysqlSession, withChecksums: boolean): Promise<NodeData> {
-  const schemas = await replicatedSchemas(inv, session);
-  const tables = new Map<string, string | null>();
-  if (schemas.length > 0) {
-    const rows = await query(session, {
-      sql: `SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE' AND TABLE_SCHEMA IN (${schemas.map(() => '?').join(', ')})`,
-      params: schemas,
-    });
-    for (const r of rows) tables.set(`${String(r.TABLE_SCHEMA)}.${String(r.TABLE_NAME)}`, null);
-  }
-  if (withChecksums && tables.size > 0) {
-    const names = [...tables.keys()].map((t) => t.split('.').map((part) => `\`${part.replace(/`/g, '``')}\``).join('.'));
-    for (const r of await query(session, `CHECKSUM TABLE ${names.join(', ')}`)) tables.set(String(r.Table), String(r.Checksum));
-  }
-  return { node, replicaConfigured: (await readReplicaStatus(session)) !== undefined, tables };
+  const all = await listBaseTables(session);
+  const schemas = comparedSchemas(inv, [...new Set(all.map((t) => t.schema))], DUET_SCHEMA);
+  const replicated = all.filter((t) => schemas.includes(t.schema));
+  const checksums = withChecksums ? await checksumTables(session, replicated) : new Map<string, string | null>();
+  return {
+    node,
+    replicaConfigured: (await readReplicaStatus(session)) !== undefined,
+    schemas: [...new Set(replicated.map((t) => t.schema))].sort(),
+    tables: new Map(replicated.map((t) => [`${t.schema}.${t.table}`, checksums.get(`${t.schema}.${t.table}`) ?? null])),
+  };
 }
 
 /** Reads both nodes and decides; throws (before anything is changed) when their data conflicts. */
@@ -111,14 +94,14 @@ export async function copyData(decision: Extract<SeedDecision, { kind: 'copy' }>
   const dump = `mariadb-dump --single-transaction --gtid --master-data=2 --routines --triggers --events --databases ${decision.databases.map(shellQuote).join(' ')}`;
   const sniffer = new GtidPositionSniffer();
   const input = new PassThrough();
-  input.write('SET SESSION sql_log_bin = 0;\n');
+  input.write(`${target.dialect.binlogOff};\n`);
   sniffer.pipe(input);
   const [fromSsh, toSsh] = [await conn.ssh(decision.from), await conn.ssh(decision.to)];
   const [dumped, loaded] = await Promise.all([fromSsh.exec(dump, { stdout: sniffer }), toSsh.exec('mariadb --binary-mode --batch', { stdin: input })]);
   if (dumped.code !== 0) throw new ReplicationError(`mariadb-dump failed (exit ${dumped.code}): ${dumped.stderr.trim()}`, { host: decision.from.name });
   if (loaded.code !== 0) throw new ReplicationError(`loading the copy failed (exit ${loaded.code}): ${loaded.stderr.trim()}`, { host: decision.to.name });
   if (sniffer.position === undefined) throw new ReplicationError('the dump did not say at which GTID position it was taken', { host: decision.from.name });
-  await query(target, target.dialect.stopReplica).catch(() => undefined);
+  await stopReplica(target);
   await query(target, { sql: 'SET GLOBAL gtid_slave_pos = ?', params: [sniffer.position] });
   return sniffer.position;
 }

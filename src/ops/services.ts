@@ -2,7 +2,7 @@
 // init scripts (the fixtures, containers, older systems). Pure: the caller runs them over SSH.
 import type { Flavor } from '../inventory/model.ts';
 import type { InitSystem } from '../plan/facts.ts';
-import type { DesiredFile } from '../render/desired.ts';
+import { IPTABLES_RULES_PATH, type DesiredFile } from '../render/desired.ts';
 import { shellQuote } from '../transport/shell.ts';
 
 export type ServiceAction = 'start' | 'stop' | 'restart' | 'reload';
@@ -26,11 +26,9 @@ export function withoutInheritedPipes(command: string): string {
   return `out=$(mktemp) && { ${command}; } </dev/null >"$out" 2>&1; rc=$?; cat "$out"; rm -f "$out"; exit $rc`;
 }
 
-export const IPTABLES_RULES = '/etc/iptables.rules';
-
 /** Loads the saved rules into the kernel (the rules file itself is managed as a desired file). */
 export function loadFirewallCommand(): string {
-  return `iptables-restore < ${IPTABLES_RULES}`;
+  return `iptables-restore < ${IPTABLES_RULES_PATH}`;
 }
 
 /** Where the previous copy of a file is kept when duet replaces it. */

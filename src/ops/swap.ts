@@ -26,7 +26,7 @@ import {
 import { planHost } from '../plan/plan.ts';
 import { desiredFiles, HARESOURCES_PATH, recordedWriter, WRITER_RESOURCE } from '../render/desired.ts';
 import { applyHostPlan } from './apply.ts';
-import { readNodeState, type NodeConnections, type NodeLiveState } from './pair-state.ts';
+import { probeHost, readNodeState, type NodeConnections, type NodeLiveState } from './pair-state.ts';
 import { planNode } from './provision.ts';
 import { assessPair, readNodeExtras, readPairStatus, type NodeExtras, type PairStatus } from './status.ts';
 import { Journal, readJournal, type JournalState } from './swap-journal.ts';
@@ -155,10 +155,8 @@ class SwapIo {
   }
 
   async holdsVip(pair: PairSpec, node: NodeSpec): Promise<boolean> {
-    const command = 'ip -4 -o addr show scope global';
-    this.trace(`${node.name} $ ${command}`);
-    const { stdout } = await (await this.conn.ssh(node)).run(command);
-    return stdout.includes(` ${pair.vip.address}/`);
+    this.trace(`${node.name} $ (probe: daemons and addresses)`);
+    return (await probeHost(await this.conn.ssh(node))).addresses.includes(pair.vip.address);
   }
 
   async sleep(ms: number): Promise<void> {
@@ -273,9 +271,7 @@ async function forward(run: SwapRun, locked: Account[]): Promise<number> {
     run.journal?.step('freeze', { locked });
     if (locked.length > 0) {
       // Not binlogged: the target keeps these accounts unlocked, ready for the application.
-      await io.sql(from, dialect.binlogOff, 'change');
-      for (const account of locked) await io.sql(from, lockAccount(account, true), 'change');
-      await io.sql(from, dialect.binlogOn, 'change');
+      await notBinlogged(run, locked.map((account) => lockAccount(account, true)));
     }
     frozenAt = performance.now();
     await io.sql(from, dialect.setReadOnly(true), 'change');
@@ -364,10 +360,18 @@ function parseGrantee(grantee: string): Account {
 
 async function unlock(run: SwapRun, locked: Account[]): Promise<void> {
   if (locked.length === 0) return;
+  await notBinlogged(run, locked.map((account) => lockAccount(account, false)));
+}
+
+/** Runs statements on the old writer with its binlog off, turning it back on whatever happens. */
+async function notBinlogged(run: SwapRun, statements: Array<Parameters<SwapIo['sql']>[1]>): Promise<void> {
   const { dialect } = await run.conn.mysql(run.from);
   await run.io.sql(run.from, dialect.binlogOff, 'change');
-  for (const account of locked) await run.io.sql(run.from, lockAccount(account, false), 'change');
-  await run.io.sql(run.from, dialect.binlogOn, 'change');
+  try {
+    for (const statement of statements) await run.io.sql(run.from, statement, 'change');
+  } finally {
+    await run.io.sql(run.from, dialect.binlogOn, 'change');
+  }
 }
 
 /**

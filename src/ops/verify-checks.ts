@@ -5,7 +5,7 @@ import { peerOf } from '../inventory/model.ts';
 import type { ReplicationSettings } from '../mysql/dao.ts';
 import type { InstanceState, ReplicaStatus } from '../mysql/model.ts';
 import type { FileChange } from '../plan/plan.ts';
-import { MYSQL_PORT } from './converge.ts';
+import { MYSQL_PORT } from '../inventory/model.ts';
 import type { NodeLiveState, PortAnswer } from './pair-state.ts';
 
 export type Status = 'ok' | 'warn' | 'fail';

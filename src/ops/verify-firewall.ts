@@ -1,7 +1,8 @@
 // Is the firewall the inventory renders the one in force? The rendered rules file against the
 // kernel's live rules (`iptables -S`), plus what a probe from the peer saw. Pure.
 import type { NodeSpec, PairSpec } from '../inventory/model.ts';
-import { MYSQL_PORT } from './converge.ts';
+import { MYSQL_PORT } from '../inventory/model.ts';
+import { IPTABLES_RULES_PATH } from '../render/desired.ts';
 import type { PortAnswer } from './pair-state.ts';
 import type { Finding } from './verify-checks.ts';
 
@@ -90,7 +91,7 @@ export function compareFirewall(renderedRules: string, iptablesS: string): Firew
  */
 export function checkFirewall(pair: PairSpec, node: NodeSpec, peer: NodeSpec, comparison: FirewallComparison | undefined, fromPeer: PortAnswer): Finding[] {
   const out: Array<Omit<Finding, 'check' | 'pair' | 'host'>> = [];
-  const reload = `iptables-restore < /etc/iptables.rules on ${node.name} (or run provision), and find what changed the rules (another firewall tool, a hand edit)`;
+  const reload = `iptables-restore < ${IPTABLES_RULES_PATH} on ${node.name} (or run provision), and find what changed the rules (another firewall tool, a hand edit)`;
   if (comparison) {
     for (const p of comparison.policies) {
       out.push({ status: 'fail', message: `the ${p.chain} policy is ${p.live ?? 'missing'}, the rendered rules say ${p.rendered}`, hint: reload });

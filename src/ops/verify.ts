@@ -16,6 +16,7 @@ import {
   readInstanceState,
   readReplicationSettings,
   waitForGtid,
+  withBinlogOff,
   type MysqlSession,
   type ReplicationSettings,
   type TableName,
@@ -24,7 +25,7 @@ import { CANARY_TABLE } from '../mysql/duet-schema.ts';
 import { changedFiles } from '../plan/plan.ts';
 import { desiredFiles } from '../render/desired.ts';
 import { HostPool } from '../transport/pool.ts';
-import { MYSQL_PORT } from './converge.ts';
+import { MYSQL_PORT } from '../inventory/model.ts';
 import { NodeConnections, probeMysqlPort, readNodeState, type NodeLiveState, type PortAnswer } from './pair-state.ts';
 import { planNode } from './provision.ts';
 import {
@@ -324,15 +325,12 @@ async function runCanary(conn: NodeConnections, from: NodeSpec, to: NodeSpec, ti
  * delete ever has to find its row on the peer (a row lost to an earlier fault would stop the replica).
  */
 async function pruneCanary(session: MysqlSession): Promise<void> {
-  await query(session, session.dialect.binlogOff);
-  try {
-    await query(session, {
+  await withBinlogOff(session, () =>
+    query(session, {
       sql: `DELETE FROM ${DUET_SCHEMA}.${CANARY_TABLE} WHERE written_at < FROM_UNIXTIME(?)`,
       params: [Math.floor(Date.now() / 1000) - CANARY_KEEP_SECONDS],
-    });
-  } finally {
-    await query(session, session.dialect.binlogOn);
-  }
+    }),
+  );
 }
 
 /**

@@ -2,7 +2,7 @@
 // reads it, rendered from the resolved inventory. Pure: the only I/O is reading templates.
 import { RenderError } from '../errors.ts';
 import type { Inventory, NodeSpec, PairSpec } from '../inventory/model.ts';
-import { allNodes, peerOf, preferredNode } from '../inventory/model.ts';
+import { allNodes, MYSQL_PORT, peerOf, preferredNode } from '../inventory/model.ts';
 import { DUET_SCHEMA } from '../inventory/validate.ts';
 import { clientConnectionIds, duetAccounts, grantWriterRole, literalSql, TOPOLOGY_TABLE, writerRoleScriptSql } from '../mysql/dialect.ts';
 import { shellQuote } from '../transport/shell.ts';
@@ -23,8 +23,7 @@ export interface DesiredFile {
   check?: 'iptables-restore' | 'mysqld-options';
 }
 
-const MYSQL_PORT = 3306;
-const IPTABLES_RULES_PATH = '/etc/iptables.rules';
+export const IPTABLES_RULES_PATH = '/etc/iptables.rules';
 const IPTABLES_BOOT_SCRIPT_PATH = '/etc/network/if-pre-up.d/duet-iptables';
 
 const SECONDS_PER_DAY = 86_400;

@@ -8,6 +8,7 @@ const node = (name: string) => ({ name }) as NodeSpec;
 const data = (name: string, tables: Record<string, string | null>, replicaConfigured = false): NodeData => ({
   node: node(name),
   replicaConfigured,
+  schemas: [...new Set(Object.keys(tables).map((t) => t.split('.')[0]!))].sort(),
   tables: new Map(Object.entries(tables)),
 });
 
