@@ -3,6 +3,8 @@
 // to look at.
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
 import { runMain } from '../src/cli/main.ts';
 import { formatOutcome } from '../src/cli/provision-report.ts';
 import { acquireHostLock, fixturesUp, releaseHostLock, statePath } from '../src/fixtures/index.ts';
@@ -13,6 +15,12 @@ import { DEFAULT_VERIFY_OPTIONS, exitCodeFor, formatReport, verify } from '../sr
 const INVENTORY = join(fileURLToPath(new URL('..', import.meta.url)), 'inventory/fixtures.yml');
 
 runMain(async () => {
+  await yargs(hideBin(process.argv))
+    .scriptName('demo')
+    .usage('npm run demo\n\nAs root: build the fixture hosts db1, db2 and app1 (removing an earlier set), provision the pair of inventory/fixtures.yml on them, verify it, and show what to look at. The hosts stay up: npx tsx scripts/fixtures.ts down')
+    .strict()
+    .help()
+    .parseAsync();
   const log = (line: string) => process.stderr.write(`${line}\n`);
   // Waits while an e2e run uses the hosts (up would tear them down under it), and keeps them from
   // being torn down under the demo until it has provisioned them.

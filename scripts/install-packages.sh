@@ -3,6 +3,11 @@
 # No service may start during installation: hosts run their own daemons inside namespaces, and a
 # MariaDB or sshd started by a postinst in this machine's root namespace would be a stray server.
 set -euo pipefail
+if [ $# -gt 0 ]; then
+  echo "usage: bash scripts/install-packages.sh   (as root; installs the Debian packages the fixtures and tests need, when missing)" >&2
+  [ "$1" = -h ] || [ "$1" = --help ] && exit 0
+  exit 2
+fi
 
 PACKAGES=(mariadb-server mariadb-client openssh-server openssh-client iptables heartbeat
           bridge-utils iproute2 net-tools procps psmisc util-linux)

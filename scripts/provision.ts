@@ -20,7 +20,7 @@ runMain(async () => {
     .option('parallel', { type: 'number', default: 4, describe: 'pairs provisioned at once (the two nodes of a pair always go one after the other)' })
     .example('$0 inventory/fixtures.yml --dry-run', 'show what would change')
     .example('$0 inventory/fixtures.yml --yes', 'apply without asking')
-    .epilogue('Exit codes: 0 nothing failed; 1 a host or pair failed (see the report); 2 bad input; 3 SSH; 4 host not usable.')
+    .epilogue('Exit codes: 0 nothing failed; 1 a host or pair failed (see the report); 2 bad input; 3 SSH; 4 host not usable; 6 both nodes of a new pair hold differing data (nothing changed).')
     .strict()
     .help()
     .parseAsync();

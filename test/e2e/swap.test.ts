@@ -112,6 +112,7 @@ describe('swap', () => {
     assert.equal(there.status.writer, 'db2');
     assert.deepEqual(there.status.warnings.filter((w) => !/haresources/.test(w)), []);
     await assertOneWriter('db2');
+    for (const host of DB_NODES) assert.match(await pair.sh(host, 'cat /etc/ha.d/haresources'), /^db2 duet-writer IPaddr::/m, `${host} records db2`);
     const topology = await pair.sql('db1', "SELECT node FROM duet.topology WHERE role = 'writer' ORDER BY epoch DESC LIMIT 1");
     assert.equal(topology.trim(), 'db2', 'the topology names the new writer on the old one too');
     await pair.waitFor('rows written through db2', async () => Number((await pair.sql('db2', `SELECT COUNT(*) FROM app.writes WHERE id % 10 = 2`)).trim()) > 20);

@@ -116,7 +116,7 @@ const MARIADB_VARIABLES = {
   version: '10.11.19-MariaDB-0+deb12u1-log',
   server_id: 2,
   read_only: 0,
-  gtid_current: '1-1-5',
+  gtid_current: '1-1-5,2-2-3',
   gtid_binlog: '1-1-5',
 };
 // MySQL 8.0 SHOW REPLICA STATUS, the columns duet reads, after the example in the MySQL 8.0 reference

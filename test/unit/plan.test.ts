@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Secret } from '../../src/inventory/secret.ts';
@@ -34,7 +34,7 @@ describe('facts', () => {
     const f = facts.files.get(present)!;
     assert.equal(f.content, 'a=1\nb=2\n');
     assert.equal(f.mode, 0o640);
-    assert.equal(f.owner, 'root');
+    assert.equal(f.owner, userInfo().username);
     assert.deepEqual(facts.files.get(join(dir, 'missing')), { path: join(dir, 'missing'), exists: false });
   });
 

@@ -62,6 +62,7 @@ describe('iptables.rules through iptables-restore --test', { skip: iptablesMissi
     return run(unshare!, ['--net', iptablesRestore!, '--test', rulesFile]);
   }
 
+  test('the sample fleet renders iptables rules for every node', () => assert.equal(renderedFiles('/etc/iptables.rules').length, 4));
   for (const { nodeName, file } of renderedFiles('/etc/iptables.rules')) {
     test(`${nodeName} ${file.path} is accepted`, () => {
       const { status, stderr } = iptablesRestoreTest(writeTemp(`${nodeName}.rules`, file.content));
@@ -115,6 +116,7 @@ describe('my.cnf through mariadbd option parsing', { skip: mariadbd ? false : 'm
 });
 
 describe('the boot script through sh -n', () => {
+  test('the sample fleet renders the boot script for every node', () => assert.equal(renderedFiles('/etc/network/if-pre-up.d/duet-iptables').length, 4));
   for (const { nodeName, file } of renderedFiles('/etc/network/if-pre-up.d/duet-iptables')) {
     test(`${nodeName} ${file.path} is valid sh`, () => {
       const { status, stderr } = run('sh', ['-n', writeTemp(`${nodeName}.sh`, file.content)]);
