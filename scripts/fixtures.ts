@@ -5,11 +5,16 @@ import { hideBin } from 'yargs/helpers';
 import { runMain } from '../src/cli/main.ts';
 import { FixtureError } from '../src/errors.ts';
 import {
+  bootHost,
+  crashHost,
   DEFAULT_HOST_SPECS,
   fixtureExecArgv,
   fixturesDown,
   fixturesStatus,
   fixturesUp,
+  healHost,
+  killDaemon,
+  partitionHost,
   statePath,
   type FixtureStatus,
 } from '../src/fixtures/index.ts';
@@ -42,7 +47,7 @@ function execInteractive(host: string, command: string[]): Promise<number> {
 runMain(async () => {
   const argv = await yargs(hideBin(process.argv))
     .scriptName('fixtures')
-    .usage('$0 <command>\n\nFake hosts in Linux namespaces (real sshd, MariaDB, iptables, Heartbeat) on 198.18.0.0/24.\nState: $DUET_FX_DIR or <repo>/.fixtures')
+    .usage('$0 <command>\n\nFake hosts in Linux namespaces (real sshd, MariaDB, iptables, Heartbeat) on 198.18.0.0/24.\nState: $DUET_FX_DIR or <repo>/.fixtures\nFaults (each on one host, safe to repeat): crash, boot, partition, heal, kill.')
     .command('up', 'remove leftovers, then build fresh bare hosts', (y) =>
       y.option('hosts', { type: 'string', default: DEFAULT_HOST_SPECS, describe: 'name[:lastOctet],... (app*/lb* hosts get no MariaDB server)' }),
     )
@@ -53,7 +58,17 @@ runMain(async () => {
         .positional('host', { type: 'string', demandOption: true })
         .positional('command', { type: 'string', array: true, describe: 'after --; default: an interactive shell' }),
     )
+    .command('crash <host>', 'power cut: the link goes down and every process of the host is killed at once', (y) => y.positional('host', { type: 'string', demandOption: true }))
+    .command('boot <host>', 'power on after a crash: addresses, firewall and /run reset as by a reboot, the boot hook restores duet\'s rules, link up, sshd, MariaDB and Heartbeat start', (y) =>
+      y.positional('host', { type: 'string', demandOption: true }),
+    )
+    .command('partition <host>', "the host's link down; its processes keep running", (y) => y.positional('host', { type: 'string', demandOption: true }))
+    .command('heal <host>', "the host's link up again", (y) => y.positional('host', { type: 'string', demandOption: true }))
+    .command('kill <host> <process>', 'SIGKILL every process of that name inside the host (mariadbd, heartbeat, ...)', (y) =>
+      y.positional('host', { type: 'string', demandOption: true }).positional('process', { type: 'string', demandOption: true }),
+    )
     .example('$0 up --hosts db1,db2,app1', '')
+    .example('$0 crash db1 && sleep 10 && $0 boot db1', 'a power cut of db1, then power on')
     .example('$0 exec db1 -- ss -ltn', '')
     .example('ssh -F .fixtures/ssh_config db1', 'log into a host with the real ssh client')
     .parserConfiguration({ 'populate--': true })
@@ -74,6 +89,22 @@ runMain(async () => {
     case 'status':
       process.stdout.write(`${formatStatus(await fixturesStatus())}\n`);
       return;
+    case 'crash':
+    case 'boot':
+    case 'partition':
+    case 'heal':
+    case 'kill': {
+      const host = argv.host as string;
+      const verb = argv._[0];
+      const result =
+        verb === 'crash' ? await crashHost(host)
+        : verb === 'boot' ? await bootHost(host)
+        : verb === 'partition' ? await partitionHost(host)
+        : verb === 'heal' ? await healHost(host)
+        : await killDaemon(host, argv.process as string);
+      log(`${result.host}: ${result.verb}: ${result.summary}`);
+      return;
+    }
     case 'exec': {
       const command = [...((argv.command as string[] | undefined) ?? []), ...((argv['--'] as string[] | undefined) ?? [])];
       return execInteractive(argv.host as string, command.length > 0 ? command.map(String) : ['bash', '-l']);
