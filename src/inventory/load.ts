@@ -9,7 +9,7 @@ import { InventoryError, type InventoryIssue } from '../errors.ts';
 import type { Inventory, NodeSpec, PairSpec } from './model.ts';
 import { parseCidr } from './net.ts';
 import { inventorySchema, type RawInventory, type RawSecretRef } from './schema.ts';
-import { Secret } from './secret.ts';
+import { deriveSecret, Secret } from './secret.ts';
 import { autoIncrementOffset, formatPath, gtidDomainId, validateInventory, type FieldPath, type RuleViolation } from './validate.ts';
 
 export async function loadInventory(file: string, env: NodeJS.ProcessEnv = process.env): Promise<Inventory> {
@@ -80,6 +80,8 @@ export async function parseInventory(text: string, path: string, env: NodeJS.Pro
 
 function buildModel(raw: RawInventory, file: string, replicationPassword: Secret, authkeys: Secret[], secrets: Secret[]): Inventory {
   const baseDir = dirname(file);
+  // Derived secrets are redacted like the ones they come from.
+  const keep = (secret: Secret) => (secrets.push(secret), secret);
   const pairs = raw.pairs.map((pair, p): PairSpec => {
     const vip = parseCidr(pair.vip.address)!;
     const nodes = pair.nodes.map(
@@ -108,6 +110,14 @@ function buildModel(raw: RawInventory, file: string, replicationPassword: Secret
         autoFailback: pair.heartbeat.auto_failback,
         interface: pair.heartbeat.interface ?? pair.vip.interface,
         authkey: authkeys[p]!,
+      },
+      failover: {
+        pingNode: pair.failover.ping_node,
+        monitorInterval: pair.failover.monitor_interval,
+        monitorFailures: pair.failover.monitor_failures,
+        flapWindow: pair.failover.flap_window,
+        stonithHost: pair.failover.stonith_host,
+        fencePassword: keep(deriveSecret(authkeys[p]!, 'duet fence account')),
       },
       nodes,
     };

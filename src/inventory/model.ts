@@ -62,6 +62,30 @@ export interface HeartbeatSettings {
   authkey: Secret;
 }
 
+/** What duet adds to Heartbeat for unplanned failures: the monitor, the tie-breaker and fencing. */
+export interface FailoverSettings {
+  /**
+   * The third party that tells a dead peer from a cut link: a node that reaches neither the peer nor
+   * this address gives the writer role up, and a node takes the role from an unreachable peer only
+   * while it reaches this address.
+   */
+  pingNode: string;
+  /** Seconds between the monitor's probes. */
+  monitorInterval: number;
+  /** Failed probes in a row before the monitor acts. */
+  monitorFailures: number;
+  /** Seconds: a writer that got the role less than this ago never hands it on by itself (no ping-pong). */
+  flapWindow: number;
+  /** A Heartbeat stonith_host line (after the keyword), when the site has a power switch. */
+  stonithHost: string | undefined;
+  /**
+   * Password of the account each node's resource script and monitor use on the peer's server to
+   * fence it (read_only, kill clients) and to read its position. Derived from the authkey, so the
+   * pair's one shared secret stays the only one to manage.
+   */
+  fencePassword: Secret;
+}
+
 export interface Vip {
   address: string;
   prefixLength: number;
@@ -72,6 +96,7 @@ export interface PairSpec {
   name: string;
   vip: Vip;
   heartbeat: HeartbeatSettings;
+  failover: FailoverSettings;
   /** Exactly two, in inventory order; exactly one is preferred. */
   nodes: [NodeSpec, NodeSpec];
 }

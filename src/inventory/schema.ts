@@ -73,6 +73,16 @@ export const heartbeatSchema = z.strictObject({
   authkey: secretRefSchema,
 });
 
+// What duet adds to Heartbeat for unplanned failures (README "Failover"). Timing is checked
+// against the pair's deadtime in validate.ts.
+export const failoverSchema = z.strictObject({
+  ping_node: z.string(),
+  monitor_interval: positiveSeconds.default(2),
+  monitor_failures: z.number().int().min(1).max(10).default(3),
+  flap_window: z.number().int().min(0).default(300),
+  stonith_host: z.string().min(1).optional(),
+});
+
 export const pairSchema = z.strictObject({
   name: name('pair name'),
   vip: z.strictObject({
@@ -80,6 +90,7 @@ export const pairSchema = z.strictObject({
     interface: z.string().min(1).default('eth0'),
   }),
   heartbeat: heartbeatSchema,
+  failover: failoverSchema,
   nodes: z.array(nodeSchema),
 });
 

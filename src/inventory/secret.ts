@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { inspect } from 'node:util';
 
 /**
@@ -43,4 +44,12 @@ export function redact(text: string, secrets: readonly Secret[]): string {
   let out = text;
   for (const v of values) out = out.split(v).join(REDACTED);
   return out;
+}
+
+/**
+ * A secret computed from another (HMAC-SHA256 of the purpose, keyed by the parent): the same on every
+ * host and every run, useless for recovering the parent, and different for each purpose.
+ */
+export function deriveSecret(parent: Secret, purpose: string): Secret {
+  return new Secret(createHmac('sha256', parent.reveal()).update(purpose).digest('hex'), `derived from ${parent.source} (${purpose})`);
 }

@@ -41,6 +41,11 @@ export const MAX_SERVER_ID = 4294967295;
 /** The schema duet owns (canary and topology tables); it must replicate. */
 export const DUET_SCHEMA = 'duet';
 
+/** Worst case from a cut link to the monitor's giving the role up: a probe every interval (at least the 1 s ping timeout). */
+export function isolationDetectionSeconds(interval: number, failures: number): number {
+  return Math.max(interval, 1) * (failures + 1) + 1;
+}
+
 /** Offset of a node inside its pair: given, or its 1-based position. */
 export function autoIncrementOffset(node: { auto_increment_offset?: number | undefined }, index: number): number {
   return node.auto_increment_offset ?? index + 1;
@@ -162,6 +167,26 @@ export function validateInventory(inv: RawInventory): RuleViolation[] {
     }
     if (hb.initdead < 2 * hb.deadtime) {
       out.push({ path: hbAt('initdead'), message: `initdead ${hb.initdead} must be at least twice deadtime (${2 * hb.deadtime})`, hint: 'Heartbeat warns otherwise: after a boot the network may need time to come up' });
+    }
+
+    const fo = pair.failover;
+    const foAt = (key: string): FieldPath => at('failover', key);
+    if (!isIpv4(fo.ping_node)) {
+      out.push({ path: foAt('ping_node'), message: `${JSON.stringify(fo.ping_node)} is not an IPv4 address`, hint: 'name a third host both nodes reach and that answers ping, usually their default gateway' });
+    } else if (pair.nodes.some((n) => n.address === fo.ping_node) || vip?.address === fo.ping_node) {
+      out.push({ path: foAt('ping_node'), message: `the ping node ${fo.ping_node} is a node or the floating IP of this pair`, hint: 'it must be a third party (the gateway): it decides which side of a cut link keeps the writer' });
+    }
+    // A node cut off from the network must have given the role up before the peer takes it.
+    const isolationSeconds = isolationDetectionSeconds(fo.monitor_interval, fo.monitor_failures);
+    if (isolationSeconds >= hb.deadtime) {
+      out.push({
+        path: foAt('monitor_failures'),
+        message: `the monitor needs up to ${isolationSeconds} s (monitor_interval ${fo.monitor_interval} x (monitor_failures ${fo.monitor_failures} + 1) + 1 s) to notice a cut link, not less than deadtime ${hb.deadtime}`,
+        hint: 'a cut-off writer would still be writable when the peer takes over: lower monitor_interval or monitor_failures, or raise heartbeat.deadtime',
+      });
+    }
+    if (fo.stonith_host !== undefined && /[\x00-\x1f\x7f]/.test(fo.stonith_host)) {
+      out.push({ path: foAt('stonith_host'), message: 'stonith_host must be one line', hint: 'write what follows `stonith_host` in ha.cf, e.g. "* external/ipmi db-01 10.0.0.1 admin PASSWORD lanplus"' });
     }
   });
 

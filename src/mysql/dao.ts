@@ -127,17 +127,24 @@ export async function withBinlogOff<T>(session: MysqlSession, body: () => Promis
  * REPLICATION SLAVE. Not binlogged: each node owns the account its peer uses to reach it. The password
  * is (re)set every time, so the inventory stays the single source of truth.
  */
-export async function ensureReplicationUser(session: MysqlSession, account: Account, password: Secret): Promise<{ created: boolean }> {
+export function ensureReplicationUser(session: MysqlSession, account: Account, password: Secret): Promise<{ created: boolean }> {
+  return ensureServiceAccount(session, account, password, session.dialect.grantReplication(account), /^GRANT (USAGE|REPLICATION SLAVE) ON \*\.\* TO /, 'REPLICATION SLAVE');
+}
+
+/** The account the peer's resource script and monitor fence this server with (dialect.grantFence), like the replication account. */
+export function ensureFenceUser(session: MysqlSession, account: Account, password: Secret): Promise<{ created: boolean }> {
+  return ensureServiceAccount(session, account, password, session.dialect.grantFence(account), session.dialect.fenceGrantPattern, 'what fencing needs');
+}
+
+async function ensureServiceAccount(session: MysqlSession, account: Account, password: Secret, grant: SqlStatement, allowed: RegExp, allowedText: string): Promise<{ created: boolean }> {
   const d = session.dialect;
   return withBinlogOff(session, async () => {
     const existed = (await query(session, d.findAccount(account))).length > 0;
     await query(session, existed ? d.setPassword(account, password) : d.createUser(account, password));
-    await query(session, d.grantReplication(account));
-    const extra = (await query(session, d.showGrants(account)))
-      .map((r) => String(Object.values(r)[0]))
-      .filter((g) => !/^GRANT (USAGE|REPLICATION SLAVE) ON \*\.\* TO /.test(g));
+    await query(session, grant);
+    const extra = (await query(session, d.showGrants(account))).map((r) => String(Object.values(r)[0])).filter((g) => !allowed.test(g));
     if (extra.length > 0) {
-      throw new ReplicationError(`replication account ${account.user}@${account.host} has more privileges than REPLICATION SLAVE`, {
+      throw new ReplicationError(`account ${account.user}@${account.host} has more privileges than ${allowedText}`, {
         host: session.node,
         hint: `revoke them (SHOW GRANTS FOR '${account.user}'@'${account.host}' lists ${extra.length} extra grant(s)); duet will not widen or narrow another tool's grants`,
       });

@@ -77,6 +77,13 @@ export interface Dialect {
   createUser(account: Account, password: Secret): SqlStatement;
   setPassword(account: Account, password: Secret): SqlStatement;
   grantReplication(account: Account): SqlStatement;
+  /**
+   * What the peer's resource script and monitor need on this server to fence it: set read_only, kill
+   * client connections, list them, read the replica status. Nothing that reads or writes data.
+   */
+  grantFence(account: Account): SqlStatement;
+  /** SHOW GRANTS lines a fence account may have (USAGE and grantFence's). */
+  readonly fenceGrantPattern: RegExp;
   showGrants(account: Account): SqlStatement;
   /** Rows when the account exists, none otherwise. */
   findAccount(account: Account): SqlStatement;
@@ -156,6 +163,8 @@ function mariadb(version: ServerVersion): Dialect {
     readOnlyBypassGrantees:
       "SELECT DISTINCT GRANTEE FROM information_schema.USER_PRIVILEGES WHERE PRIVILEGE_TYPE IN " +
       (atLeast(version, 10, 11, 0) ? "('READ_ONLY ADMIN')" : "('READ_ONLY ADMIN', 'SUPER')"),
+    grantFence: (a) => ({ sql: 'GRANT READ_ONLY ADMIN, CONNECTION ADMIN, PROCESS, SLAVE MONITOR ON *.* TO ?@?', params: [a.user, a.host] }),
+    fenceGrantPattern: /^GRANT (USAGE|((PROCESS|SLAVE MONITOR|CONNECTION ADMIN|READ_ONLY ADMIN)(, )?)+) ON \*\.\* TO /,
     ...accountStatements,
   };
 }
@@ -196,6 +205,8 @@ function mysql(version: ServerVersion): Dialect {
     // read_only clears it as well.
     setReadOnly: (on) => (on ? 'SET GLOBAL super_read_only = ON' : 'SET GLOBAL read_only = OFF'),
     readOnlyBypassGrantees: undefined,
+    grantFence: (a) => ({ sql: 'GRANT SYSTEM_VARIABLES_ADMIN, CONNECTION_ADMIN, PROCESS, REPLICATION CLIENT ON *.* TO ?@?', params: [a.user, a.host] }),
+    fenceGrantPattern: /^GRANT (USAGE|((PROCESS|REPLICATION CLIENT|CONNECTION_ADMIN|SYSTEM_VARIABLES_ADMIN)(, ?)?)+) ON \*\.\* TO /,
     ...accountStatements,
   };
 }
@@ -306,11 +317,21 @@ export interface WriterRoleScriptSql {
   waitApplied: string;
   /** One value: binlog dump threads that have not yet sent the whole binlog to their replica. */
   unsentBinlogCount: string;
+  /** One value: what this server has written to its binlog (the position a peer waits for). */
+  selectBinlogPosition: string;
+  /** Columns of showReplicaStatus: whether the I/O thread is connected, the applier's last error number. */
+  ioRunningColumn: string;
+  lastSqlErrnoColumn: string;
+  /** Reconnects the replica's I/O thread now instead of after its retry interval. */
+  restartReplicaIo: string;
+  /** One row: read_only (0/1) and the server's uptime in seconds (lower than before: it restarted). */
+  selectHealth: string;
 }
 
 export function writerRoleScriptSql(flavor: Flavor): WriterRoleScriptSql {
   const common = {
     selectReadOnly: 'SELECT @@read_only',
+    lastSqlErrnoColumn: 'Last_SQL_Errno',
     readOnlyOff: 'SET GLOBAL read_only = OFF',
     unsentBinlogCount:
       "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE COMMAND IN ('Binlog Dump', 'Binlog Dump GTID') AND STATE NOT LIKE '%has sent all binlog to%'",
@@ -324,6 +345,10 @@ export function writerRoleScriptSql(flavor: Flavor): WriterRoleScriptSql {
         receivedColumn: 'Gtid_IO_Pos',
         sqlRunningColumn: 'Slave_SQL_Running',
         waitApplied: "SELECT MASTER_GTID_WAIT('%s', %s) = 0",
+        selectBinlogPosition: 'SELECT @@gtid_binlog_pos',
+        ioRunningColumn: 'Slave_IO_Running',
+        restartReplicaIo: 'STOP SLAVE IO_THREAD; START SLAVE IO_THREAD',
+        selectHealth: "SELECT @@read_only, VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'UPTIME'",
       }
     : {
         ...common,
@@ -333,6 +358,10 @@ export function writerRoleScriptSql(flavor: Flavor): WriterRoleScriptSql {
         receivedColumn: 'Retrieved_Gtid_Set',
         sqlRunningColumn: 'Replica_SQL_Running',
         waitApplied: "SELECT WAIT_FOR_EXECUTED_GTID_SET('%s', %s) = 0",
+        selectBinlogPosition: 'SELECT @@gtid_executed',
+        ioRunningColumn: 'Replica_IO_Running',
+        restartReplicaIo: 'STOP REPLICA IO_THREAD; START REPLICA IO_THREAD',
+        selectHealth: "SELECT @@read_only, VARIABLE_VALUE FROM performance_schema.global_status WHERE VARIABLE_NAME = 'Uptime'",
       };
 }
 

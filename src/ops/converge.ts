@@ -4,11 +4,11 @@
 import { HostStateError, ReplicationError, TransportError } from '../errors.ts';
 import type { Inventory, NodeSpec, PairSpec } from '../inventory/model.ts';
 import { MYSQL_PORT, peerOf } from '../inventory/model.ts';
-import { configureSource, ensureDatabase, ensureReplicationUser, readInstanceState, setReadOnly, startReplica, stopReplica } from '../mysql/dao.ts';
+import { configureSource, ensureDatabase, ensureFenceUser, ensureReplicationUser, readInstanceState, setReadOnly, startReplica, stopReplica } from '../mysql/dao.ts';
 import { TOPOLOGY_TABLE } from '../mysql/dialect.ts';
 import { ensureDuetSchema } from '../mysql/duet-schema.ts';
 import { DUET_SCHEMA } from '../inventory/validate.ts';
-import { WRITER_RESOURCE } from '../render/desired.ts';
+import { FENCE_USER, WRITER_RESOURCE } from '../render/desired.ts';
 import { readTopology, recordWriter, topologyNames } from './topology.ts';
 import { NodeConnections, probeHost, vipHolders } from './pair-state.ts';
 import { copyData, planSeed } from './seed.ts';
@@ -65,6 +65,10 @@ export async function convergePair(inv: Inventory, pair: PairSpec, ctx: Converge
       const account = { user: inv.mysql.replication.user, host: peer.address };
       if ((await ensureReplicationUser(session(node), account, inv.mysql.replication.password)).created) {
         act(`created replication account ${account.user}@${account.host} on ${node.name}`);
+      }
+      const fence = { user: FENCE_USER, host: peer.address };
+      if ((await ensureFenceUser(session(node), fence, pair.failover.fencePassword)).created) {
+        act(`created fence account ${fence.user}@${fence.host} on ${node.name}`);
       }
     }
 

@@ -29,6 +29,17 @@ const IPTABLES_BOOT_SCRIPT_PATH = '/etc/network/if-pre-up.d/duet-iptables';
 const SECONDS_PER_DAY = 86_400;
 
 export const HARESOURCES_PATH = '/etc/ha.d/haresources';
+export const HA_LOG_PATH = '/var/log/ha-log';
+export const MONITOR_PATH = '/etc/ha.d/duet-monitor';
+/** Client options of the fence account (its password): root only. */
+const FENCE_OPTIONS_PATH = '/etc/ha.d/duet-fence.cnf';
+/** The account each node's scripts log in to the peer's server with, to fence it. */
+export const FENCE_USER = 'duet_fence';
+/** While it holds a time in the future, the monitor takes no action on that node (provision restarts a server). */
+export const MAINTENANCE_PATH = '/run/duet-maintenance';
+const WRITER_SINCE_PATH = '/var/lib/duet/writer-since';
+/** Heartbeat's own way to hand the resources to the peer (Debian's path). */
+const HB_STANDBY = '/usr/share/heartbeat/hb_standby';
 export const WRITER_RESOURCE = 'duet-writer';
 export const WRITER_RESOURCE_PATH = `/etc/ha.d/resource.d/${WRITER_RESOURCE}`;
 /** How long the resource script's start waits for the relay log to be applied before it gives up. */
@@ -184,6 +195,8 @@ function heartbeatFiles(inv: Inventory, pair: PairSpec, node: NodeSpec, writer: 
         interface: heartbeat.interface,
         autoFailback: heartbeat.autoFailback ? 'on' : 'off',
         nodeNames: pair.nodes.map((n) => n.name),
+        monitorPath: MONITOR_PATH,
+        stonithHosts: pair.failover.stonithHost === undefined ? [] : [pair.failover.stonithHost],
       },
     }),
     rootFile({
@@ -208,37 +221,80 @@ function heartbeatFiles(inv: Inventory, pair: PairSpec, node: NodeSpec, writer: 
       secret: true,
       context: { managedFor, authkey: heartbeat.authkey.reveal() },
     }),
+    rootFile({
+      path: FENCE_OPTIONS_PATH,
+      template: 'duet-fence.cnf',
+      mode: 0o600,
+      service: 'heartbeat',
+      secret: true,
+      context: { managedFor, user: FENCE_USER, password: pair.failover.fencePassword.reveal() },
+    }),
     writerResource(inv, pair, node),
+    monitorScript(inv, pair, node),
   ];
 }
 
-function writerResource(inv: Inventory, pair: PairSpec, node: NodeSpec): DesiredFile {
+/** What both role scripts (the resource script and the monitor) share: templates/role-functions.partial.hbs. */
+function roleScriptContext(inv: Inventory, pair: PairSpec, node: NodeSpec): TemplateContext {
   const sql = writerRoleScriptSql(inv.mysql.flavor);
   const q = (statement: string) => shellQuote(statement);
   const peer = peerOf(pair, node);
+  return {
+    managedFor: managedForNode(inv, pair, node),
+    nodeName: node.name,
+    peerName: peer.name,
+    peerAddress: peer.address,
+    pingNode: pair.failover.pingNode,
+    vip: pair.vip.address,
+    vipResource: `${pair.vip.address}/${pair.vip.prefixLength}/${pair.vip.interface}`,
+    fenceOptionsPath: FENCE_OPTIONS_PATH,
+    writerSincePath: WRITER_SINCE_PATH,
+    topologyTable: `${DUET_SCHEMA}.${TOPOLOGY_TABLE}`,
+    schema: DUET_SCHEMA,
+    client: sql.client,
+    selectReadOnly: q(sql.selectReadOnly),
+    readOnlyOn: q(sql.readOnlyOn),
+    readOnlyOff: q(sql.readOnlyOff),
+    showReplicaStatus: q(sql.showReplicaStatus),
+    receivedColumn: sql.receivedColumn,
+    sqlRunningColumn: sql.sqlRunningColumn,
+    ioRunningColumn: sql.ioRunningColumn,
+    lastSqlErrnoColumn: sql.lastSqlErrnoColumn,
+    waitApplied: q(sql.waitApplied),
+    unsentBinlogCount: q(sql.unsentBinlogCount),
+    selectBinlogPosition: q(sql.selectBinlogPosition),
+    restartReplicaIo: q(sql.restartReplicaIo),
+    selectHealth: q(sql.selectHealth),
+    clientConnectionIds: q(literalSql(clientConnectionIds(duetAccounts(inv.ssh.user)))),
+    grantWriterRole: q(grantWriterRole(node, peer).map(literalSql).join('; ')),
+  };
+}
+
+function monitorScript(inv: Inventory, pair: PairSpec, node: NodeSpec): DesiredFile {
+  const { failover, heartbeat } = pair;
+  return rootFile({
+    path: MONITOR_PATH,
+    template: 'duet-monitor',
+    mode: 0o755,
+    service: 'heartbeat',
+    context: {
+      ...roleScriptContext(inv, pair, node),
+      interval: failover.monitorInterval,
+      failures: failover.monitorFailures,
+      flapWindow: failover.flapWindow,
+      deadtime: heartbeat.deadtime,
+      maintenancePath: MAINTENANCE_PATH,
+      hbStandby: HB_STANDBY,
+    },
+  });
+}
+
+function writerResource(inv: Inventory, pair: PairSpec, node: NodeSpec): DesiredFile {
   return rootFile({
     path: WRITER_RESOURCE_PATH,
     template: 'duet-writer',
     mode: 0o755,
     service: 'heartbeat',
-    context: {
-      managedFor: managedForNode(inv, pair, node),
-      nodeName: node.name,
-      applyTimeout: WRITER_APPLY_TIMEOUT_SECONDS,
-      sendTimeout: WRITER_SEND_TIMEOUT_SECONDS,
-      topologyTable: `${DUET_SCHEMA}.${TOPOLOGY_TABLE}`,
-      schema: DUET_SCHEMA,
-      client: sql.client,
-      selectReadOnly: q(sql.selectReadOnly),
-      readOnlyOn: q(sql.readOnlyOn),
-      readOnlyOff: q(sql.readOnlyOff),
-      showReplicaStatus: q(sql.showReplicaStatus),
-      receivedColumn: sql.receivedColumn,
-      sqlRunningColumn: sql.sqlRunningColumn,
-      waitApplied: q(sql.waitApplied),
-      unsentBinlogCount: q(sql.unsentBinlogCount),
-      clientConnectionIds: q(literalSql(clientConnectionIds(duetAccounts(inv.ssh.user)))),
-      grantWriterRole: q(grantWriterRole(node, peer).map(literalSql).join('; ')),
-    },
+    context: { ...roleScriptContext(inv, pair, node), applyTimeout: WRITER_APPLY_TIMEOUT_SECONDS, sendTimeout: WRITER_SEND_TIMEOUT_SECONDS },
   });
 }

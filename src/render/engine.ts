@@ -35,6 +35,8 @@ for (const name of ['if', 'unless', 'each', 'with']) {
 
 // Every file duet writes starts with the same "managed by duet" comment.
 engine.registerPartial('header', (context: unknown) => renderTemplate('header.partial', context as TemplateContext));
+// The shell functions and settings both role scripts (duet-writer, duet-monitor) start with.
+engine.registerPartial('role-functions', (context: unknown) => renderTemplate('role-functions.partial', context as TemplateContext));
 
 // trackIds (passes helper argument names as options.ids) is a real option missing from the typings.
 const compileOptions: CompileOptions & { trackIds: boolean } = { strict: true, noEscape: true, trackIds: true };

@@ -25,6 +25,7 @@ function validInventory(): any {
         name: 'main',
         vip: { address: '192.0.2.100/24' },
         heartbeat: { authkey: { env: 'DUET_HA_KEY' } },
+        failover: { ping_node: '192.0.2.1' },
         nodes: [
           { name: 'db-01', address: '192.0.2.11', server_id: 1, preferred: true },
           { name: 'db-02', address: '192.0.2.12', server_id: 2 },
@@ -81,6 +82,7 @@ describe('inventory: a valid file', () => {
       name: 'shard2',
       vip: { address: '192.0.2.200/24' },
       heartbeat: { authkey: { env: 'DUET_HA_KEY' } },
+      failover: { ping_node: '192.0.2.1' },
       nodes: [
         { name: 'db-03', address: '192.0.2.13', server_id: 3, preferred: true },
         { name: 'db-04', address: '192.0.2.14', server_id: 4 },
@@ -125,7 +127,11 @@ const cases: BadCase[] = [
   { name: 'three nodes in a pair', change: (i) => i.pairs[0].nodes.push({ name: 'db-03', address: '192.0.2.13', server_id: 3 }), path: 'pairs[0].nodes', message: 'a pair needs exactly two nodes, found 3' },
   { name: 'no preferred node', change: (i) => (node(0, 0)(i).preferred = false), path: 'pairs[0].nodes', message: 'exactly one node must be preferred: true, found 0' },
   { name: 'two preferred nodes', change: (i) => (node(0, 1)(i).preferred = true), path: 'pairs[0].nodes', message: 'exactly one node must be preferred: true, found 2' },
-  { name: 'deadtime not above keepalive', change: (i) => Object.assign(i.pairs[0].heartbeat, { keepalive: 5, deadtime: 5, initdead: 20 }), path: 'pairs[0].heartbeat.deadtime', message: 'deadtime 5 must be greater than keepalive 5' },
+  { name: 'deadtime not above keepalive', change: (i) => Object.assign(i.pairs[0].heartbeat, { keepalive: 5, deadtime: 5, initdead: 20 }) && Object.assign(i.pairs[0].failover, { monitor_interval: 1, monitor_failures: 1 }), path: 'pairs[0].heartbeat.deadtime', message: 'deadtime 5 must be greater than keepalive 5' },
+  { name: 'ping node not an address', change: (i) => (i.pairs[0].failover.ping_node = 'gateway'), path: 'pairs[0].failover.ping_node', message: '"gateway" is not an IPv4 address' },
+  { name: 'ping node is a node', change: (i) => (i.pairs[0].failover.ping_node = '192.0.2.12'), path: 'pairs[0].failover.ping_node', message: 'the ping node 192.0.2.12 is a node or the floating IP of this pair' },
+  { name: 'monitor slower than deadtime', change: (i) => Object.assign(i.pairs[0].failover, { monitor_interval: 5, monitor_failures: 5 }), path: 'pairs[0].failover.monitor_failures', message: 'the monitor needs up to 31 s (monitor_interval 5 x (monitor_failures 5 + 1) + 1 s) to notice a cut link, not less than deadtime 30' },
+  { name: 'stonith_host on two lines', change: (i) => (i.pairs[0].failover.stonith_host = '* external/ssh db-01\nnode evil'), path: 'pairs[0].failover.stonith_host', message: 'stonith_host must be one line' },
   { name: 'initdead under twice deadtime', change: (i) => Object.assign(i.pairs[0].heartbeat, { deadtime: 30, initdead: 59 }), path: 'pairs[0].heartbeat.initdead', message: 'initdead 59 must be at least twice deadtime (60)' },
   { name: 'warntime outside keepalive..deadtime', change: (i) => Object.assign(i.pairs[0].heartbeat, { warntime: 40 }), path: 'pairs[0].heartbeat.warntime', message: 'warntime 40 must lie between keepalive 2 and deadtime 30' },
   { name: 'bad CIDR in ssh_from', change: (i) => (i.firewall = { ssh_from: ['10.0.0.0/33'] }), path: 'firewall.ssh_from[0]', message: '"10.0.0.0/33" is not an IPv4 address or CIDR' },

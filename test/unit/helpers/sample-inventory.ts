@@ -1,7 +1,7 @@
 // A resolved Inventory built by hand (no YAML, no loader): a fleet of two pairs with every option
 // that changes rendered output set to something visible.
 import type { Inventory, NodeSpec, PairSpec } from '../../../src/inventory/model.ts';
-import { Secret } from '../../../src/inventory/secret.ts';
+import { deriveSecret, Secret } from '../../../src/inventory/secret.ts';
 
 function node(name: string, address: string, serverId: number, preferred: boolean, offset: number): NodeSpec {
   return {
@@ -22,6 +22,7 @@ function pair(name: string, vip: string, authkey: Secret, nodes: [NodeSpec, Node
     name,
     vip: { address: vip, prefixLength: 24, interface: 'eth0' },
     heartbeat: { keepalive: 2, warntime: 10, deadtime: 30, initdead: 120, udpport: 694, autoFailback: false, interface: 'eth0', authkey },
+    failover: { pingNode: '192.0.2.1', monitorInterval: 2, monitorFailures: 3, flapWindow: 300, stonithHost: undefined, fencePassword: deriveSecret(authkey, 'duet fence account') },
     nodes,
   };
 }
@@ -52,6 +53,6 @@ export function sampleInventory(): Inventory {
       pair('main', '192.0.2.100', mainKey, [node('db-01', '192.0.2.11', 1, true, 1), node('db-02', '192.0.2.12', 2, false, 2)]),
       pair('shard2', '192.0.2.200', shard2Key, [node('db-03', '192.0.2.21', 3, false, 3), node('db-04', '192.0.2.22', 4, true, 4)]),
     ],
-    secrets: [replicationPassword, mainKey, shard2Key],
+    secrets: [replicationPassword, mainKey, shard2Key, ...[mainKey, shard2Key].map((key) => deriveSecret(key, 'duet fence account'))],
   };
 }
