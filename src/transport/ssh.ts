@@ -306,7 +306,7 @@ function connectFailure(err: Error & { level?: string; code?: string }, target: 
   if (err.level === 'client-timeout' || err.code === 'ETIMEDOUT') {
     return new TransportError(`no SSH answer from ${where} within ${settings.connectTimeoutSeconds} s`, {
       ...at,
-      hint: 'check the address, routing and firewalls; raise ssh.connect_timeout_seconds for slow links',
+      hint: 'check the address, routing and firewalls; raise ssh.connect_timeout (seconds) in the inventory for slow links',
     });
   }
   switch (err.code) {
