@@ -3,6 +3,7 @@
 // exit 2) and numeric options that are checked (a type, a range) instead of becoming NaN.
 import type { ArgumentsCamelCase, Argv, Options } from 'yargs';
 import { UsageError } from '../errors.ts';
+import { setTraceSink } from '../trace.ts';
 
 export interface DuetCommand<A = any> {
   name: string;
@@ -94,4 +95,16 @@ export function numberOption(flag: string, opts: { describe: string; default: nu
 /** `--pair a,b --pair c` as a list of names. */
 export function commaList(values: string[] | undefined): string[] {
   return (values ?? []).flatMap((v) => String(v).split(',')).filter((v) => v !== '');
+}
+
+/** --verbose for the commands that talk to hosts: every remote command and SQL statement on stderr. */
+export const verboseOption = {
+  type: 'boolean',
+  default: false,
+  describe: 'print every remote command and SQL statement on stderr as it runs (secrets redacted)',
+} as const satisfies Options;
+
+/** Turns tracing on for --verbose (src/trace.ts): lines go to stderr, prefixed with "+ ". */
+export function traceWhen(verbose: boolean | undefined): void {
+  setTraceSink(verbose ? (line) => process.stderr.write(`+ ${line}\n`) : undefined);
 }

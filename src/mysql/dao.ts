@@ -14,6 +14,7 @@
 import { createConnection, escape, escapeId, type Connection, type RowDataPacket } from 'mysql2/promise';
 import { HostStateError, ReplicationError, SqlError, TransportError } from '../errors.ts';
 import { redact, Secret } from '../inventory/secret.ts';
+import { trace, traceSql } from '../trace.ts';
 import type { SshConnection } from '../transport/ssh.ts';
 import { dialectFor, type Account, type ChangeSourceOptions, type Dialect, type SqlStatement } from './dialect.ts';
 import { parseInstanceState, parseReplicaStatus, type InstanceState, type ReplicaStatus } from './model.ts';
@@ -72,6 +73,7 @@ export async function closeSession(session: MysqlSession): Promise<void> {
  */
 export async function query(session: MysqlSession, statement: SqlStatement | string): Promise<RowDataPacket[]> {
   const { sql, params } = typeof statement === 'string' ? { sql: statement, params: [] } : statement;
+  trace(() => traceSql(session.node, sql, params));
   try {
     const [rows] = await session.connection.query(sql, params.map((p) => (p instanceof Secret ? p.reveal() : p)));
     return Array.isArray(rows) ? (rows as RowDataPacket[]) : [];

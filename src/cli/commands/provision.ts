@@ -1,7 +1,7 @@
 // provision: take the hosts of an inventory to running master-master pairs, idempotently.
 import { loadInventory } from '../../inventory/load.ts';
 import { provision as provisionInventory } from '../../ops/provision.ts';
-import { commaList, defineCommand, numberOption } from '../command.ts';
+import { commaList, defineCommand, numberOption, traceWhen, verboseOption } from '../command.ts';
 import { confirmer } from '../prompt.ts';
 import { formatOutcome, formatPlan } from '../provision-report.ts';
 
@@ -17,6 +17,7 @@ export const provision = defineCommand({
       .option('limit', { type: 'string', array: true, describe: 'only these nodes (repeat or comma-separate); replication needs both nodes of a pair' })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON document (changes, results, summary) on stdout; progress goes to stderr' })
       .option('parallel', numberOption('parallel', { integer: true, min: 1, max: 64, default: 4, describe: 'pairs provisioned at once (the two nodes of a pair always go one after the other)' }))
+      .option('verbose', verboseOption)
       .example('$0 inventory/fixtures.yml --dry-run', 'show what would change')
       .example('$0 inventory/fixtures.yml --yes', 'apply without asking')
       .epilogue(
@@ -24,6 +25,7 @@ export const provision = defineCommand({
           '5 a change failed outside a host\'s own report; 6 both nodes of a new pair hold differing data (nothing changed).',
       ),
   run: async (argv) => {
+    traceWhen(argv.verbose);
     const inv = await loadInventory(argv.inventory as string);
     const log = (line: string) => process.stderr.write(`${line}\n`);
     const report = await provisionInventory(inv, {

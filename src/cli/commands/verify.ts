@@ -1,7 +1,7 @@
 // verify: prove that every pair of an inventory replicates both ways, and say what is wrong if not.
 import { loadInventory } from '../../inventory/load.ts';
 import { DEFAULT_VERIFY_OPTIONS, exitCodeFor, formatReport, verify as verifyInventory } from '../../ops/verify.ts';
-import { commaList, defineCommand, numberOption } from '../command.ts';
+import { commaList, defineCommand, numberOption, traceWhen, verboseOption } from '../command.ts';
 
 export const verify = defineCommand({
   name: 'verify',
@@ -15,6 +15,7 @@ export const verify = defineCommand({
       .option('max-lag', numberOption('max-lag', { min: 0, default: DEFAULT_VERIFY_OPTIONS.maxLagSeconds, describe: 'seconds a replica may be behind before it fails' }))
       .option('timeout', numberOption('timeout', { min: 1, max: 3600, default: DEFAULT_VERIFY_OPTIONS.timeoutMs / 1000, describe: 'seconds a canary row, a TCP probe or a catch-up wait may take' }))
       .option('checksum', { type: 'boolean', default: DEFAULT_VERIFY_OPTIONS.checksum, describe: 'compare CHECKSUM TABLE of the replicated tables (reads every row; --no-checksum skips it)' })
+      .option('verbose', verboseOption)
       .example('$0 inventory/fixtures.yml', 'verify the fixture pair')
       .example('$0 inventory/shop.yml --json --no-checksum', 'machine-readable, without reading every table')
       .epilogue(
@@ -22,6 +23,7 @@ export const verify = defineCommand({
           '(verify still reports every pair it reached); 4 host not usable.',
       ),
   run: async (argv) => {
+    traceWhen(argv.verbose);
     const inv = await loadInventory(argv.inventory as string);
     const report = await verifyInventory(inv, {
       pairs: commaList(argv.pair),
