@@ -1,7 +1,7 @@
 // Single-node role changes done by hand: read_only on or off, replication threads started or
 // stopped. Each reads first, refuses what would leave the pair with two writers (or a writer the
 // floating IP does not lead to) unless forced, and says what it did.
-import { afterFirstChange, ReplicationError, UsageError } from '../errors.ts';
+import { afterFirstChange, HostStateError, ReplicationError, UsageError } from '../errors.ts';
 import type { Inventory, NodeSpec, PairSpec } from '../inventory/model.ts';
 import { allNodes, peerOf } from '../inventory/model.ts';
 import { readInstanceState, readOnlyBypassers, readReplicaStatus, setReadOnly, startReplica, stopReplica } from '../mysql/dao.ts';
@@ -37,7 +37,7 @@ export async function makeWritable(conn: NodeConnections, pair: PairSpec, node: 
   const state = await readPairState(conn, pair);
   const own = state.nodes.find((n) => n.node.name === node.name)!;
   const peer = state.nodes.find((n) => n.node.name !== node.name)!;
-  if (!own.mysql) throw new ReplicationError(`cannot ask MySQL: ${own.mysqlError ?? 'no answer'}`, { host: node.name });
+  if (!own.mysql) throw new HostStateError(`cannot ask MySQL: ${own.mysqlError ?? 'no answer'}`, { host: node.name });
   if (!own.mysql.readOnly) return `${node.name} is already writable`;
   if (!force && peer.mysql?.readOnly === false) {
     throw new ReplicationError(`${peer.node.name} is writable: making ${node.name} writable too would give the pair two writers`, {
