@@ -3,9 +3,8 @@
 // to look at.
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
-import { runMain } from '../src/cli/main.ts';
+import { defineCommand } from '../src/cli/command.ts';
+import { runScript } from '../src/cli/entry.ts';
 import { formatOutcome } from '../src/cli/provision-report.ts';
 import { acquireHostLock, fixturesUp, releaseHostLock, statePath } from '../src/fixtures/index.ts';
 import { loadInventory } from '../src/inventory/load.ts';
@@ -14,23 +13,29 @@ import { DEFAULT_VERIFY_OPTIONS, exitCodeFor, formatReport, verify } from '../sr
 
 const INVENTORY = join(fileURLToPath(new URL('..', import.meta.url)), 'inventory/fixtures.yml');
 
-runMain(async () => {
-  await yargs(hideBin(process.argv))
-    .scriptName('demo')
-    .usage('npm run demo\n\nAs root: build the fixture hosts db1, db2 and app1 (removing an earlier set), provision the pair of inventory/fixtures.yml on them, verify it, and show what to look at. The hosts stay up: npx tsx scripts/fixtures.ts down')
-    .strict()
-    .help()
-    .parseAsync();
-  const log = (line: string) => process.stderr.write(`${line}\n`);
-  // Waits while an e2e run uses the hosts (up would tear them down under it), and keeps them from
-  // being torn down under the demo until it has provisioned them.
-  await acquireHostLock();
-  try {
-    return await demo(log);
-  } finally {
-    releaseHostLock();
-  }
-});
+// Not a `duet` subcommand: the demo is for this repository's fixture hosts only.
+runScript(
+  defineCommand({
+    name: 'demo',
+    args: '',
+    describe: 'the main job on the built-in fixture hosts',
+    builder: (y) =>
+      y.usage(
+        'npm run demo\n\nAs root: build the fixture hosts db1, db2 and app1 (removing an earlier set), provision the pair of inventory/fixtures.yml on them, verify it, and show what to look at. The hosts stay up: npx tsx scripts/fixtures.ts down',
+      ),
+    run: async () => {
+      const log = (line: string) => process.stderr.write(`${line}\n`);
+      // Waits while an e2e run uses the hosts (up would tear them down under it), and keeps them from
+      // being torn down under the demo until it has provisioned them.
+      await acquireHostLock();
+      try {
+        return await demo(log);
+      } finally {
+        releaseHostLock();
+      }
+    },
+  }),
+);
 
 async function demo(log: (line: string) => void): Promise<number> {
   const state = await fixturesUp({ log: (line) => log(`fixtures: ${line}`) });

@@ -1,43 +1,5 @@
 // provision: take the hosts of an inventory to running master-master pairs, idempotently.
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
-import { runMain } from '../src/cli/main.ts';
-import { confirmer } from '../src/cli/prompt.ts';
-import { loadInventory } from '../src/inventory/load.ts';
-import { formatOutcome, formatPlan } from '../src/cli/provision-report.ts';
-import { provision } from '../src/ops/provision.ts';
+import { provision } from '../src/cli/commands/provision.ts';
+import { runScript } from '../src/cli/entry.ts';
 
-runMain(async () => {
-  const argv = await yargs(hideBin(process.argv))
-    .scriptName('provision')
-    .command('$0 <inventory>', 'configure every node of the inventory: files, services, users, replication both ways, roles, Heartbeat', (y) =>
-      y.positional('inventory', { type: 'string', demandOption: true, describe: 'inventory YAML file' }),
-    )
-    .option('dry-run', { type: 'boolean', default: false, describe: 'show the plan (diffs, secrets redacted) and change nothing' })
-    .option('yes', { type: 'boolean', alias: 'y', default: false, describe: 'apply without asking (required when no terminal is attached)' })
-    .option('limit', { type: 'string', array: true, describe: 'only these nodes (repeat or comma-separate); replication needs both nodes of a pair' })
-    .option('json', { type: 'boolean', default: false, describe: 'print one JSON document (changes, results, summary) on stdout; progress goes to stderr' })
-    .option('parallel', { type: 'number', default: 4, describe: 'pairs provisioned at once (the two nodes of a pair always go one after the other)' })
-    .example('$0 inventory/fixtures.yml --dry-run', 'show what would change')
-    .example('$0 inventory/fixtures.yml --yes', 'apply without asking')
-    .epilogue('Exit codes: 0 nothing failed; 1 a host or pair failed (see the report); 2 bad input; 3 SSH; 4 host not usable; 6 both nodes of a new pair hold differing data (nothing changed).')
-    .strict()
-    .help()
-    .parseAsync();
-
-  const inv = await loadInventory(argv.inventory as string);
-  const limit = argv.limit?.flatMap((l) => l.split(',')).filter((l) => l !== '');
-  const log = (line: string) => process.stderr.write(`${line}\n`);
-  const report = await provision(inv, {
-    dryRun: argv.dryRun,
-    limit,
-    parallel: Math.max(1, argv.parallel),
-    log,
-    confirm: confirmer(argv.yes),
-    onPlan: (planned) => {
-      if (!argv.json) process.stdout.write(`${formatPlan(planned)}\n`);
-    },
-  });
-  process.stdout.write(argv.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatOutcome(report)}\n`);
-  return report.summary.failed > 0 ? 1 : 0;
-});
+runScript(provision);

@@ -1,26 +1,5 @@
 // replication start|stop NODE: the replica threads of one node (it replicates from its peer).
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
-import { runMain } from '../src/cli/main.ts';
-import { loadInventory } from '../src/inventory/load.ts';
-import { changeNode, setReplication } from '../src/ops/roles.ts';
+import { replication } from '../src/cli/commands/replication.ts';
+import { runScript } from '../src/cli/entry.ts';
 
-runMain(async () => {
-  const argv = await yargs(hideBin(process.argv))
-    .scriptName('replication')
-    .command('$0 <inventory> <action> <node>', "start or stop a node's replication from its peer, then show the pair's status", (y) =>
-      y
-        .positional('inventory', { type: 'string', demandOption: true, describe: 'inventory YAML file' })
-        .positional('action', { choices: ['start', 'stop'] as const, demandOption: true })
-        .positional('node', { type: 'string', demandOption: true, describe: 'the replica: the node that applies its peer\'s changes' }),
-    )
-    .example('$0 inventory/fixtures.yml start db2', 'start both replica threads on db2 and wait until they run (errors are reported)')
-    .epilogue('Exit codes: 0 done; 2 bad input; 3 SSH; 4 host not usable; 6 replication did not start (the server\'s error is shown).')
-    .strict()
-    .help()
-    .parseAsync();
-
-  const inv = await loadInventory(argv.inventory as string);
-  const report = await changeNode(inv, argv.node as string, async (conn, pair, node) => [await setReplication(conn, pair, node, argv.action === 'start')]);
-  process.stdout.write(`${report}\n`);
-});
+runScript(replication);

@@ -1,38 +1,5 @@
 // verify: prove that every pair of an inventory replicates both ways, and say what is wrong if not.
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
-import { runMain } from '../src/cli/main.ts';
-import { loadInventory } from '../src/inventory/load.ts';
-import { DEFAULT_VERIFY_OPTIONS, exitCodeFor, formatReport, verify } from '../src/ops/verify.ts';
+import { verify } from '../src/cli/commands/verify.ts';
+import { runScript } from '../src/cli/entry.ts';
 
-runMain(async () => {
-  const argv = await yargs(hideBin(process.argv))
-    .scriptName('verify')
-    .command('$0 <inventory>', 'check every pair: replication both ways, a canary row each way, server settings, data checksums, roles and floating IP, firewall, drift', (y) =>
-      y.positional('inventory', { type: 'string', demandOption: true, describe: 'inventory YAML file' }),
-    )
-    .option('json', { type: 'boolean', default: false, describe: 'print one JSON document (every finding with its figures, and a summary)' })
-    .option('pair', { type: 'string', array: true, describe: 'only these pairs (repeat or comma-separate)' })
-    .option('max-lag', { type: 'number', default: DEFAULT_VERIFY_OPTIONS.maxLagSeconds, describe: 'seconds a replica may be behind before it fails' })
-    .option('timeout', { type: 'number', default: DEFAULT_VERIFY_OPTIONS.timeoutMs / 1000, describe: 'seconds a canary row, a TCP probe or a catch-up wait may take' })
-    .option('checksum', { type: 'boolean', default: DEFAULT_VERIFY_OPTIONS.checksum, describe: 'compare CHECKSUM TABLE of the replicated tables (reads every row; --no-checksum skips it)' })
-    .example('$0 inventory/fixtures.yml', 'verify the fixture pair')
-    .example('$0 inventory/shop.yml --json --no-checksum', 'machine-readable, without reading every table')
-    .epilogue(
-      'Exit codes: 0 every check passed (warnings allowed); 1 a check failed; 2 bad input, or a host could not be reached over SSH ' +
-        '(the other scripts exit 3 for SSH problems; verify still reports every pair it reached, then exits 2).',
-    )
-    .strict()
-    .help()
-    .parseAsync();
-
-  const inv = await loadInventory(argv.inventory as string);
-  const report = await verify(inv, {
-    pairs: (argv.pair ?? []).flatMap((p) => p.split(',')).filter((p) => p !== ''),
-    maxLagSeconds: argv.maxLag,
-    timeoutMs: Math.max(1, argv.timeout) * 1000,
-    checksum: argv.checksum,
-  });
-  process.stdout.write(argv.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
-  return exitCodeFor(report);
-});
+runScript(verify);

@@ -83,12 +83,36 @@ export class HostStateError extends DuetError {
   readonly exitCode = 4;
 }
 
+/**
+ * The server rejected an SQL statement (privileges, a missing table, a syntax error...): the
+ * server's errno, code and SQLSTATE are kept for callers that decide by them. A lost connection is
+ * a TransportError instead (src/mysql/dao.ts tells them apart by mysql2's error code).
+ */
+export class SqlError extends DuetError {
+  readonly exitCode = 4;
+  /** The server's error number (1146 ER_NO_SUCH_TABLE...); undefined when mysql2 gave none. */
+  readonly errno: number | undefined;
+  /** mysql2's code: 'ER_NO_SUCH_TABLE', ... */
+  readonly code: string | undefined;
+  readonly sqlState: string | undefined;
+
+  constructor(message: string, details: ErrorDetails & { errno?: number | undefined; code?: string | undefined; sqlState?: string | undefined } = {}) {
+    super(message, details);
+    this.errno = details.errno;
+    this.code = details.code;
+    this.sqlState = details.sqlState;
+  }
+}
+
 /** Changing a host failed (a file check, a service restart); the message says what was rolled back. */
 export class ApplyError extends DuetError {
   readonly exitCode = 5;
 }
 
-/** Replication or data is not in a state that allows the requested change. */
+/**
+ * Replication or data is not in a state that allows the requested change: a refusal before
+ * anything was changed. Failures after the first change are ApplyErrors (see afterFirstChange).
+ */
 export class ReplicationError extends DuetError {
   readonly exitCode = 6;
 }
@@ -96,4 +120,21 @@ export class ReplicationError extends DuetError {
 /** A fixture (test host) operation failed. */
 export class FixtureError extends DuetError {
   readonly exitCode = 7;
+}
+
+/**
+ * Exit codes by phase. Before an operation's first change, a failure keeps its own class (2, 3, 4,
+ * 6: nothing was changed). The part of an operation from its first change on runs inside this: any
+ * expected failure there becomes an ApplyError (exit 5) whose message starts with `context` (what
+ * may have been changed by then), so that "nothing changed" is never claimed after a change.
+ * ApplyErrors pass through as they are (they say what was rolled back); bugs too. `hint` replaces
+ * the failure's own hint (e.g. with how to finish what was begun).
+ */
+export async function afterFirstChange<T>(context: string, body: () => Promise<T>, hint?: string): Promise<T> {
+  try {
+    return await body();
+  } catch (err) {
+    if (err instanceof ApplyError || !(err instanceof DuetError)) throw err;
+    throw new ApplyError(`${context}: ${err.message}`, { host: err.host, hint: hint ?? err.hint, cause: err });
+  }
 }

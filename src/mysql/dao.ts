@@ -12,8 +12,9 @@
 // mysql2 needs no authPlugins entry and no password; the MySQL user must simply be the SSH user's
 // name: root over SSH as root. A non-root SSH user gets "Access denied" for root, by design.
 import { createConnection, escape, escapeId, type Connection, type RowDataPacket } from 'mysql2/promise';
-import { HostStateError, ReplicationError } from '../errors.ts';
+import { HostStateError, ReplicationError, SqlError, TransportError } from '../errors.ts';
 import { redact, Secret } from '../inventory/secret.ts';
+import { trace, traceSql } from '../trace.ts';
 import type { SshConnection } from '../transport/ssh.ts';
 import { dialectFor, type Account, type ChangeSourceOptions, type Dialect, type SqlStatement } from './dialect.ts';
 import { parseInstanceState, parseReplicaStatus, type InstanceState, type ReplicaStatus } from './model.ts';
@@ -51,7 +52,8 @@ export async function connectOverSsh(ssh: SshConnection, opts: ConnectOptions = 
   }
   // A lost channel surfaces as a failed query; without a listener the 'error' event would crash us.
   connection.on('error', () => {});
-  const [rows] = await connection.query<RowDataPacket[]>('SELECT @@version AS version');
+  const version = 'SELECT @@version AS version';
+  const [rows] = await connection.query<RowDataPacket[]>(version).catch((err: unknown) => Promise.reject(sqlFailure(err, version, node)));
   try {
     return { node, dialect: dialectFor(String(rows[0]?.version)), connection };
   } catch (err) {
@@ -71,6 +73,7 @@ export async function closeSession(session: MysqlSession): Promise<void> {
  */
 export async function query(session: MysqlSession, statement: SqlStatement | string): Promise<RowDataPacket[]> {
   const { sql, params } = typeof statement === 'string' ? { sql: statement, params: [] } : statement;
+  trace(() => traceSql(session.node, sql, params));
   try {
     const [rows] = await session.connection.query(sql, params.map((p) => (p instanceof Secret ? p.reveal() : p)));
     return Array.isArray(rows) ? (rows as RowDataPacket[]) : [];
@@ -79,10 +82,38 @@ export async function query(session: MysqlSession, statement: SqlStatement | str
     const secrets = params
       .filter((p): p is Secret => p instanceof Secret)
       .flatMap((p) => [p, new Secret(escape(p.reveal()).slice(1, -1), p.source)]);
-    // The SQL text holds only placeholders, so it is safe to show. No `cause`: mysql2 errors carry
-    // the interpolated statement (err.sql), password included.
-    throw new ReplicationError(`${sql} failed: ${redact((err as Error).message, secrets)}`, { host: session.node });
+    throw sqlFailure(err, sql, session.node, secrets);
   }
+}
+
+/**
+ * mysql2's codes for a connection that is gone (not a statement the server rejected). mysql2 also
+ * marks such errors `fatal` without a server errno ("Can't add new command when connection is in
+ * closed state" has no code at all).
+ */
+const CONNECTION_LOST_CODES = new Set(['PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ERR_STREAM_DESTROYED']);
+/** Server errors that end the session: MariaDB's ER_CONNECTION_KILLED, and the server shutting down. */
+const SESSION_ENDED_ERRNOS = new Set([1927, 1053]);
+
+/**
+ * What a failed statement becomes: a TransportError (exit 3) when the connection to the server is
+ * lost, decided by mysql2's error code and never by the message text, else an SqlError carrying
+ * the server's errno/code/SQLSTATE. The SQL text holds only placeholders, so it is safe to show. No
+ * `cause`: mysql2 errors carry the interpolated statement (err.sql), password included.
+ */
+export function sqlFailure(err: unknown, sql: string, node: string, secrets: Secret[] = []): TransportError | SqlError {
+  const e = (err ?? {}) as { message?: unknown; code?: unknown; errno?: unknown; sqlState?: unknown; fatal?: unknown };
+  const message = redact(String(e.message ?? err), secrets);
+  const code = typeof e.code === 'string' ? e.code : undefined;
+  const errno = typeof e.errno === 'number' ? e.errno : undefined;
+  const lost = (code !== undefined && CONNECTION_LOST_CODES.has(code)) || (errno !== undefined && SESSION_ENDED_ERRNOS.has(errno)) || (e.fatal === true && errno === undefined);
+  if (lost) {
+    return new TransportError(`the MySQL connection was lost during ${sql}${code ? ` (${code})` : ''}: ${message}`, {
+      host: node,
+      hint: 'the server restarted or the SSH connection dropped; check the server and run the command again',
+    });
+  }
+  return new SqlError(`${sql} failed: ${message}`, { host: node, errno, code, sqlState: typeof e.sqlState === 'string' ? e.sqlState : undefined });
 }
 
 export async function readReplicaStatus(session: MysqlSession): Promise<ReplicaStatus | undefined> {

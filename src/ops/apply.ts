@@ -2,7 +2,7 @@
 // tool, keep the old copy, rename into place, then run each affected service action once. A failure
 // before the renames leaves the host as it was; a failed service action puts the old files back and
 // restarts the service, so the host ends either as it was or fully converged.
-import { ApplyError, TransportError } from '../errors.ts';
+import { ApplyError } from '../errors.ts';
 import type { Flavor } from '../inventory/model.ts';
 import type { HostFacts } from '../plan/facts.ts';
 import { changedFiles, type FileChange, type HostPlan, type Service } from '../plan/plan.ts';
@@ -46,9 +46,13 @@ export async function applyHostPlan(plan: HostPlan, ctx: ApplyContext): Promise<
       installed.push(change);
     }
   } catch (err) {
-    await restoreFiles(installed, ctx);
-    await removeStaged(contentChanges, ctx);
-    throw asApplyError(err, host, 'installing files failed; the files installed so far were put back');
+    const undone = await restoreFiles(installed, ctx)
+      .then(() => removeStaged(contentChanges, ctx))
+      .then(
+        () => 'the files installed so far were put back',
+        (again: unknown) => `putting back the files installed so far failed too (${firstLine(again)}): check ${installed.map((c) => c.file.path).join(', ') || 'the staged files'} by hand`,
+      );
+    throw new ApplyError(`installing files failed (${firstLine(err)}); ${undone}`, { host, cause: err });
   }
   ctx.log(`${host}: installed ${changes.map((c) => c.file.path).join(', ')}`);
 
@@ -65,9 +69,9 @@ export async function applyHostPlan(plan: HostPlan, ctx: ApplyContext): Promise<
       const detail = service === 'mysql' ? await serverErrorLines(ctx) : '';
       // Back to the host as it was: every file, and every service that already ran, runs again
       // with the previous files.
-      await restoreFiles(installed, ctx);
       const done = plan.services.slice(0, plan.services.indexOf(service) + 1);
       const recovered = await (async () => {
+        await restoreFiles(installed, ctx);
         for (const s of done) await runServiceAction(s, ctx);
       })().then(
         () => 'the previous files are back and it runs again',
@@ -160,11 +164,6 @@ async function serverErrorLines(ctx: ApplyContext): Promise<string> {
   );
   const lines = result.stdout.trim();
   return lines ? `\n  server log:\n    ${lines.split('\n').join('\n    ')}` : '';
-}
-
-function asApplyError(err: unknown, host: string, what: string): ApplyError | TransportError {
-  if (err instanceof TransportError && err.message.includes('connect')) return err;
-  return new ApplyError(`${what} (${firstLine(err)})`, { host, cause: err });
 }
 
 function firstLine(err: unknown): string {

@@ -1,7 +1,7 @@
 // provision: inventory -> facts -> plan -> (ask) -> apply, per pair in a safe order, then users,
 // replication both ways, the writable role and Heartbeat. Every step is idempotent: a second run
 // finds nothing to change and restarts nothing.
-import { HostStateError, UsageError } from '../errors.ts';
+import { afterFirstChange, HostStateError, UsageError } from '../errors.ts';
 import { peerOf, type Inventory, type NodeSpec, type PairSpec } from '../inventory/model.ts';
 import { readInstanceState, setReadOnly } from '../mysql/dao.ts';
 import { factsScript, parseFacts, REQUIRED_PACKAGES, type HostFacts } from '../plan/facts.ts';
@@ -85,12 +85,16 @@ export async function provision(inv: Inventory, opts: ProvisionOptions): Promise
       return summarize(report);
     }
 
+    // Failures of a host or pair are in the report (exit 1); anything else escaping from here on
+    // comes after hosts may have been changed: an ApplyError (exit 5), never "nothing changed".
     const pairs = [...new Set(work.map((w) => w.pair))];
-    await inBatches(pairs, opts.parallel, async (pair) => {
-      const hosts = work.filter((w) => w.pair === pair);
-      const convergence = await provisionPair(inv, pool, pair, hosts, opts);
-      if (convergence) report.pairs.push(convergence);
-    });
+    await afterFirstChange('provision failed while applying changes', () =>
+      inBatches(pairs, opts.parallel, async (pair) => {
+        const hosts = work.filter((w) => w.pair === pair);
+        const convergence = await provisionPair(inv, pool, pair, hosts, opts);
+        if (convergence) report.pairs.push(convergence);
+      }),
+    );
     return summarize(report);
   } finally {
     await pool.closeAll();

@@ -1,7 +1,7 @@
 // Single-node role changes done by hand: read_only on or off, replication threads started or
 // stopped. Each reads first, refuses what would leave the pair with two writers (or a writer the
 // floating IP does not lead to) unless forced, and says what it did.
-import { ReplicationError, UsageError } from '../errors.ts';
+import { afterFirstChange, HostStateError, ReplicationError, UsageError } from '../errors.ts';
 import type { Inventory, NodeSpec, PairSpec } from '../inventory/model.ts';
 import { allNodes, peerOf } from '../inventory/model.ts';
 import { readInstanceState, readOnlyBypassers, readReplicaStatus, setReadOnly, startReplica, stopReplica } from '../mysql/dao.ts';
@@ -15,7 +15,8 @@ export async function changeNode(inv: Inventory, nodeName: string, change: (conn
   const { pair, node } = locateNode(inv, nodeName);
   return withConnections(inv, async (conn) => {
     const notes = await change(conn, pair, node);
-    return `${notes.join('\n')}\n\n${formatPairStatus(await readPairStatus(conn, pair))}`;
+    const status = await afterFirstChange(`${notes.join('; ')}; then reading the pair's status failed`, () => readPairStatus(conn, pair));
+    return `${notes.join('\n')}\n\n${formatPairStatus(status)}`;
   });
 }
 
@@ -36,7 +37,7 @@ export async function makeWritable(conn: NodeConnections, pair: PairSpec, node: 
   const state = await readPairState(conn, pair);
   const own = state.nodes.find((n) => n.node.name === node.name)!;
   const peer = state.nodes.find((n) => n.node.name !== node.name)!;
-  if (!own.mysql) throw new ReplicationError(`cannot ask MySQL: ${own.mysqlError ?? 'no answer'}`, { host: node.name });
+  if (!own.mysql) throw new HostStateError(`cannot ask MySQL: ${own.mysqlError ?? 'no answer'}`, { host: node.name });
   if (!own.mysql.readOnly) return `${node.name} is already writable`;
   if (!force && peer.mysql?.readOnly === false) {
     throw new ReplicationError(`${peer.node.name} is writable: making ${node.name} writable too would give the pair two writers`, {
@@ -51,22 +52,26 @@ export async function makeWritable(conn: NodeConnections, pair: PairSpec, node: 
     });
   }
   const session = await conn.mysql(node);
-  await setReadOnly(session, false);
-  await recordWriter(session, pair, node.name);
-  return `${node.name} is writable (a new write-role epoch is recorded)`;
+  return afterFirstChange(`making ${node.name} writable failed (it may be writable already)`, async () => {
+    await setReadOnly(session, false);
+    await recordWriter(session, pair, node.name);
+    return `${node.name} is writable (a new write-role epoch is recorded)`;
+  });
 }
 
 /** read_only ON on `node`. Says when that leaves the floating IP on a read-only server, or who can still write. */
 export async function makeReadOnly(conn: NodeConnections, inv: Inventory, pair: PairSpec, node: NodeSpec): Promise<string[]> {
   const session = await conn.mysql(node);
   if ((await readInstanceState(session)).readOnly) return [`${node.name} is already read-only`];
-  await setReadOnly(session, true);
-  const notes = [`${node.name} is read-only`];
-  const holdsVip = (await readPairState(conn, pair)).nodes.some((n) => n.node.name === node.name && n.holdsVip);
-  if (holdsVip) notes.push(`${node.name} holds the floating IP: the application cannot write until it is writable again (readonly off ${node.name}) or a swap`);
-  const bypass = await readOnlyBypassers(session, duetAccounts(inv.ssh.user));
-  if (bypass.length > 0) notes.push(`these accounts can still write on ${node.name} (READ ONLY ADMIN or SUPER): ${bypass.join(', ')}`);
-  return notes;
+  return afterFirstChange(`making ${node.name} read-only failed (it may be read-only already)`, async () => {
+    await setReadOnly(session, true);
+    const notes = [`${node.name} is read-only`];
+    const holdsVip = (await readPairState(conn, pair)).nodes.some((n) => n.node.name === node.name && n.holdsVip);
+    if (holdsVip) notes.push(`${node.name} holds the floating IP: the application cannot write until it is writable again (readonly off ${node.name}) or a swap`);
+    const bypass = await readOnlyBypassers(session, duetAccounts(inv.ssh.user));
+    if (bypass.length > 0) notes.push(`these accounts can still write on ${node.name} (READ ONLY ADMIN or SUPER): ${bypass.join(', ')}`);
+    return notes;
+  });
 }
 
 export async function setReplication(conn: NodeConnections, pair: PairSpec, node: NodeSpec, running: boolean): Promise<string> {
@@ -76,10 +81,10 @@ export async function setReplication(conn: NodeConnections, pair: PairSpec, node
   if (!status) throw new ReplicationError('the server is not configured as a replica', { host: node.name, hint: 'run provision first' });
   if (running) {
     if (status.ioRunning === 'Yes' && status.sqlRunning === 'Yes') return `replication on ${node.name} (from ${source}) is already running`;
-    await startReplica(session);
+    await afterFirstChange(`replication on ${node.name} (from ${source}) was started but does not run`, () => startReplica(session));
     return `replication on ${node.name} (from ${source}) is running`;
   }
   if (status.ioRunning === 'No' && status.sqlRunning === 'No') return `replication on ${node.name} (from ${source}) is already stopped`;
-  await stopReplica(session);
+  await afterFirstChange(`stopping replication on ${node.name} failed (it may be stopped already)`, () => stopReplica(session));
   return `replication on ${node.name} (from ${source}) is stopped`;
 }

@@ -8,7 +8,7 @@
 // target is the writer undoes the freeze, and `--resume` finishes or rolls back an interrupted swap.
 import { randomUUID } from 'node:crypto';
 import type { RowDataPacket } from 'mysql2/promise';
-import { ApplyError, HostStateError, ReplicationError, UsageError } from '../errors.ts';
+import { afterFirstChange, ApplyError, HostStateError, ReplicationError, UsageError } from '../errors.ts';
 import type { Inventory, NodeSpec, PairSpec } from '../inventory/model.ts';
 import { peerOf } from '../inventory/model.ts';
 import { query, readOnlyBypassers, readReplicationSettings } from '../mysql/dao.ts';
@@ -34,6 +34,7 @@ import { Journal, readJournal, type JournalState } from './swap-journal.ts';
 /** Heartbeat's own way to ask for the resources (Debian's path); the peer releases them first. */
 export const HB_TAKEOVER = '/usr/share/heartbeat/hb_takeover all';
 const POLL_MS = 50;
+const RESUME_HINT = 'run status, then swap --resume: it finishes the swap or rolls it back';
 const KILLED_GONE_TIMEOUT_MS = 10_000;
 
 export interface SwapOptions {
@@ -246,7 +247,8 @@ export async function swap(inv: Inventory, conn: NodeConnections, opts: SwapOpti
     const steps = readJournal(opts.journalPath)!;
     const cause = err instanceof Error ? err.message : String(err);
     opts.log(`${pair.name}: swap failed: ${cause}`);
-    const outcome = await finishOrRollBack(run, steps, cause);
+    // From here on the pair has been changed: whatever fails is an ApplyError (exit 5), never "nothing changed".
+    const outcome = await afterFirstChange(`swap of pair ${pair.name} failed (${cause}), and so did the rollback`, () => finishOrRollBack(run, steps, cause), RESUME_HINT);
     if (outcome === 'swapped') return report(run, 'swapped', undefined);
     throw new ApplyError(`swap of pair ${pair.name} failed (${cause}); rolled back: ${from.name} is the writer and holds the floating IP`, {
       hint: 'status shows the pair; nothing else needs undoing',
@@ -427,7 +429,7 @@ async function finishOrRollBack(run: SwapRun, journal: JournalState, cause: stri
   await unlock(run, journal.locked);
   if (!(await isWriter(from)) || (await readNodeState(run.conn, pair, to)).holdsVip) {
     throw new ApplyError(`swap of pair ${pair.name} failed (${cause}) and the rollback did not leave ${from.name} as the only writer holding the floating IP`, {
-      hint: 'run status, then swap --resume again',
+      hint: RESUME_HINT,
     });
   }
   run.journal?.append({ event: 'end', outcome: 'rolled back', at: new Date().toISOString(), error: cause });
@@ -465,7 +467,7 @@ async function resume(inv: Inventory, conn: NodeConnections, opts: SwapOptions, 
   }
   const run: SwapRun = { inv, pair, from, to, conn, io: new SwapIo(conn, false, opts.trace), journal: new Journal(opts.journalPath), opts, steps: [], notes: [] };
   opts.log(`${pair.name}: resuming the swap from ${from.name} to ${to.name} (steps begun: ${journal.steps.join(', ') || 'none'})`);
-  const outcome = await finishOrRollBack(run, journal, 'the controller stopped mid-swap');
+  const outcome = await afterFirstChange(`resuming the swap of pair ${pair.name} failed`, () => finishOrRollBack(run, journal, 'the controller stopped mid-swap'), RESUME_HINT);
   run.notes.push(outcome === 'swapped' ? `the swap went through: ${to.name} is the writer` : `rolled back: ${from.name} is the writer`);
   return report(run, outcome, undefined);
 }
@@ -473,7 +475,7 @@ async function resume(inv: Inventory, conn: NodeConnections, opts: SwapOptions, 
 /** Swapping to the node that already is the writer: only make sure haresources records it. */
 async function alreadyWriter(run: SwapRun, facts: Map<string, NodeFacts>): Promise<SwapReport> {
   if (run.pair.nodes.some((n) => recordedWriter(run.pair, facts.get(n.name)!.extras.haresources) !== run.to.name)) {
-    await recordOnHosts(run, run.to);
+    await afterFirstChange(`recording ${run.to.name} as the writer in haresources failed`, () => recordOnHosts(run, run.to));
     run.notes.push(`recorded ${run.to.name} as the writer in haresources`);
   }
   return report(run, 'already the writer', undefined);

@@ -4,7 +4,7 @@
 // canary rows in duet's own schema.
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { DuetError, UsageError } from '../errors.ts';
+import { DuetError, SqlError, UsageError } from '../errors.ts';
 import type { Inventory, NodeSpec, PairSpec } from '../inventory/model.ts';
 import { peerOf } from '../inventory/model.ts';
 import { DUET_SCHEMA } from '../inventory/validate.ts';
@@ -118,9 +118,9 @@ export async function verify(inv: Inventory, opts: VerifyOptions): Promise<Verif
   };
 }
 
-/** 0 all passed (warnings allowed), 1 a check failed, 2 a host could not be reached. */
+/** 0 all passed (warnings allowed), 1 a check failed, 3 a host could not be reached over SSH (as everywhere). */
 export function exitCodeFor(report: VerifyReport): number {
-  if (report.summary.unreachable.length > 0) return 2;
+  if (report.summary.unreachable.length > 0) return 3;
   return report.summary.fail > 0 ? 1 : 0;
 }
 
@@ -315,7 +315,8 @@ async function runCanary(conn: NodeConnections, from: NodeSpec, to: NodeSpec, ti
     }
   } catch (err) {
     if (!(err instanceof DuetError)) throw err;
-    const missing = /1146|doesn't exist/.test(err.message);
+    // ER_BAD_DB_ERROR (USE duet) or ER_NO_SUCH_TABLE: provision has not created them on this node.
+    const missing = err instanceof SqlError && (err.errno === 1049 || err.errno === 1146);
     return { kind: 'error', message: err.message, hint: missing ? `run provision: it creates ${DUET_SCHEMA}.${CANARY_TABLE} on both nodes` : err.hint };
   }
 }

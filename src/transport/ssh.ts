@@ -14,6 +14,7 @@ import {
   type HostKeyVerdict,
   type KnownHostKey,
 } from './known-hosts.ts';
+import { trace, traceCommand } from '../trace.ts';
 import { remoteCommand } from './shell.ts';
 
 export interface SshTarget {
@@ -115,6 +116,7 @@ export class SshConnection {
   /** Runs a command and reports its exit status; only transport problems reject. */
   async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
     const line = remoteCommand(command, { user: this.#settings.user, sudo: opts.sudo ?? this.#settings.sudo });
+    trace(() => traceCommand(this.target.name, command, opts.stdin !== undefined));
     let exit: number | undefined;
     const channel = await this.#open(`run \`${firstLine(command)}\``, (cb) =>
       this.#client.exec(line, (err, opened) => {
@@ -306,7 +308,7 @@ function connectFailure(err: Error & { level?: string; code?: string }, target: 
   if (err.level === 'client-timeout' || err.code === 'ETIMEDOUT') {
     return new TransportError(`no SSH answer from ${where} within ${settings.connectTimeoutSeconds} s`, {
       ...at,
-      hint: 'check the address, routing and firewalls; raise ssh.connect_timeout_seconds for slow links',
+      hint: 'check the address, routing and firewalls; raise ssh.connect_timeout (seconds) in the inventory for slow links',
     });
   }
   switch (err.code) {

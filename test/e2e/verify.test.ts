@@ -156,7 +156,7 @@ describe('verify', () => {
       (report) => assertNamed(report, 'consistency', undefined, /the data differ between db1 and db2: app\.items$/),
     ));
 
-  it('exits 2 when a host cannot be reached', async () => {
+  it('exits 3 when a host cannot be reached over SSH', async () => {
     const text = readFileSync(INVENTORY, 'utf8')
       .replaceAll('../.fixtures/', `${fx.stateDir}/`)
       .replace('connect_timeout: 5', 'connect_timeout: 1')
@@ -164,7 +164,7 @@ describe('verify', () => {
     const path = join(mkdtempSync(join(fx.stateDir, 'inv-')), 'inventory.yml');
     writeFileSync(path, text);
     const { code, report } = await runVerify([], path);
-    assert.equal(code, 2, describeFailures(report));
+    assert.equal(code, 3, describeFailures(report));
     assert.deepEqual(report.summary.unreachable, ['db2']);
   });
 });

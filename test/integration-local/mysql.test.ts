@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createConnection } from 'mysql2/promise';
-import { HostStateError, ReplicationError } from '../../src/errors.ts';
+import { HostStateError, ReplicationError, SqlError } from '../../src/errors.ts';
 import { Secret } from '../../src/inventory/secret.ts';
 import {
   closeSession,
@@ -175,9 +175,9 @@ test('a replication account with extra privileges is refused, not silently fixed
   await assert.rejects(ensureReplicationUser(b, wide, password), /has more privileges than REPLICATION SLAVE/);
 });
 
-test('SQL errors name the statement but never the secret value', async () => {
+test('SQL errors are SqlErrors with the server errno, name the statement but never the secret value', async () => {
   await assert.rejects(query(a, { sql: 'CREATE USER ?@? IDENTIFIED BOGUS BY ?', params: ['x', 'y', password] }), (err: unknown) => {
-    assert.ok(err instanceof ReplicationError);
+    assert.ok(err instanceof SqlError && err.errno === 1064, String(err));
     assert.match(err.message, /^CREATE USER \?@\? IDENTIFIED BOGUS BY \? failed: .*near 'BOGUS BY '\[redacted\]''/);
     assert.ok(!err.message.includes(password.reveal()));
     return true;

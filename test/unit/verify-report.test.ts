@@ -61,10 +61,10 @@ test('the report puts failures first, one line each, then a summary with the can
   );
 });
 
-test('exit codes: 0 passed (warnings allowed), 1 a check failed, 2 a host unreachable', () => {
+test('exit codes: 0 passed (warnings allowed), 1 a check failed, 3 a host unreachable over SSH', () => {
   assert.equal(exitCodeFor(report([ok, warn])), 0);
   assert.equal(exitCodeFor(report([ok, fail])), 1);
   const unreachable: Finding = { check: 'ssh', pair: 'main', host: 'db2', status: 'fail', message: 'unreachable: connection refused' };
-  assert.equal(exitCodeFor(report([unreachable], ['db2'])), 2);
+  assert.equal(exitCodeFor(report([unreachable], ['db2'])), 3);
   assert.match(formatReport(report([unreachable], ['db2'])), /^verify UNREACHABLE: db2: 1 failed/m);
 });
