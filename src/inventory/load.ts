@@ -133,7 +133,7 @@ function buildModel(raw: RawInventory, file: string, replicationPassword: Secret
       replication: { user: raw.mysql.replication.user, password: replicationPassword },
       settings: Object.entries(raw.mysql.settings).map(([k, v]) => [k, typeof v === 'boolean' ? (v ? 'ON' : 'OFF') : String(v)]),
     },
-    firewall: { manage: raw.firewall.manage, sshFrom: raw.firewall.ssh_from, mysqlFrom: raw.firewall.mysql_from },
+    firewall: { manage: raw.firewall.manage, sshFrom: raw.firewall.ssh_from ?? [], mysqlFrom: raw.firewall.mysql_from },
     pairs,
     secrets,
   };

@@ -8,6 +8,11 @@ const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A
 // Schema names as MariaDB accepts them unquoted in binlog_do_db (no commas, no spaces).
 const SCHEMA_NAME = /^[A-Za-z0-9_$]{1,64}$/;
 const SIZE = /^[0-9]+[KMG]?$/;
+// A Linux network interface name (dev_valid_name: at most 15 bytes, no '/', no whitespace, not "."
+// or ".."), narrowed to the characters real names use. It is pasted into ha.cf and haresources, where
+// a space or a newline would add a directive or a second resource.
+const INTERFACE = /^(?!\.{1,2}$)[A-Za-z0-9_.:-]{1,15}$/;
+const interfaceName = z.string().regex(INTERFACE, "must be a network interface name: 1-15 letters, digits, '_', '.', ':' or '-', e.g. eth0");
 
 const name = (what: string) => z.string().regex(NAME, `must be a ${what}: letters, digits, '.', '_' or '-'`);
 
@@ -69,7 +74,7 @@ export const heartbeatSchema = z.strictObject({
   initdead: positiveSeconds.default(120),
   udpport: port.default(694),
   auto_failback: z.boolean().default(false),
-  interface: z.string().min(1).optional(),
+  interface: interfaceName.optional(),
   authkey: secretRefSchema,
 });
 
@@ -77,7 +82,7 @@ export const pairSchema = z.strictObject({
   name: name('pair name'),
   vip: z.strictObject({
     address: z.string(),
-    interface: z.string().min(1).default('eth0'),
+    interface: interfaceName.default('eth0'),
   }),
   heartbeat: heartbeatSchema,
   nodes: z.array(nodeSchema),
@@ -85,7 +90,8 @@ export const pairSchema = z.strictObject({
 
 export const firewallSchema = z.strictObject({
   manage: z.boolean().default(true),
-  ssh_from: z.array(z.string()).default(['0.0.0.0/0']),
+  // No default: an SSH port open to the world must be asked for (validate.ts requires it when managed).
+  ssh_from: z.array(z.string()).optional(),
   mysql_from: z.array(z.string()).default([]),
 });
 
