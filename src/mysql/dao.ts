@@ -11,11 +11,11 @@
 // reads a packet only when the user name is not yet known, and it has no client-side plugin). So
 // mysql2 needs no authPlugins entry and no password; the MySQL user must simply be the SSH user's
 // name: root over SSH as root. A non-root SSH user gets "Access denied" for root, by design.
-import { createConnection, escape, escapeId, type Connection, type RowDataPacket } from 'mysql2/promise';
+import { createConnection, escapeId, type Connection, type RowDataPacket } from 'mysql2/promise';
 import { HostStateError, ReplicationError } from '../errors.ts';
-import { redact, Secret } from '../inventory/secret.ts';
+import { Secret } from '../inventory/secret.ts';
 import type { SshConnection } from '../transport/ssh.ts';
-import { dialectFor, type Account, type ChangeSourceOptions, type Dialect, type SqlStatement } from './dialect.ts';
+import { dialectFor, selectVersion, sessionSetup, type Account, type ChangeSourceOptions, type Dialect, type SqlStatement } from './dialect.ts';
 import { parseInstanceState, parseReplicaStatus, type InstanceState, type ReplicaStatus } from './model.ts';
 
 export const DEFAULT_SOCKET = '/run/mysqld/mysqld.sock';
@@ -51,12 +51,22 @@ export async function connectOverSsh(ssh: SshConnection, opts: ConnectOptions = 
   }
   // A lost channel surfaces as a failed query; without a listener the 'error' event would crash us.
   connection.on('error', () => {});
-  const [rows] = await connection.query<RowDataPacket[]>('SELECT @@version AS version');
+  return openSession(connection, node);
+}
+
+/**
+ * Makes a logged-in connection a session: the session's parsing rules first (sessionSetup: before
+ * any statement that carries a value), then the server's version for the dialect.
+ */
+export async function openSession(connection: Connection, node: string): Promise<MysqlSession> {
   try {
+    for (const statement of sessionSetup) await connection.query(statement);
+    const [rows] = await connection.query<RowDataPacket[]>(selectVersion);
     return { node, dialect: dialectFor(String(rows[0]?.version)), connection };
   } catch (err) {
-    await connection.end();
-    throw err instanceof HostStateError ? new HostStateError(err.message, { host: node, hint: err.hint }) : err;
+    await connection.end().catch(() => connection.destroy());
+    if (err instanceof HostStateError) throw new HostStateError(err.message, { host: node, hint: err.hint });
+    throw new HostStateError(`cannot set up the MySQL session: ${(err as Error).message}`, { host: node, cause: err });
   }
 }
 
@@ -66,8 +76,10 @@ export async function closeSession(session: MysqlSession): Promise<void> {
 }
 
 /**
- * Runs one statement. Secret parameters are revealed here, at the last moment, and nowhere else; a
- * server error quoting the statement near a syntax error is redacted before it travels further.
+ * Runs one statement. Secret parameters are revealed here, at the last moment, and nowhere else.
+ * When the statement carries a secret, a failure reports the server's error number only: the
+ * server's text may quote part of the value (a password too long for MASTER_PASSWORD, a syntax error
+ * near it), and no redaction can find a part of a secret.
  */
 export async function query(session: MysqlSession, statement: SqlStatement | string): Promise<RowDataPacket[]> {
   const { sql, params } = typeof statement === 'string' ? { sql: statement, params: [] } : statement;
@@ -75,13 +87,15 @@ export async function query(session: MysqlSession, statement: SqlStatement | str
     const [rows] = await session.connection.query(sql, params.map((p) => (p instanceof Secret ? p.reveal() : p)));
     return Array.isArray(rows) ? (rows as RowDataPacket[]) : [];
   } catch (err) {
-    // Both spellings: the value itself and the escaped form the server quotes back.
-    const secrets = params
-      .filter((p): p is Secret => p instanceof Secret)
-      .flatMap((p) => [p, new Secret(escape(p.reveal()).slice(1, -1), p.source)]);
     // The SQL text holds only placeholders, so it is safe to show. No `cause`: mysql2 errors carry
-    // the interpolated statement (err.sql), password included.
-    throw new ReplicationError(`${sql} failed: ${redact((err as Error).message, secrets)}`, { host: session.node });
+    // the interpolated statement (err.sql), secret included.
+    const { errno, code, message } = err as Error & { errno?: number; code?: string };
+    if (!params.some((p) => p instanceof Secret)) throw new ReplicationError(`${sql} failed: ${message}`, { host: session.node });
+    const what = errno === undefined ? `${code ?? 'an error'} (no server error number)` : `server error ${errno}${code ? ` ${code}` : ''}`;
+    throw new ReplicationError(`${sql} failed: ${what}; the server's message is not shown because the statement carries a secret`, {
+      host: session.node,
+      hint: errno === undefined ? 'check the connection to the server and run again' : `perror ${errno} explains the number; the server's error log may say more`,
+    });
   }
 }
 

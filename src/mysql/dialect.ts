@@ -82,6 +82,22 @@ export interface Dialect {
   findAccount(account: Account): SqlStatement;
 }
 
+/**
+ * Run on every session right after login, before any other statement: the session's own parsing
+ * rules, whatever the server's defaults (mysql.settings refuses sql_mode, but a server may be set up
+ * by other hands). The driver fills `?` placeholders on the client side and escapes with backslashes;
+ * under the server's NO_BACKSLASH_ESCAPES a quote in a value (a password) would end its string
+ * literal and the rest would be parsed as SQL, and ANSI_QUOTES changes what a quote means. So the
+ * session gets an explicit mode without either (the strictness both flavors default to), and the
+ * connection character set the driver escapes for: in a multi-byte set such as GBK an escaping
+ * backslash can be swallowed into the character before it.
+ */
+export const SESSION_SQL_MODE = 'STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION';
+export const sessionSetup: readonly string[] = [`SET SESSION sql_mode = '${SESSION_SQL_MODE}'`, 'SET NAMES utf8mb4'];
+
+/** Asked after sessionSetup: the server's version (which picks the dialect). */
+export const selectVersion = 'SELECT @@version AS version';
+
 const DEFAULT_CONNECT_RETRY_SECONDS = 10;
 
 /** Parses "10.11.19-MariaDB-0+deb12u1-log" or "8.0.36" / "8.4.2-log". */
