@@ -123,6 +123,11 @@ export async function readOnlyBypassers(session: MysqlSession, except: Account[]
   return (await query(session, sql)).map((r) => String(r.GRANTEE)).filter((g) => !skip.has(g));
 }
 
+/** Accounts that can log in from more than one address (see Dialect.wildcardAccounts). */
+export async function readWildcardAccounts(session: MysqlSession): Promise<Account[]> {
+  return (await query(session, session.dialect.wildcardAccounts)).map((r) => ({ user: String(r.user), host: String(r.host) }));
+}
+
 /**
  * Runs body with this session's changes kept out of the binlog (so they are not replicated), and
  * turns binary logging back on whatever happens: sessions are reused.

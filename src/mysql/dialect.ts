@@ -80,6 +80,11 @@ export interface Dialect {
   showGrants(account: Account): SqlStatement;
   /** Rows when the account exists, none otherwise. */
   findAccount(account: Account): SqlStatement;
+  /**
+   * Accounts (columns user, host) that can log in from more than one address: a host of '%', any
+   * host with a '%' or '_' wildcard, or an empty host (which means '%'). Roles are not accounts.
+   */
+  readonly wildcardAccounts: string;
 }
 
 /**
@@ -130,6 +135,9 @@ export function dialectFor(versionText: string): Dialect {
   return mysql(version);
 }
 
+/** LOCATE, not LIKE: no escape character whose meaning depends on the session's sql_mode. */
+const WILDCARD_HOST = "(Host = '' OR LOCATE('%', Host) > 0 OR LOCATE('_', Host) > 0)";
+
 const accountStatements = {
   createUser: (a: Account, password: Secret): SqlStatement => ({ sql: 'CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?', params: [a.user, a.host, password] }),
   setPassword: (a: Account, password: Secret): SqlStatement => ({ sql: 'ALTER USER ?@? IDENTIFIED BY ?', params: [a.user, a.host, password] }),
@@ -172,6 +180,8 @@ function mariadb(version: ServerVersion): Dialect {
     readOnlyBypassGrantees:
       "SELECT DISTINCT GRANTEE FROM information_schema.USER_PRIVILEGES WHERE PRIVILEGE_TYPE IN " +
       (atLeast(version, 10, 11, 0) ? "('READ_ONLY ADMIN')" : "('READ_ONLY ADMIN', 'SUPER')"),
+    // mysql.user is a view over global_priv that also lists roles (is_role = 'Y', host '').
+    wildcardAccounts: `SELECT User AS user, Host AS host FROM mysql.user WHERE is_role = 'N' AND ${WILDCARD_HOST} ORDER BY User, Host`,
     ...accountStatements,
   };
 }
@@ -212,6 +222,9 @@ function mysql(version: ServerVersion): Dialect {
     // read_only clears it as well.
     setReadOnly: (on) => (on ? 'SET GLOBAL super_read_only = ON' : 'SET GLOBAL read_only = OFF'),
     readOnlyBypassGrantees: undefined,
+    // MySQL keeps roles in mysql.user as locked accounts (host '%' by default); a locked account
+    // cannot log in from anywhere.
+    wildcardAccounts: `SELECT User AS user, Host AS host FROM mysql.user WHERE account_locked = 'N' AND ${WILDCARD_HOST} ORDER BY User, Host`,
     ...accountStatements,
   };
 }

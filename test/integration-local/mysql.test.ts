@@ -15,6 +15,7 @@ import {
   query,
   readInstanceState,
   readOnlyBypassers,
+  readWildcardAccounts,
   setReadOnly,
   startReplica,
   stopReplica,
@@ -225,4 +226,16 @@ test("the server's NO_BACKSLASH_ESCAPES does not reach duet's sessions: a quote 
   } finally {
     await query(a, 'SET GLOBAL sql_mode = DEFAULT');
   }
+});
+
+test('wildcard accounts are listed, roles and single-address accounts are not', async () => {
+  await query(b, "CREATE USER IF NOT EXISTS wide@'%' IDENTIFIED BY 'x'");
+  await query(b, "CREATE USER IF NOT EXISTS lan@'10.1.%' IDENTIFIED BY 'x'");
+  await query(b, "CREATE USER IF NOT EXISTS one@'10.1.2.3' IDENTIFIED BY 'x'");
+  await query(b, 'CREATE ROLE IF NOT EXISTS reporting');
+  const listed = await readWildcardAccounts(b);
+  assert.deepEqual(listed.filter((x) => ['wide', 'lan', 'one', 'reporting'].includes(x.user)), [
+    { user: 'lan', host: '10.1.%' },
+    { user: 'wide', host: '%' },
+  ]);
 });

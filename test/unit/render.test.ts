@@ -117,6 +117,15 @@ describe('inventory options', () => {
     assert.doesNotMatch(cnf, /gtid_domain_id|^expire_logs_days|log_slave_updates/m);
   });
 
+  test('both flavors resolve no host names at login (accounts are granted by address)', () => {
+    for (const flavor of ['mariadb', 'mysql'] as const) {
+      const inv = sampleInventory();
+      inv.mysql.flavor = flavor;
+      const cnf = filesOf('db-01', inv).find((f) => f.service === 'mysql');
+      assert.match(cnf?.content ?? '', /^skip_name_resolve = ON$/m, flavor);
+    }
+  });
+
   test('no databases listed: no binlog_do_db at all, so everything (duet schema included) replicates', () => {
     const inv = sampleInventory();
     inv.mysql.databases = [];
