@@ -12,6 +12,12 @@ const SIZE = /^[0-9]+[KMG]?$/;
 // or ".."), narrowed to the characters real names use. It is pasted into ha.cf and haresources, where
 // a space or a newline would add a directive or a second resource.
 const INTERFACE = /^(?!\.{1,2}$)[A-Za-z0-9_.:-]{1,15}$/;
+// A login name (POSIX portable, the length MySQL takes): it is also duet's MySQL user, and it ends
+// up in SQL the Heartbeat resource script runs.
+const LOGIN = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
+// Where SSH connects: a host name or an IPv4/IPv6 address. Never starting with '-', which a pasted
+// `ssh-keyscan HOST` hint would read as an option.
+const SSH_HOST = /^[A-Za-z0-9_.:]([A-Za-z0-9_.:-]{0,252})$/;
 const interfaceName = z.string().regex(INTERFACE, "must be a network interface name: 1-15 letters, digits, '_', '.', ':' or '-', e.g. eth0");
 
 const name = (what: string) => z.string().regex(NAME, `must be a ${what}: letters, digits, '.', '_' or '-'`);
@@ -29,7 +35,7 @@ const port = z.number().int().min(1).max(65535);
 const positiveSeconds = z.number().int().min(1);
 
 export const sshSchema = z.strictObject({
-  user: z.string().min(1).default('root'),
+  user: z.string().regex(LOGIN, "must be a login name: up to 32 letters, digits, '_', '.' or '-', not starting with a digit, '.' or '-'").default('root'),
   port: port.default(22),
   identity: z.string().min(1).optional(),
   known_hosts: z.string().min(1).default('~/.ssh/known_hosts'),
@@ -62,7 +68,7 @@ export const nodeSchema = z.strictObject({
   preferred: z.boolean().default(false),
   auto_increment_offset: z.number().int().optional(),
   gtid_domain_id: z.number().int().optional(),
-  ssh_host: z.string().min(1).optional(),
+  ssh_host: z.string().regex(SSH_HOST, 'must be a host name or an IP address').optional(),
   ssh_port: port.optional(),
   host_key: z.string().regex(/^(ssh-|ecdsa-)\S+ [A-Za-z0-9+/=]+$/, 'must be a public key line such as "ssh-ed25519 AAAA..."').optional(),
 });

@@ -91,6 +91,9 @@ describe('inventory: a valid file', () => {
     inv.pairs[0].vip.interface = 'bond0.100';
     inv.pairs[0].heartbeat.interface = 'eth1:hb';
     inv.firewall = { ssh_from: ['0.0.0.0/0'] };
+    inv.ssh = { user: 'deploy.ops' };
+    node(0, 0)(inv).ssh_host = 'DB1.example.com';
+    node(0, 1)(inv).ssh_host = '2001:db8::12';
     const loaded = await parseInventory(stringify(inv), FILE, ENV);
     assert.equal(loaded.mysql.settings.length, 5);
     assert.deepEqual(loaded.firewall.sshFrom, ['0.0.0.0/0']);
@@ -186,6 +189,9 @@ const cases: BadCase[] = [
   { name: 'a newline in heartbeat.interface', change: (i) => (i.pairs[0].heartbeat.interface = 'eth0\nucast eth0 10.0.0.1'), path: 'pairs[0].heartbeat.interface', message: /must be a network interface name/ },
   { name: 'an interface name over 15 characters', change: (i) => (i.pairs[0].heartbeat.interface = 'a-very-long-name0'), path: 'pairs[0].heartbeat.interface', message: /must be a network interface name/ },
   { name: 'interface ".."', change: (i) => (i.pairs[0].vip.interface = '..'), path: 'pairs[0].vip.interface', message: /must be a network interface name/ },
+  { name: 'a quote in ssh.user', change: (i) => (i.ssh = { user: "op' OR '1" }), path: 'ssh.user', message: /must be a login name/ },
+  { name: 'ssh_host starting with a dash', change: (i) => (node(0, 0)(i).ssh_host = '-oProxyCommand=sh'), path: 'pairs[0].nodes[0].ssh_host', message: 'must be a host name or an IP address' },
+  { name: 'ssh_host with a space', change: (i) => (node(0, 0)(i).ssh_host = 'db1 x'), path: 'pairs[0].nodes[0].ssh_host', message: 'must be a host name or an IP address' },
   { name: 'ssh_from omitted', change: (i) => delete i.firewall, path: 'firewall.ssh_from', message: 'is required while firewall.manage is on' },
   { name: 'ssh_from empty', change: (i) => (i.firewall.ssh_from = []), path: 'firewall.ssh_from', message: 'must list at least one network, or nobody can log in over SSH' },
   { name: 'a newline in a password from the environment', change: () => {}, env: { ...ENV, DUET_REPL_PASSWORD: `${STRONG}\nx` }, path: 'mysql.replication.password', message: 'environment variable DUET_REPL_PASSWORD holds a line break or another control character' },
