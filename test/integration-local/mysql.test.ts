@@ -233,8 +233,9 @@ test('wildcard accounts are listed, roles and single-address accounts are not', 
   await query(b, "CREATE USER IF NOT EXISTS lan@'10.1.%' IDENTIFIED BY 'x'");
   await query(b, "CREATE USER IF NOT EXISTS one@'10.1.2.3' IDENTIFIED BY 'x'");
   await query(b, 'CREATE ROLE IF NOT EXISTS reporting');
-  const listed = await readWildcardAccounts(b);
-  assert.deepEqual(listed.filter((x) => ['wide', 'lan', 'one', 'reporting'].includes(x.user)), [
+  // Exactly these: a fresh server's own accounts (root, mysql, mariadb.sys at localhost, the PUBLIC
+  // role) are not listed, so verify stays quiet on a stock install.
+  assert.deepEqual(await readWildcardAccounts(b), [
     { user: 'lan', host: '10.1.%' },
     { user: 'wide', host: '%' },
   ]);
