@@ -1,6 +1,6 @@
 // Reads an inventory file, checks its shape and rules, resolves secrets, and returns the model.
 // Every problem found is reported at once, with file, field path, line and column, and a hint.
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { LineCounter, isMap, isPair, isScalar, isSeq, parseDocument, type Document, type Node as YamlNode } from 'yaml';
@@ -10,6 +10,7 @@ import type { Inventory, NodeSpec, PairSpec } from './model.ts';
 import { parseCidr } from './net.ts';
 import { inventorySchema, type RawInventory, type RawSecretRef } from './schema.ts';
 import { deriveSecret, Secret } from './secret.ts';
+import { shellQuote } from '../transport/shell.ts';
 import { autoIncrementOffset, formatPath, gtidDomainId, validateInventory, type FieldPath, type RuleViolation } from './validate.ts';
 
 export async function loadInventory(file: string, env: NodeJS.ProcessEnv = process.env): Promise<Inventory> {
@@ -59,17 +60,17 @@ export async function parseInventory(text: string, path: string, env: NodeJS.Pro
   issues.push(...validateInventory(raw).map((v: RuleViolation) => issue(v.path, v.message, v.hint)));
   const baseDir = dirname(path);
   const secrets: Secret[] = [];
-  const resolveSecret = async (ref: RawSecretRef, at: FieldPath): Promise<Secret | undefined> => {
-    const result = await readSecret(ref, baseDir, env);
-    if (typeof result === 'string') {
-      issues.push(issue(at, result, ref.env ? `export ${ref.env}=... before running duet, or use file: PATH` : 'create the file (mode 0600) or point to another one'));
+  const resolveSecret = async (ref: RawSecretRef, kind: SecretKind, at: FieldPath): Promise<Secret | undefined> => {
+    const result = await readSecret(ref, kind, baseDir, env);
+    if (!(result instanceof Secret)) {
+      issues.push(issue(at, result.message, result.hint));
       return undefined;
     }
     secrets.push(result);
     return result;
   };
-  const replicationPassword = await resolveSecret(raw.mysql.replication.password, ['mysql', 'replication', 'password']);
-  const authkeys = await Promise.all(raw.pairs.map((pair, p) => resolveSecret(pair.heartbeat.authkey, ['pairs', p, 'heartbeat', 'authkey'])));
+  const replicationPassword = await resolveSecret(raw.mysql.replication.password, 'password', ['mysql', 'replication', 'password']);
+  const authkeys = await Promise.all(raw.pairs.map((pair, p) => resolveSecret(pair.heartbeat.authkey, 'authkey', ['pairs', p, 'heartbeat', 'authkey'])));
 
   if (issues.length > 0 || !replicationPassword || authkeys.some((k) => !k)) {
     // In file order, so the list reads top to bottom like the file.
@@ -143,7 +144,7 @@ function buildModel(raw: RawInventory, file: string, replicationPassword: Secret
       replication: { user: raw.mysql.replication.user, password: replicationPassword },
       settings: Object.entries(raw.mysql.settings).map(([k, v]) => [k, typeof v === 'boolean' ? (v ? 'ON' : 'OFF') : String(v)]),
     },
-    firewall: { manage: raw.firewall.manage, sshFrom: raw.firewall.ssh_from, mysqlFrom: raw.firewall.mysql_from },
+    firewall: { manage: raw.firewall.manage, sshFrom: raw.firewall.ssh_from ?? [], mysqlFrom: raw.firewall.mysql_from },
     pairs,
     secrets,
   };
@@ -155,23 +156,71 @@ export function expandPath(path: string, baseDir: string): string {
   return isAbsolute(path) ? path : resolve(baseDir, path);
 }
 
-/** The secret, or a sentence saying why it could not be had (never containing the value). */
-async function readSecret(ref: RawSecretRef, baseDir: string, env: NodeJS.ProcessEnv): Promise<Secret | string> {
+/** Which secret: the limits differ (see checkSecretValue). */
+export type SecretKind = 'password' | 'authkey';
+
+/** Shorter secrets are refused: both are used by machines only, so length costs nothing. */
+export const SECRET_MIN_LENGTH = 16;
+/**
+ * The longest replication password taken: MySQL refuses a SOURCE_PASSWORD over 32 characters
+ * (ER_CHANGE_SOURCE_PASSWORD_LENGTH, 3056), MariaDB's limit is longer; the smaller one for both, so
+ * the server never has to complain about it (its complaint quotes the value).
+ */
+export const REPLICATION_PASSWORD_MAX_LENGTH = 32;
+const GENERATE = 'generate one with `openssl rand -hex 16`';
+
+type Problem = { message: string; hint: string };
+
+/**
+ * What is wrong with a secret's value, whichever its source (the same rules for env: and file:);
+ * undefined when nothing is. Never quotes the value. A line break or another control character
+ * would add a line to authkeys; the password travels as a SQL string literal, in printable ASCII so
+ * its length in characters is its length in bytes; the Heartbeat key is one word on its line.
+ */
+export function checkSecretValue(value: string, kind: SecretKind, where: string): Problem | undefined {
+  if (value === '') return { message: `${where} is empty`, hint: GENERATE };
+  if (/[\u0000-\u001f\u007f]/.test(value)) {
+    return { message: `${where} holds a line break or another control character`, hint: `a secret is one line of printable characters; ${GENERATE}` };
+  }
+  if (kind === 'password' && /[^\u0020-\u007e]/.test(value)) {
+    return { message: `${where} holds characters other than printable ASCII`, hint: GENERATE };
+  }
+  if (kind === 'authkey' && /[^\u0021-\u007e]/.test(value)) {
+    return { message: `${where} holds a space or characters other than printable ASCII`, hint: `Heartbeat reads the key as one word; ${GENERATE}` };
+  }
+  if (value.length < SECRET_MIN_LENGTH) {
+    return { message: `${where} is shorter than ${SECRET_MIN_LENGTH} characters`, hint: GENERATE };
+  }
+  if (kind === 'password' && value.length > REPLICATION_PASSWORD_MAX_LENGTH) {
+    return {
+      message: `${where} is longer than ${REPLICATION_PASSWORD_MAX_LENGTH} characters, the most a replication password may have (CHANGE MASTER / CHANGE REPLICATION SOURCE)`,
+      hint: GENERATE,
+    };
+  }
+  return undefined;
+}
+
+/** The secret, or why it could not be had (never containing the value). */
+async function readSecret(ref: RawSecretRef, kind: SecretKind, baseDir: string, env: NodeJS.ProcessEnv): Promise<Secret | Problem> {
   if (ref.env !== undefined) {
     const value = env[ref.env];
-    if (value === undefined || value === '') return `environment variable ${ref.env} is not set`;
-    return new Secret(value, `env ${ref.env}`);
+    if (value === undefined || value === '') return { message: `environment variable ${ref.env} is not set`, hint: `export ${ref.env}=... before running duet, or use file: PATH` };
+    return checkSecretValue(value, kind, `environment variable ${ref.env}`) ?? new Secret(value, `env ${ref.env}`);
   }
   const path = expandPath(ref.file!, baseDir);
+  let value: string;
   try {
+    const { mode } = await stat(path);
+    // Group or other bits: someone else may read it (or replace it).
+    if ((mode & 0o077) !== 0) {
+      return { message: `secret file ${path} is accessible by group or others (mode ${(mode & 0o777).toString(8).padStart(4, '0')})`, hint: `chmod 600 ${shellQuote(path)}` };
+    }
     // One trailing newline is what editors and `echo` add; it is not part of the secret.
-    const value = (await readFile(path, 'utf8')).replace(/\r?\n$/, '');
-    if (value === '') return `secret file ${path} is empty`;
-    if (/[\r\n]/.test(value)) return `secret file ${path} holds more than one line`;
-    return new Secret(value, `file ${path}`);
+    value = (await readFile(path, 'utf8')).replace(/\r?\n$/, '');
   } catch (err) {
-    return `cannot read secret file ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
+    return { message: `cannot read secret file ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, hint: 'create the file (mode 0600) or point to another one' };
   }
+  return checkSecretValue(value, kind, `secret file ${path}`) ?? new Secret(value, `file ${path}`);
 }
 
 /** Deletes keys from the object at path inside a plain parsed document. */

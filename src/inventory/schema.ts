@@ -8,6 +8,17 @@ const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A
 // Schema names as MariaDB accepts them unquoted in binlog_do_db (no commas, no spaces).
 const SCHEMA_NAME = /^[A-Za-z0-9_$]{1,64}$/;
 const SIZE = /^[0-9]+[KMG]?$/;
+// A Linux network interface name (dev_valid_name: at most 15 bytes, no '/', no whitespace, not "."
+// or ".."), narrowed to the characters real names use. It is pasted into ha.cf and haresources, where
+// a space or a newline would add a directive or a second resource.
+const INTERFACE = /^(?!\.{1,2}$)[A-Za-z0-9_.:-]{1,15}$/;
+// A login name (POSIX portable, the length MySQL takes): it is also duet's MySQL user, and it ends
+// up in SQL the Heartbeat resource script runs.
+const LOGIN = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
+// Where SSH connects: a host name or an IPv4/IPv6 address. Never starting with '-', which a pasted
+// `ssh-keyscan HOST` hint would read as an option.
+const SSH_HOST = /^[A-Za-z0-9_.:]([A-Za-z0-9_.:-]{0,252})$/;
+const interfaceName = z.string().regex(INTERFACE, "must be a network interface name: 1-15 letters, digits, '_', '.', ':' or '-', e.g. eth0");
 
 const name = (what: string) => z.string().regex(NAME, `must be a ${what}: letters, digits, '.', '_' or '-'`);
 
@@ -24,7 +35,7 @@ const port = z.number().int().min(1).max(65535);
 const positiveSeconds = z.number().int().min(1);
 
 export const sshSchema = z.strictObject({
-  user: z.string().min(1).default('root'),
+  user: z.string().regex(LOGIN, "must be a login name: up to 32 letters, digits, '_', '.' or '-', not starting with a digit, '.' or '-'").default('root'),
   port: port.default(22),
   identity: z.string().min(1).optional(),
   known_hosts: z.string().min(1).default('~/.ssh/known_hosts'),
@@ -57,7 +68,7 @@ export const nodeSchema = z.strictObject({
   preferred: z.boolean().default(false),
   auto_increment_offset: z.number().int().optional(),
   gtid_domain_id: z.number().int().optional(),
-  ssh_host: z.string().min(1).optional(),
+  ssh_host: z.string().regex(SSH_HOST, 'must be a host name or an IP address').optional(),
   ssh_port: port.optional(),
   host_key: z.string().regex(/^(ssh-|ecdsa-)\S+ [A-Za-z0-9+/=]+$/, 'must be a public key line such as "ssh-ed25519 AAAA..."').optional(),
 });
@@ -69,7 +80,7 @@ export const heartbeatSchema = z.strictObject({
   initdead: positiveSeconds.default(120),
   udpport: port.default(694),
   auto_failback: z.boolean().default(false),
-  interface: z.string().min(1).optional(),
+  interface: interfaceName.optional(),
   authkey: secretRefSchema,
 });
 
@@ -87,7 +98,7 @@ export const pairSchema = z.strictObject({
   name: name('pair name'),
   vip: z.strictObject({
     address: z.string(),
-    interface: z.string().min(1).default('eth0'),
+    interface: interfaceName.default('eth0'),
   }),
   heartbeat: heartbeatSchema,
   failover: failoverSchema,
@@ -96,7 +107,8 @@ export const pairSchema = z.strictObject({
 
 export const firewallSchema = z.strictObject({
   manage: z.boolean().default(true),
-  ssh_from: z.array(z.string()).default(['0.0.0.0/0']),
+  // No default: an SSH port open to the world must be asked for (validate.ts requires it when managed).
+  ssh_from: z.array(z.string()).optional(),
   mysql_from: z.array(z.string()).default([]),
 });
 

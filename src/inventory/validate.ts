@@ -30,12 +30,78 @@ export const MANAGED_OPTIONS = new Map<string, string>([
   ['binlog_expire_logs_seconds', 'mysql.expire_logs_days'],
   ['max_binlog_size', 'mysql.max_binlog_size'],
   ['read_only', 'nothing: duet keeps both servers read-only at start and makes the writer writable'],
+  ['super_read_only', 'nothing: duet keeps both servers read-only at start and makes the writer writable'],
   ['gtid_mode', 'nothing: duet sets it for MySQL'],
   ['enforce_gtid_consistency', 'nothing: duet sets it for MySQL'],
+  ['skip_name_resolve', 'nothing: duet turns it on (every account duet creates is granted by address)'],
+]);
+
+/**
+ * Options refused in mysql.settings, with why: they switch off authentication or access control, run
+ * SQL or load code at start, open the file system, or change how the server parses the SQL duet
+ * sends (a password in a string literal must stay a string literal). character_set_server and
+ * collation_server stay allowed: duet's sessions set their own character set (SET NAMES), and the
+ * client's character set cannot be overridden while character_set_client_handshake is on.
+ */
+export const REFUSED_OPTIONS = new Map<string, string>([
+  ['skip_grant_tables', 'lets anyone log in as anyone, without a password'],
+  ['init_file', 'runs SQL from a file as a superuser at every start'],
+  ['init_connect', 'runs SQL at every client login'],
+  ['init_slave', 'runs SQL in the replica threads'],
+  ['init_replica', 'runs SQL in the replica threads'],
+  ['sql_mode', "changes how the server parses duet's SQL (NO_BACKSLASH_ESCAPES, ANSI_QUOTES)"],
+  ['ansi', "changes how the server parses duet's SQL (sql_mode ANSI)"],
+  ['character_set_client_handshake', "makes the server ignore the character set duet's sessions ask for"],
+  ['skip_networking', 'closes port 3306, which replication needs'],
+  ['port', 'duet, the firewall rules and replication use port 3306'],
+  ['socket', 'duet logs in through /run/mysqld/mysqld.sock'],
+  ['user', 'changes the system user mysqld runs as'],
+  ['secure_file_priv', 'decides where LOAD DATA and SELECT ... INTO OUTFILE may read and write files'],
+  ['local_infile', 'lets clients make the server read files from their side'],
+  ['plugin_load', 'loads code into the server at start'],
+  ['plugin_load_add', 'loads code into the server at start'],
+  ['plugin_dir', 'decides where the server loads code from'],
+  ['allow_suspicious_udfs', 'lets user-defined functions load arbitrary library symbols'],
+  ['old_passwords', 'stores passwords with a weak hash'],
+  ['secure_auth', 'turning it off accepts logins with the weak pre-4.1 password hash'],
+  ['log_raw', 'writes passwords in clear to the general log'],
 ]);
 
 // Server option names as written in my.cnf.
 const OPTION_NAME = /^[a-z][a-z0-9_-]*$/;
+// Characters below space and DEL: a newline in a value would start a new option line in my.cnf.
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+/** How the server reads an option name's prefixes: loose_ (ignore if unknown), then skip_/disable_ (OFF), enable_ (ON), maximum_ (limit). */
+const LOOSE_PREFIX = /^loose_/;
+const SWITCH_PREFIX = /^(skip|disable|enable|maximum)_/;
+
+/** The names the server may read an option name as: '-' and '_' alike, without loose_, and without skip_/enable_/.... */
+export function optionNames(option: string): string[] {
+  const name = option.toLowerCase().replace(/-/g, '_').replace(LOOSE_PREFIX, '');
+  const base = name.replace(SWITCH_PREFIX, '');
+  return base === name ? [name] : [name, base];
+}
+
+/**
+ * Why duet does not take this option in mysql.settings, or undefined when it does. The server reads
+ * '-' and '_' alike, ignores loose_, takes skip_X for X off, and accepts an unambiguous prefix of an
+ * option's name (my_getopt), so each of those spellings of a managed or refused option is caught.
+ */
+export function refusedOption(option: string): { message: string; hint: string } | undefined {
+  const names = optionNames(option);
+  const as = (key: string) => (option.replace(/-/g, '_') === key ? '' : `(read by the server as ${key}) `);
+  // Exact names first, so skip_name_resolve is reported as itself and not as a prefix of something.
+  for (const exact of [true, false]) {
+    const matches = (key: string) => optionNames(key).some((k) => names.some((n) => (exact ? k === n : k.startsWith(n))));
+    for (const [key, owner] of MANAGED_OPTIONS) {
+      if (matches(key)) return { message: `${option} ${as(key)}is managed by duet`, hint: `set it with ${owner}` };
+    }
+    for (const [key, why] of REFUSED_OPTIONS) {
+      if (matches(key)) return { message: `${option} ${as(key)}is refused: it ${why}`, hint: 'remove it from mysql.settings (README.md lists the refused options)' };
+    }
+  }
+  return undefined;
+}
 
 export const MAX_SERVER_ID = 4294967295;
 /** The schema duet owns (canary and topology tables); it must replicate. */
@@ -191,23 +257,31 @@ export function validateInventory(inv: RawInventory): RuleViolation[] {
   });
 
   const cidrList = (key: 'ssh_from' | 'mysql_from') =>
-    inv.firewall[key].forEach((text, i) => {
+    (inv.firewall[key] ?? []).forEach((text, i) => {
       if (!parseCidr(text, { allowBare: true })) {
         out.push({ path: ['firewall', key, i], message: `${JSON.stringify(text)} is not an IPv4 address or CIDR`, hint: 'write e.g. 192.0.2.10/32 or 192.0.2.0/24' });
       }
     });
+  if (inv.firewall.manage && (inv.firewall.ssh_from === undefined || inv.firewall.ssh_from.length === 0)) {
+    out.push({
+      path: ['firewall', 'ssh_from'],
+      message: inv.firewall.ssh_from === undefined ? 'is required while firewall.manage is on' : 'must list at least one network, or nobody can log in over SSH',
+      hint: 'list the networks duet and the operators connect from, e.g. ssh_from: [192.0.2.0/24]; write [0.0.0.0/0] only if SSH must be open to every address',
+    });
+  }
   cidrList('ssh_from');
   cidrList('mysql_from');
 
-  for (const option of Object.keys(inv.mysql.settings)) {
+  for (const [option, value] of Object.entries(inv.mysql.settings)) {
+    const at: FieldPath = ['mysql', 'settings', option];
     if (!OPTION_NAME.test(option)) {
-      out.push({ path: ['mysql', 'settings', option], message: `${JSON.stringify(option)} is not a server option name`, hint: 'write option names in lower case with _ or -, e.g. innodb_buffer_pool_size' });
+      out.push({ path: at, message: `${JSON.stringify(option)} is not a server option name`, hint: 'write option names in lower case with _ or -, e.g. innodb_buffer_pool_size' });
       continue;
     }
-    const normalized = option.replace(/-/g, '_');
-    const owner = MANAGED_OPTIONS.get(normalized);
-    if (owner !== undefined) {
-      out.push({ path: ['mysql', 'settings', option], message: `${option} is managed by duet`, hint: `set it with ${owner}` });
+    const refused = refusedOption(option);
+    if (refused) out.push({ path: at, ...refused });
+    if (typeof value === 'string' && CONTROL_CHARACTER.test(value)) {
+      out.push({ path: at, message: `the value of ${option} holds a line break or another control character`, hint: 'write the value on one line, without control characters' });
     }
   }
   inv.mysql.ignore_databases.forEach((db, i) => {

@@ -11,12 +11,12 @@
 // reads a packet only when the user name is not yet known, and it has no client-side plugin). So
 // mysql2 needs no authPlugins entry and no password; the MySQL user must simply be the SSH user's
 // name: root over SSH as root. A non-root SSH user gets "Access denied" for root, by design.
-import { createConnection, escape, escapeId, type Connection, type RowDataPacket } from 'mysql2/promise';
+import { createConnection, escapeId, type Connection, type RowDataPacket } from 'mysql2/promise';
 import { HostStateError, ReplicationError, SqlError, TransportError } from '../errors.ts';
-import { redact, Secret } from '../inventory/secret.ts';
+import { Secret } from '../inventory/secret.ts';
 import { trace, traceSql } from '../trace.ts';
 import type { SshConnection } from '../transport/ssh.ts';
-import { dialectFor, type Account, type ChangeSourceOptions, type Dialect, type SqlStatement } from './dialect.ts';
+import { dialectFor, selectVersion, sessionSetup, type Account, type ChangeSourceOptions, type Dialect, type SqlStatement } from './dialect.ts';
 import { parseInstanceState, parseReplicaStatus, type InstanceState, type ReplicaStatus } from './model.ts';
 
 export const DEFAULT_SOCKET = '/run/mysqld/mysqld.sock';
@@ -52,13 +52,24 @@ export async function connectOverSsh(ssh: SshConnection, opts: ConnectOptions = 
   }
   // A lost channel surfaces as a failed query; without a listener the 'error' event would crash us.
   connection.on('error', () => {});
-  const version = 'SELECT @@version AS version';
-  const [rows] = await connection.query<RowDataPacket[]>(version).catch((err: unknown) => Promise.reject(sqlFailure(err, version, node)));
+  return openSession(connection, node);
+}
+
+/**
+ * Makes a logged-in connection a session: the session's parsing rules first (sessionSetup: before
+ * any statement that carries a value), then the server's version for the dialect.
+ */
+export async function openSession(connection: Connection, node: string): Promise<MysqlSession> {
+  let statement = '';
   try {
+    for (statement of sessionSetup) await connection.query(statement);
+    statement = selectVersion;
+    const [rows] = await connection.query<RowDataPacket[]>(selectVersion);
     return { node, dialect: dialectFor(String(rows[0]?.version)), connection };
   } catch (err) {
-    await connection.end();
-    throw err instanceof HostStateError ? new HostStateError(err.message, { host: node, hint: err.hint }) : err;
+    await connection.end().catch(() => connection.destroy());
+    if (err instanceof HostStateError) throw new HostStateError(err.message, { host: node, hint: err.hint });
+    throw sqlFailure(err, statement, node);
   }
 }
 
@@ -68,8 +79,10 @@ export async function closeSession(session: MysqlSession): Promise<void> {
 }
 
 /**
- * Runs one statement. Secret parameters are revealed here, at the last moment, and nowhere else; a
- * server error quoting the statement near a syntax error is redacted before it travels further.
+ * Runs one statement. Secret parameters are revealed here, at the last moment, and nowhere else.
+ * When the statement carries a secret, a failure reports the server's error number only: the
+ * server's text may quote part of the value (a password too long for MASTER_PASSWORD, a syntax error
+ * near it), and no redaction can find a part of a secret.
  */
 export async function query(session: MysqlSession, statement: SqlStatement | string): Promise<RowDataPacket[]> {
   const { sql, params } = typeof statement === 'string' ? { sql: statement, params: [] } : statement;
@@ -78,11 +91,7 @@ export async function query(session: MysqlSession, statement: SqlStatement | str
     const [rows] = await session.connection.query(sql, params.map((p) => (p instanceof Secret ? p.reveal() : p)));
     return Array.isArray(rows) ? (rows as RowDataPacket[]) : [];
   } catch (err) {
-    // Both spellings: the value itself and the escaped form the server quotes back.
-    const secrets = params
-      .filter((p): p is Secret => p instanceof Secret)
-      .flatMap((p) => [p, new Secret(escape(p.reveal()).slice(1, -1), p.source)]);
-    throw sqlFailure(err, sql, session.node, secrets);
+    throw sqlFailure(err, sql, session.node, params.some((p) => p instanceof Secret));
   }
 }
 
@@ -101,11 +110,14 @@ const SESSION_ENDED_ERRNOS = new Set([1927, 1053]);
  * the server's errno/code/SQLSTATE. The SQL text holds only placeholders, so it is safe to show. No
  * `cause`: mysql2 errors carry the interpolated statement (err.sql), password included.
  */
-export function sqlFailure(err: unknown, sql: string, node: string, secrets: Secret[] = []): TransportError | SqlError {
+export function sqlFailure(err: unknown, sql: string, node: string, carriesSecret = false): TransportError | SqlError {
   const e = (err ?? {}) as { message?: unknown; code?: unknown; errno?: unknown; sqlState?: unknown; fatal?: unknown };
-  const message = redact(String(e.message ?? err), secrets);
   const code = typeof e.code === 'string' ? e.code : undefined;
   const errno = typeof e.errno === 'number' ? e.errno : undefined;
+  // A statement with a secret: the server's text may quote part of it, so only the numbers are shown.
+  const message = carriesSecret
+    ? `${errno === undefined ? `${code ?? 'an error'} (no server error number)` : `server error ${errno}${code ? ` ${code}` : ''}`}; the server's message is not shown because the statement carries a secret`
+    : String(e.message ?? err);
   const lost = (code !== undefined && CONNECTION_LOST_CODES.has(code)) || (errno !== undefined && SESSION_ENDED_ERRNOS.has(errno)) || (e.fatal === true && errno === undefined);
   if (lost) {
     return new TransportError(`the MySQL connection was lost during ${sql}${code ? ` (${code})` : ''}: ${message}`, {
@@ -113,7 +125,13 @@ export function sqlFailure(err: unknown, sql: string, node: string, secrets: Sec
       hint: 'the server restarted or the SSH connection dropped; check the server and run the command again',
     });
   }
-  return new SqlError(`${sql} failed: ${message}`, { host: node, errno, code, sqlState: typeof e.sqlState === 'string' ? e.sqlState : undefined });
+  return new SqlError(`${sql} failed: ${message}`, {
+    host: node,
+    errno,
+    code,
+    sqlState: typeof e.sqlState === 'string' ? e.sqlState : undefined,
+    ...(carriesSecret && errno !== undefined ? { hint: `perror ${errno} explains the number; the server's error log may say more` } : {}),
+  });
 }
 
 export async function readReplicaStatus(session: MysqlSession): Promise<ReplicaStatus | undefined> {
@@ -138,6 +156,11 @@ export async function readOnlyBypassers(session: MysqlSession, except: Account[]
   if (sql === undefined) return [];
   const skip = new Set(except.map((a) => `'${a.user}'@'${a.host}'`));
   return (await query(session, sql)).map((r) => String(r.GRANTEE)).filter((g) => !skip.has(g));
+}
+
+/** Accounts that can log in from more than one address (see Dialect.wildcardAccounts). */
+export async function readWildcardAccounts(session: MysqlSession): Promise<Account[]> {
+  return (await query(session, session.dialect.wildcardAccounts)).map((r) => ({ user: String(r.user), host: String(r.host) }));
 }
 
 /**

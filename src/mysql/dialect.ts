@@ -87,7 +87,28 @@ export interface Dialect {
   showGrants(account: Account): SqlStatement;
   /** Rows when the account exists, none otherwise. */
   findAccount(account: Account): SqlStatement;
+  /**
+   * Accounts (columns user, host) that can log in from more than one address: a host of '%', any
+   * host with a '%' or '_' wildcard, or an empty host (which means '%'). Roles are not accounts.
+   */
+  readonly wildcardAccounts: string;
 }
+
+/**
+ * Run on every session right after login, before any other statement: the session's own parsing
+ * rules, whatever the server's defaults (mysql.settings refuses sql_mode, but a server may be set up
+ * by other hands). The driver fills `?` placeholders on the client side and escapes with backslashes;
+ * under the server's NO_BACKSLASH_ESCAPES a quote in a value (a password) would end its string
+ * literal and the rest would be parsed as SQL, and ANSI_QUOTES changes what a quote means. So the
+ * session gets an explicit mode without either (the strictness both flavors default to), and the
+ * connection character set the driver escapes for: in a multi-byte set such as GBK an escaping
+ * backslash can be swallowed into the character before it.
+ */
+export const SESSION_SQL_MODE = 'STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION';
+export const sessionSetup: readonly string[] = [`SET SESSION sql_mode = '${SESSION_SQL_MODE}'`, 'SET NAMES utf8mb4'];
+
+/** Asked after sessionSetup: the server's version (which picks the dialect). */
+export const selectVersion = 'SELECT @@version AS version';
 
 const DEFAULT_CONNECT_RETRY_SECONDS = 10;
 
@@ -120,6 +141,9 @@ export function dialectFor(versionText: string): Dialect {
   }
   return mysql(version);
 }
+
+/** LOCATE, not LIKE: no escape character whose meaning depends on the session's sql_mode. */
+const WILDCARD_HOST = "(Host = '' OR LOCATE('%', Host) > 0 OR LOCATE('_', Host) > 0)";
 
 const accountStatements = {
   createUser: (a: Account, password: Secret): SqlStatement => ({ sql: 'CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?', params: [a.user, a.host, password] }),
@@ -165,6 +189,8 @@ function mariadb(version: ServerVersion): Dialect {
       (atLeast(version, 10, 11, 0) ? "('READ_ONLY ADMIN')" : "('READ_ONLY ADMIN', 'SUPER')"),
     grantFence: (a) => ({ sql: 'GRANT READ_ONLY ADMIN, CONNECTION ADMIN, PROCESS, SLAVE MONITOR ON *.* TO ?@?', params: [a.user, a.host] }),
     fenceGrantPattern: /^GRANT (USAGE|((PROCESS|SLAVE MONITOR|CONNECTION ADMIN|READ_ONLY ADMIN)(, )?)+) ON \*\.\* TO /,
+    // mysql.user is a view over global_priv that also lists roles (is_role = 'Y', host '').
+    wildcardAccounts: `SELECT User AS user, Host AS host FROM mysql.user WHERE is_role = 'N' AND ${WILDCARD_HOST} ORDER BY User, Host`,
     ...accountStatements,
   };
 }
@@ -207,6 +233,9 @@ function mysql(version: ServerVersion): Dialect {
     readOnlyBypassGrantees: undefined,
     grantFence: (a) => ({ sql: 'GRANT SYSTEM_VARIABLES_ADMIN, CONNECTION_ADMIN, PROCESS, REPLICATION CLIENT ON *.* TO ?@?', params: [a.user, a.host] }),
     fenceGrantPattern: /^GRANT (USAGE|((PROCESS|REPLICATION CLIENT|CONNECTION_ADMIN|SYSTEM_VARIABLES_ADMIN)(, ?)?)+) ON \*\.\* TO /,
+    // MySQL keeps roles in mysql.user as locked accounts (host '%' by default); a locked account
+    // cannot log in from anywhere.
+    wildcardAccounts: `SELECT User AS user, Host AS host FROM mysql.user WHERE account_locked = 'N' AND ${WILDCARD_HOST} ORDER BY User, Host`,
     ...accountStatements,
   };
 }

@@ -2,13 +2,18 @@
 // tool, keep the old copy, rename into place, then run each affected service action once. A failure
 // before the renames leaves the host as it was; a failed service action puts the old files back and
 // restarts the service, so the host ends either as it was or fully converged.
+//
+// Backups of secret files (authkeys) are root-only (0600) and live only while this host's apply runs:
+// the rollback above is the one reader of a backup, so once the apply ended (converged, or the old
+// files put back) the old key is deleted. That keeps the guarantee, and no old key stays behind after
+// a rotation. If duet dies in the middle, the backup stays, as protected as the live file.
 import { ApplyError } from '../errors.ts';
 import type { Flavor } from '../inventory/model.ts';
 import type { HostFacts } from '../plan/facts.ts';
 import { changedFiles, type FileChange, type HostPlan, type Service } from '../plan/plan.ts';
 import type { SshConnection } from '../transport/ssh.ts';
 import { shellQuote as q } from '../transport/shell.ts';
-import { backupPath, checkCommand, loadFirewallCommand, mysqlUnit, serviceCommand, stagingPath, withoutInheritedPipes } from './services.ts';
+import { backupCommand, checkCommand, loadFirewallCommand, mysqlUnit, removeSecretBackupsCommand, restoreCommand, serviceCommand, stagingPath, withoutInheritedPipes } from './services.ts';
 
 export interface ApplyContext {
   ssh: SshConnection;
@@ -27,7 +32,6 @@ const SERVICE_TIMEOUT_MS = 120_000;
 export async function applyHostPlan(plan: HostPlan, ctx: ApplyContext): Promise<ApplyResult> {
   const changes = changedFiles(plan);
   if (changes.length === 0) return { filesChanged: [], servicesRun: [] };
-  const host = plan.host;
   const contentChanges = changes.filter((c) => c.contentChanged);
 
   // 1. Stage and check. Nothing live has changed yet, so any failure here just cleans up.
@@ -38,6 +42,15 @@ export async function applyHostPlan(plan: HostPlan, ctx: ApplyContext): Promise<
     throw err;
   }
 
+  try {
+    return await installAndRun(plan, changes, contentChanges, ctx);
+  } finally {
+    await removeSecretBackups(changes, ctx);
+  }
+}
+
+async function installAndRun(plan: HostPlan, changes: FileChange[], contentChanges: FileChange[], ctx: ApplyContext): Promise<ApplyResult> {
+  const host = plan.host;
   // 2. Install: back up, then rename. Metadata-only changes are fixed in place.
   const installed: FileChange[] = [];
   try {
@@ -114,8 +127,8 @@ async function installFile(change: FileChange, { ssh }: ApplyContext): Promise<v
     await ssh.run(`chown ${q(`${file.owner}:${file.group}`)} ${target} && chmod ${file.mode.toString(8)} ${target}`);
     return;
   }
-  // cp -p keeps the old copy with its mode and owner; mv within one directory is an atomic rename.
-  const backup = change.action === 'update' ? `cp -p ${target} ${q(backupPath(file.path))} && ` : '';
+  // mv within one directory is an atomic rename.
+  const backup = change.action === 'update' ? `${backupCommand(file)} && ` : '';
   await ssh.run(`${backup}mv -f ${q(stagingPath(file.path))} ${target}`);
 }
 
@@ -124,9 +137,17 @@ async function restoreFiles(changes: FileChange[], { ssh }: ApplyContext): Promi
   for (const change of changes) {
     if (!change.contentChanged) continue;
     const target = q(change.file.path);
-    const command = change.action === 'create' ? `rm -f ${target}` : `cp -p ${q(backupPath(change.file.path))} ${target}`;
+    const command = change.action === 'create' ? `rm -f ${target}` : restoreCommand(change.file);
     await ssh.exec(command);
   }
+}
+
+/** The old keys go once nothing can need them any more (see the top of this file). */
+async function removeSecretBackups(changes: FileChange[], { ssh }: ApplyContext): Promise<void> {
+  const command = removeSecretBackupsCommand(changes.filter((c) => c.contentChanged && c.action === 'update').map((c) => c.file));
+  if (command === undefined) return;
+  // Best effort: a lost connection must not hide the error that ended the apply; the backup is 0600.
+  await ssh.exec(command).catch(() => undefined);
 }
 
 async function removeStaged(changes: FileChange[], { ssh }: ApplyContext): Promise<void> {

@@ -36,6 +36,33 @@ export function backupPath(path: string): string {
   return `${path}.duet-bak`;
 }
 
+/**
+ * Keeps the live copy of a file as its backup (before the new one is renamed over it). An ordinary
+ * file keeps its mode and owner (cp -p). A secret file's backup is made root-only whatever the old
+ * copy's mode was (an old authkeys may have been 0644): any earlier backup is removed, the copy is
+ * created under umask 077 so it is never readable by others, and it is set to 0600.
+ */
+export function backupCommand(file: Pick<DesiredFile, 'path' | 'secret'>): string {
+  const target = shellQuote(file.path);
+  const backup = shellQuote(backupPath(file.path));
+  return file.secret ? `rm -f ${backup} && (umask 077 && cp ${target} ${backup}) && chmod 600 ${backup}` : `cp -p ${target} ${backup}`;
+}
+
+/**
+ * Puts the backup back over the live file. A secret file is copied into the file in place (plain cp
+ * into an existing file keeps that file's mode and owner, which are the desired root-only ones), so
+ * the old key never comes back readable by others.
+ */
+export function restoreCommand(file: Pick<DesiredFile, 'path' | 'secret'>): string {
+  return `cp ${file.secret ? '' : '-p '}${shellQuote(backupPath(file.path))} ${shellQuote(file.path)}`;
+}
+
+/** Deletes the backups of secret files (their old keys), or undefined when there are none. */
+export function removeSecretBackupsCommand(files: Array<Pick<DesiredFile, 'path' | 'secret'>>): string | undefined {
+  const backups = files.filter((f) => f.secret).map((f) => shellQuote(backupPath(f.path)));
+  return backups.length === 0 ? undefined : `rm -f ${backups.join(' ')}`;
+}
+
 /** The temporary file a new version is uploaded to: beside the target, so the rename is atomic. */
 export function stagingPath(path: string): string {
   const slash = path.lastIndexOf('/');

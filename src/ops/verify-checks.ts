@@ -3,6 +3,7 @@
 import type { Flavor, Inventory, NodeSpec, PairSpec } from '../inventory/model.ts';
 import { peerOf } from '../inventory/model.ts';
 import type { ReplicationSettings } from '../mysql/dao.ts';
+import type { Account } from '../mysql/dialect.ts';
 import type { InstanceState, ReplicaStatus } from '../mysql/model.ts';
 import type { FileChange } from '../plan/plan.ts';
 import { MYSQL_PORT } from '../inventory/model.ts';
@@ -10,7 +11,7 @@ import type { NodeLiveState, PortAnswer } from './pair-state.ts';
 
 export type Status = 'ok' | 'warn' | 'fail';
 
-export type CheckName = 'ssh' | 'replication' | 'canary' | 'config' | 'consistency' | 'roles' | 'firewall' | 'drift';
+export type CheckName = 'ssh' | 'replication' | 'canary' | 'config' | 'consistency' | 'roles' | 'firewall' | 'accounts' | 'drift';
 
 export interface Finding {
   check: CheckName;
@@ -461,6 +462,35 @@ export function checkConsistency(pair: PairSpec, round: ChecksumRound, attempts:
       message: `the data differ between ${a.name} and ${b.name}: ${what}`,
       hint: `both nodes had applied each other's writes and neither was writing; a change made with sql_log_bin = 0, on both sides while replication was broken, or a skipped event. Compare the rows (e.g. SELECT ... ORDER BY the primary key on both), make them equal with sql_log_bin = 0, or rebuild the wrong node from the other`,
       figures,
+    },
+  ]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Accounts
+
+/** How many wildcard accounts a finding names before it says "and N more". */
+const ACCOUNTS_NAMED = 10;
+
+/**
+ * Accounts that allow logins from a wildcard host (`wildcard`, from Dialect.wildcardAccounts). Not a
+ * failure: the pair works, but such an account is open from every address the firewall lets through
+ * (MySQL is open to firewall.mysql_from on the floating IP), where duet grants by single address.
+ */
+export function checkAccounts(pair: PairSpec, node: NodeSpec, wildcard: Account[]): Finding[] {
+  if (wildcard.length === 0) {
+    return findings('accounts', pair, [{ host: node.name, status: 'ok', message: 'no account allows logins from a wildcard host', figures: { wildcardAccounts: 0 } }]);
+  }
+  const named = wildcard.slice(0, ACCOUNTS_NAMED).map((a) => `'${a.user}'@'${a.host}'`);
+  const more = wildcard.length > ACCOUNTS_NAMED ? ` and ${wildcard.length - ACCOUNTS_NAMED} more` : '';
+  const first = wildcard[0]!;
+  return findings('accounts', pair, [
+    {
+      host: node.name,
+      status: 'warn',
+      message: `${wildcard.length} account(s) allow logins from a wildcard host: ${named.join(', ')}${more}`,
+      hint: `grant each to the addresses that need it (e.g. RENAME USER '${first.user}'@'${first.host}' TO '${first.user}'@'ADDRESS' on ${node.name}), or drop it if unused`,
+      figures: { wildcardAccounts: wildcard.length },
     },
   ]);
 }

@@ -15,6 +15,7 @@ import {
   query,
   readInstanceState,
   readReplicationSettings,
+  readWildcardAccounts,
   waitForGtid,
   withBinlogOff,
   type MysqlSession,
@@ -30,6 +31,7 @@ import { NodeConnections, probeMysqlPort, readNodeState, type NodeLiveState, typ
 import { planNode } from './provision.ts';
 import {
   canaryFinding,
+  checkAccounts,
   checkConfig,
   checkConsistency,
   checkDrift,
@@ -73,7 +75,7 @@ export interface VerifyReport {
   };
 }
 
-const CHECK_ORDER: CheckName[] = ['ssh', 'replication', 'config', 'roles', 'canary', 'consistency', 'firewall', 'drift'];
+const CHECK_ORDER: CheckName[] = ['ssh', 'replication', 'config', 'roles', 'canary', 'consistency', 'firewall', 'accounts', 'drift'];
 /** Checksum rounds before a difference measured while the pair kept writing is reported as such. */
 const CHECKSUM_ATTEMPTS = 3;
 const CANARY_POLL_MS = 5;
@@ -252,6 +254,10 @@ async function gatherNode(inv: Inventory, conn: NodeConnections, pair: PairSpec,
     guarded(out, 'roles', pair, node, () => readNodeState(conn, pair, node)),
     // A server that cannot be reached is reported once, by the replication check (from readNodeState).
     conn.mysql(node).then(readReplicationSettings, () => undefined),
+    conn.mysql(node).then(
+      (session) => guarded(out, 'accounts', pair, node, async () => out.push(...checkAccounts(pair, node, await readWildcardAccounts(session)))),
+      () => undefined,
+    ),
     guarded(out, 'drift', pair, node, async () => {
       const { plan } = await planNode(inv, await conn.ssh(node), pair, node);
       out.push(...checkDrift(pair, node, changedFiles(plan), plan.changes.length));

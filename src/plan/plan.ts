@@ -80,13 +80,18 @@ function fileDiff(file: DesiredFile, current: string, secrets: readonly Secret[]
   return createTwoFilesPatch(file.path, file.path, clean(current), clean(file.content), 'on host', 'desired', { context: 3 });
 }
 
-/** In a secret file (authkeys) any non-comment line may hold key material, even an unknown old key. */
+/**
+ * In a secret file (authkeys) any line may hold key material, even an unknown old key in a format
+ * duet does not write: only blank lines, comments and `auth N` are shown; "N METHOD KEY" keeps its
+ * number and method, anything else is masked whole.
+ */
 function maskSecretFile(text: string): string {
   return text
     .split('\n')
     .map((line) => {
-      const m = /^(\s*\d+\s+\S+\s+)(\S.*)$/.exec(line);
-      return m ? `${m[1]}${REDACTED}` : line;
+      if (/^\s*(#.*)?$/.test(line) || /^\s*auth\s+\d+\s*$/.test(line)) return line;
+      const m = /^(\s*\d+\s+[a-z0-9]+\s+)\S/.exec(line);
+      return m ? `${m[1]}${REDACTED}` : REDACTED;
     })
     .join('\n');
 }

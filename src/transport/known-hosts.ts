@@ -2,6 +2,7 @@
 // only if known_hosts (or the inventory's pinned key) lists it for this host. Pure: the caller reads
 // the file and hands over the text.
 import { createHash, createHmac } from 'node:crypto';
+import { shellQuote } from './shell.ts';
 
 /** How a known_hosts line names its hosts: a list of patterns, or one HMAC-SHA1 hashed name. */
 export type HostMatcher =
@@ -27,9 +28,13 @@ export type HostKeyVerdict =
   | { kind: 'mismatch'; knownTypes: string[]; lines: number[] }
   | { kind: 'unknown' };
 
-/** The name known_hosts uses for a host: plain for port 22, "[host]:port" otherwise. */
+/**
+ * The name known_hosts uses for a host: plain for port 22, "[host]:port" otherwise. Lower case, as
+ * OpenSSH writes and hashes it: a hashed line for "db1" must match an inventory that says "DB1".
+ */
 export function knownHostsName(host: string, port: number): string {
-  return port === 22 ? host : `[${host}]:${port}`;
+  const name = host.toLowerCase();
+  return port === 22 ? name : `[${name}]:${port}`;
 }
 
 /** SHA256 fingerprint as `ssh-keygen -lf` and ssh print it, for comparing out of band. */
@@ -70,6 +75,14 @@ export function parsePinnedKey(text: string): KnownHostKey | undefined {
   if (keyType === undefined || base64 === undefined) return undefined;
   const key = decodeKeyBlob(keyType, base64);
   return key && { hosts: { kind: 'patterns', patterns: ['*'] }, keyType, key, revoked: false, line: 0 };
+}
+
+/**
+ * What a pinned key trusts: the pinned key itself, and every @revoked line of known_hosts (which must
+ * still refuse a revoked key, pinned or not). Other known_hosts lines are ignored for the host.
+ */
+export function pinnedTrust(pinned: KnownHostKey, known: readonly KnownHostKey[]): KnownHostKey[] {
+  return [pinned, ...known.filter((k) => k.revoked)];
 }
 
 /** Decides whether `presented` (the server's key blob) may be trusted for host:port. */
@@ -134,4 +147,47 @@ function hostMatches(hosts: HostMatcher, name: string): boolean {
 function globMatches(pattern: string, name: string): boolean {
   const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
   return new RegExp(`^${source}$`, 'i').test(name);
+}
+
+export interface HostKeyContext {
+  host: string;
+  port: number;
+  /** The known_hosts file the verdict was made against. */
+  knownHosts: string;
+  /** The key was pinned in the inventory (host_key) rather than looked up in known_hosts. */
+  pinned: boolean;
+}
+
+/**
+ * Why a key was refused, and the exact commands that fix it (host and file names shell-quoted, so a
+ * hint can be pasted as it is).
+ */
+export function hostKeyRefusal(verdict: Exclude<HostKeyVerdict, { kind: 'match' }>, presented: Buffer, ctx: HostKeyContext): { message: string; hint: string } {
+  const where = `${ctx.host}:${ctx.port}`;
+  const seen = `presented ${fingerprint(presented)}`;
+  const file = shellQuote(ctx.knownHosts);
+  const addKey = `ssh-keyscan -p ${ctx.port} ${shellQuote(ctx.host)} >> ${file}`;
+  const confirm = 'confirm the new fingerprint on its console (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub)';
+  switch (verdict.kind) {
+    case 'revoked':
+      return {
+        message: `host key of ${where} is revoked (${ctx.knownHosts} line ${verdict.line}); ${seen}`,
+        hint: 'the host must get a new host key; a revoked key is never accepted',
+      };
+    case 'mismatch':
+      return ctx.pinned
+        ? {
+            message: `host key of ${where} does not match the key pinned in the inventory; ${seen}: someone may be intercepting the connection`,
+            hint: `if the host was reinstalled, ${confirm} and update host_key in the inventory`,
+          }
+        : {
+            message: `host key of ${where} has CHANGED (known as ${verdict.knownTypes.join(', ')} at ${ctx.knownHosts} line ${verdict.lines.join(', ')}); ${seen}: someone may be intercepting the connection`,
+            hint: `if the host was reinstalled, ${confirm}, then: ssh-keygen -R ${shellQuote(knownHostsName(ctx.host, ctx.port))} -f ${file} && ${addKey}`,
+          };
+    case 'unknown':
+      return {
+        message: `host key of ${where} is not trusted: it is not in ${ctx.knownHosts}; ${seen}`,
+        hint: `compare the fingerprint with the host's console (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub), then: ${addKey}`,
+      };
+  }
 }

@@ -5,11 +5,11 @@ import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { TransportError } from '../errors.ts';
 import type { SshSettings } from '../inventory/model.ts';
 import {
-  fingerprint,
   hostKeyAlgorithms,
-  knownHostsName,
+  hostKeyRefusal,
   parseKnownHosts,
   parsePinnedKey,
+  pinnedTrust,
   verifyHostKey,
   type HostKeyVerdict,
   type KnownHostKey,
@@ -83,7 +83,7 @@ export class SshConnection {
       hostVerifier: (key: Buffer): boolean => {
         const verdict = verifyHostKey(trusted, target.host, target.port, key);
         if (verdict.kind === 'match') return true;
-        refusal = hostKeyRefusal(verdict, key, target, settings, pinnedKey !== undefined);
+        refusal = refuseHostKey(verdict, key, target, settings, pinnedKey !== undefined);
         return false;
       },
     };
@@ -236,8 +236,13 @@ async function trustedKeys(target: SshTarget, settings: SshSettings, pinnedKey: 
         hint: 'host_key must look like "ssh-ed25519 AAAA..." (the second line of `ssh-keyscan HOST`, without the host name)',
       });
     }
-    return [pinned];
+    // known_hosts still counts for its @revoked lines.
+    return pinnedTrust(pinned, await readKnownHosts(target, settings));
   }
+  return readKnownHosts(target, settings);
+}
+
+async function readKnownHosts(target: SshTarget, settings: SshSettings): Promise<KnownHostKey[]> {
   try {
     return parseKnownHosts(await readFile(settings.knownHosts, 'utf8'));
   } catch (err) {
@@ -265,33 +270,9 @@ async function credentialsFor(target: SshTarget, settings: SshSettings): Promise
   return { agent };
 }
 
-function hostKeyRefusal(verdict: Exclude<HostKeyVerdict, { kind: 'match' }>, key: Buffer, target: SshTarget, settings: SshSettings, pinned: boolean): TransportError {
-  const where = `${target.host}:${target.port}`;
-  const name = knownHostsName(target.host, target.port);
-  const seen = `presented ${fingerprint(key)}`;
-  const addKey = `ssh-keyscan -p ${target.port} ${target.host} >> ${settings.knownHosts}`;
-  switch (verdict.kind) {
-    case 'revoked':
-      return new TransportError(`host key of ${where} is revoked (${settings.knownHosts} line ${verdict.line}); ${seen}`, {
-        host: target.name,
-        hint: 'the host must get a new host key; a revoked key is never accepted',
-      });
-    case 'mismatch':
-      return pinned
-        ? new TransportError(`host key of ${where} does not match the key pinned in the inventory; ${seen}: someone may be intercepting the connection`, {
-            host: target.name,
-            hint: `if the host was reinstalled, confirm the new fingerprint on its console (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub) and update host_key in the inventory`,
-          })
-        : new TransportError(`host key of ${where} has CHANGED (known as ${verdict.knownTypes.join(', ')} at ${settings.knownHosts} line ${verdict.lines.join(', ')}); ${seen}: someone may be intercepting the connection`, {
-            host: target.name,
-            hint: `if the host was reinstalled, confirm the new fingerprint on its console (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub), then: ssh-keygen -R '${name}' -f ${settings.knownHosts} && ${addKey}`,
-          });
-    case 'unknown':
-      return new TransportError(`host key of ${where} is not trusted: it is not in ${settings.knownHosts}; ${seen}`, {
-        host: target.name,
-        hint: `compare the fingerprint with the host's console (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub), then: ${addKey}`,
-      });
-  }
+function refuseHostKey(verdict: Exclude<HostKeyVerdict, { kind: 'match' }>, key: Buffer, target: SshTarget, settings: SshSettings, pinned: boolean): TransportError {
+  const { message, hint } = hostKeyRefusal(verdict, key, { host: target.host, port: target.port, knownHosts: settings.knownHosts, pinned });
+  return new TransportError(message, { host: target.name, hint });
 }
 
 /** One sentence for why the connection failed, from ssh2's error level and the socket's errno. */

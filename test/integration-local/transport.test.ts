@@ -69,6 +69,11 @@ test('a pinned key replaces known_hosts; a wrong pinned key is refused as a poss
   const other = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFZ9I4WXXDARij+fHP9KGeosJUMJ+LBwDVIk+kwiYZLO';
   const err = await refusal(SshConnection.connect(target, settings, other));
   assert.match(err.message, /does not match the key pinned in the inventory; presented SHA256:/);
+  // known_hosts still revokes a pinned key.
+  const revoking = join(dir.path, 'revoking_known_hosts');
+  writeFileSync(revoking, `@revoked * ${sshd.hostKey}\n`);
+  const revoked = await refusal(SshConnection.connect(target, { ...settings, knownHosts: revoking }, sshd.hostKey));
+  assert.match(revoked.message, /is revoked \(.*revoking_known_hosts line 1\)/);
 });
 
 test('unknown and changed host keys are refused with a hint to fix known_hosts', async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
@@ -9,7 +9,16 @@ import { InventoryError, type InventoryIssue } from '../../src/errors.ts';
 import { loadInventory, parseInventory } from '../../src/inventory/load.ts';
 import { Secret, redact } from '../../src/inventory/secret.ts';
 
-const ENV = { DUET_REPL_PASSWORD: 'repl-s3cret', DUET_HA_KEY: 'ha-s3cret' };
+const ENV = { DUET_REPL_PASSWORD: 'repl-s3cret-0123456789', DUET_HA_KEY: 'ha-s3cret-0123456789abcdef' };
+const STRONG = '0123456789abcdef';
+
+/** A secret file in a fresh temp dir, with this content and mode; its absolute path. */
+function secretFile(content: string, mode = 0o600): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'duet-secret-')), 'secret');
+  writeFileSync(path, content, { mode });
+  chmodSync(path, mode); // writeFileSync's mode is filtered by the umask
+  return path;
+}
 const FILE = '/inv/test.yml';
 
 /** A valid inventory as plain data; each case changes one thing. */
@@ -32,6 +41,7 @@ function validInventory(): any {
         ],
       },
     ],
+    firewall: { ssh_from: ['192.0.2.0/24'] },
   };
 }
 
@@ -57,23 +67,43 @@ describe('inventory: a valid file', () => {
     assert.deepEqual([a.gtidDomainId, b.gtidDomainId], [1, 2]);
     assert.equal(a.sshHost, '192.0.2.11');
     assert.equal(inv.pairs[0]!.vip.prefixLength, 24);
-    assert.equal(inv.mysql.replication.password.reveal(), 'repl-s3cret');
+    assert.equal(inv.mysql.replication.password.reveal(), 'repl-s3cret-0123456789');
   });
 
   it('never shows a secret when printed or serialised', async () => {
     const inv = await parseInventory(stringify(validInventory()), FILE, ENV);
     const shown = JSON.stringify(inv) + String(inv.mysql.replication.password) + inspect(inv, { depth: 9 });
-    assert.ok(!shown.includes('repl-s3cret') && !shown.includes('ha-s3cret'), shown);
+    assert.ok(!shown.includes(ENV.DUET_REPL_PASSWORD) && !shown.includes(ENV.DUET_HA_KEY), shown);
   });
 
   it('reads file secrets relative to the inventory and drops one trailing newline', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'duet-inv-'));
-    writeFileSync(join(dir, 'repl'), 'from-file\n', { mode: 0o600 });
+    writeFileSync(join(dir, 'repl'), 'from-file-0123456789\n', { mode: 0o600 });
     const inv = validInventory();
     inv.mysql.replication.password = { file: 'repl' };
     writeFileSync(join(dir, 'inv.yml'), stringify(inv));
     const loaded = await loadInventory(join(dir, 'inv.yml'), ENV);
-    assert.equal(loaded.mysql.replication.password.reveal(), 'from-file');
+    assert.equal(loaded.mysql.replication.password.reveal(), 'from-file-0123456789');
+  });
+
+  it('accepts ordinary settings, interface names and an explicit ssh_from 0.0.0.0/0', async () => {
+    const inv = validInventory();
+    inv.mysql.settings = { innodb_buffer_pool_size: '256M', 'max-connections': 500, skip_slave_start: true, character_set_server: 'utf8mb4', log_bin_trust_function_creators: 1 };
+    inv.pairs[0].vip.interface = 'bond0.100';
+    inv.pairs[0].heartbeat.interface = 'eth1:hb';
+    inv.firewall = { ssh_from: ['0.0.0.0/0'] };
+    inv.ssh = { user: 'deploy.ops' };
+    node(0, 0)(inv).ssh_host = 'DB1.example.com';
+    node(0, 1)(inv).ssh_host = '2001:db8::12';
+    const loaded = await parseInventory(stringify(inv), FILE, ENV);
+    assert.equal(loaded.mysql.settings.length, 5);
+    assert.deepEqual(loaded.firewall.sshFrom, ['0.0.0.0/0']);
+  });
+
+  it('needs no ssh_from when duet does not manage the firewall', async () => {
+    const inv = validInventory();
+    inv.firewall = { manage: false };
+    assert.deepEqual((await parseInventory(stringify(inv), FILE, ENV)).firewall.sshFrom, []);
   });
 
   it('accepts a fleet of pairs', async () => {
@@ -141,6 +171,46 @@ const cases: BadCase[] = [
   { name: 'secret with both env and file', change: (i) => (i.pairs[0].heartbeat.authkey = { env: 'A', file: 'b' }), path: 'pairs[0].heartbeat.authkey', message: 'a secret needs exactly one of `env: VARIABLE` or `file: PATH`' },
   { name: 'managed option in settings', change: (i) => (i.mysql.settings = { server_id: 5 }), path: 'mysql.settings.server_id', message: 'server_id is managed by duet' },
   { name: 'bad option name in settings', change: (i) => (i.mysql.settings = { 'Bad Option': 1 }), path: 'mysql.settings.Bad Option', message: '"Bad Option" is not a server option name' },
+  { name: 'managed option spelt with dashes', change: (i) => (i.mysql.settings = { 'read-only': 'OFF' }), path: 'mysql.settings.read-only', message: 'read-only is managed by duet' },
+  { name: 'managed option behind loose_', change: (i) => (i.mysql.settings = { 'loose-server-id': 9 }), path: 'mysql.settings.loose-server-id', message: 'loose-server-id (read by the server as server_id) is managed by duet' },
+  { name: 'managed option switched off by skip_', change: (i) => (i.mysql.settings = { 'skip-log-bin': true }), path: 'mysql.settings.skip-log-bin', message: 'skip-log-bin (read by the server as log_bin) is managed by duet' },
+  { name: 'skip_name_resolve is managed', change: (i) => (i.mysql.settings = { skip_name_resolve: 'OFF' }), path: 'mysql.settings.skip_name_resolve', message: 'skip_name_resolve is managed by duet' },
+  { name: 'skip_grant_tables refused', change: (i) => (i.mysql.settings = { skip_grant_tables: true }), path: 'mysql.settings.skip_grant_tables', message: 'skip_grant_tables is refused: it lets anyone log in as anyone, without a password' },
+  { name: 'skip-grant-tables refused (dashes)', change: (i) => (i.mysql.settings = { 'skip-grant-tables': 1 }), path: 'mysql.settings.skip-grant-tables', message: /^skip-grant-tables is refused/ },
+  { name: 'an abbreviation of a refused option', change: (i) => (i.mysql.settings = { 'init-f': '/tmp/x.sql' }), path: 'mysql.settings.init-f', message: /^init-f \(read by the server as init_file\) is refused/ },
+  { name: 'init_file refused', change: (i) => (i.mysql.settings = { init_file: '/tmp/x.sql' }), path: 'mysql.settings.init_file', message: /^init_file is refused: it runs SQL/ },
+  { name: 'init_connect refused', change: (i) => (i.mysql.settings = { init_connect: 'SET x=1' }), path: 'mysql.settings.init_connect', message: /^init_connect is refused/ },
+  { name: 'sql_mode refused', change: (i) => (i.mysql.settings = { sql_mode: 'NO_BACKSLASH_ESCAPES' }), path: 'mysql.settings.sql_mode', message: /^sql_mode is refused: it changes how the server parses/ },
+  { name: 'ansi refused', change: (i) => (i.mysql.settings = { ansi: true }), path: 'mysql.settings.ansi', message: /^ansi is refused/ },
+  { name: 'skip_networking refused', change: (i) => (i.mysql.settings = { 'skip-networking': true }), path: 'mysql.settings.skip-networking', message: /^skip-networking is refused/ },
+  { name: 'local_infile refused', change: (i) => (i.mysql.settings = { local_infile: 1 }), path: 'mysql.settings.local_infile', message: /^local_infile is refused/ },
+  { name: 'plugin_load_add refused', change: (i) => (i.mysql.settings = { 'loose-plugin-load-add': 'x.so' }), path: 'mysql.settings.loose-plugin-load-add', message: /^loose-plugin-load-add \(read by the server as plugin_load_add\) is refused/ },
+  { name: 'secure_file_priv refused', change: (i) => (i.mysql.settings = { secure_file_priv: '' }), path: 'mysql.settings.secure_file_priv', message: /^secure_file_priv is refused/ },
+  { name: 'character_set_client_handshake refused', change: (i) => (i.mysql.settings = { 'skip-character-set-client-handshake': true }), path: 'mysql.settings.skip-character-set-client-handshake', message: /is refused: it makes the server ignore the character set/ },
+  { name: 'old_passwords refused', change: (i) => (i.mysql.settings = { old_passwords: 1 }), path: 'mysql.settings.old_passwords', message: /^old_passwords is refused/ },
+  { name: 'a newline in a setting value', change: (i) => (i.mysql.settings = { max_connections: '500\nskip-grant-tables' }), path: 'mysql.settings.max_connections', message: 'the value of max_connections holds a line break or another control character' },
+  { name: 'a carriage return in a setting value', change: (i) => (i.mysql.settings = { innodb_buffer_pool_size: '256M\rread_only = OFF' }), path: 'mysql.settings.innodb_buffer_pool_size', message: /holds a line break/ },
+  { name: 'a newline in vip.interface', change: (i) => (i.pairs[0].vip.interface = 'eth0\nnode evil'), path: 'pairs[0].vip.interface', message: /must be a network interface name/ },
+  { name: 'a space in vip.interface', change: (i) => (i.pairs[0].vip.interface = 'eth0 db-02 IPaddr::10.0.0.1'), path: 'pairs[0].vip.interface', message: /must be a network interface name/ },
+  { name: 'a newline in heartbeat.interface', change: (i) => (i.pairs[0].heartbeat.interface = 'eth0\nucast eth0 10.0.0.1'), path: 'pairs[0].heartbeat.interface', message: /must be a network interface name/ },
+  { name: 'an interface name over 15 characters', change: (i) => (i.pairs[0].heartbeat.interface = 'a-very-long-name0'), path: 'pairs[0].heartbeat.interface', message: /must be a network interface name/ },
+  { name: 'interface ".."', change: (i) => (i.pairs[0].vip.interface = '..'), path: 'pairs[0].vip.interface', message: /must be a network interface name/ },
+  { name: 'a quote in ssh.user', change: (i) => (i.ssh = { user: "op' OR '1" }), path: 'ssh.user', message: /must be a login name/ },
+  { name: 'ssh_host starting with a dash', change: (i) => (node(0, 0)(i).ssh_host = '-oProxyCommand=sh'), path: 'pairs[0].nodes[0].ssh_host', message: 'must be a host name or an IP address' },
+  { name: 'ssh_host with a space', change: (i) => (node(0, 0)(i).ssh_host = 'db1 x'), path: 'pairs[0].nodes[0].ssh_host', message: 'must be a host name or an IP address' },
+  { name: 'ssh_from omitted', change: (i) => delete i.firewall, path: 'firewall.ssh_from', message: 'is required while firewall.manage is on' },
+  { name: 'ssh_from empty', change: (i) => (i.firewall.ssh_from = []), path: 'firewall.ssh_from', message: 'must list at least one network, or nobody can log in over SSH' },
+  { name: 'a newline in a password from the environment', change: () => {}, env: { ...ENV, DUET_REPL_PASSWORD: `${STRONG}\nx` }, path: 'mysql.replication.password', message: 'environment variable DUET_REPL_PASSWORD holds a line break or another control character' },
+  { name: 'a newline in an authkey from the environment', change: () => {}, env: { ...ENV, DUET_HA_KEY: `${STRONG}\nauth 2` }, path: 'pairs[0].heartbeat.authkey', message: 'environment variable DUET_HA_KEY holds a line break or another control character' },
+  { name: 'two lines in a secret file', change: (i) => (i.pairs[0].heartbeat.authkey = { file: secretFile(`${STRONG}\nauth 2\n`) }), path: 'pairs[0].heartbeat.authkey', message: /^secret file \S+ holds a line break or another control character$/ },
+  { name: 'a one-character password', change: () => {}, env: { ...ENV, DUET_REPL_PASSWORD: 'x' }, path: 'mysql.replication.password', message: 'environment variable DUET_REPL_PASSWORD is shorter than 16 characters' },
+  { name: 'the authkey "duet"', change: () => {}, env: { ...ENV, DUET_HA_KEY: 'duet' }, path: 'pairs[0].heartbeat.authkey', message: 'environment variable DUET_HA_KEY is shorter than 16 characters' },
+  { name: 'a short secret from a file', change: (i) => (i.mysql.replication.password = { file: secretFile('duet\n') }), path: 'mysql.replication.password', message: /^secret file \S+ is shorter than 16 characters$/ },
+  { name: 'a password over 32 characters', change: () => {}, env: { ...ENV, DUET_REPL_PASSWORD: 'S3cr3t-'.padEnd(113, 'x') }, path: 'mysql.replication.password', message: /^environment variable DUET_REPL_PASSWORD is longer than 32 characters/ },
+  { name: 'a password outside printable ASCII', change: () => {}, env: { ...ENV, DUET_REPL_PASSWORD: `${STRONG}é` }, path: 'mysql.replication.password', message: 'environment variable DUET_REPL_PASSWORD holds characters other than printable ASCII' },
+  { name: 'an authkey with a space', change: () => {}, env: { ...ENV, DUET_HA_KEY: `${STRONG} ${STRONG}` }, path: 'pairs[0].heartbeat.authkey', message: 'environment variable DUET_HA_KEY holds a space or characters other than printable ASCII' },
+  { name: 'a secret file readable by others', change: (i) => (i.mysql.replication.password = { file: secretFile(STRONG, 0o644) }), path: 'mysql.replication.password', message: /^secret file \S+ is accessible by group or others \(mode 0644\)$/ },
+  { name: 'a secret file readable by its group', change: (i) => (i.pairs[0].heartbeat.authkey = { file: secretFile(STRONG, 0o640) }), path: 'pairs[0].heartbeat.authkey', message: /\(mode 0640\)$/ },
   { name: 'duet schema ignored', change: (i) => (i.mysql.ignore_databases = ['duet']), path: 'mysql.ignore_databases[0]', message: 'the duet schema must replicate' },
   { name: 'duplicate pair name', change: (i) => i.pairs.push({ ...structuredClone(i.pairs[0]), vip: { address: '192.0.2.200/24' }, nodes: [{ name: 'db-03', address: '192.0.2.13', server_id: 3, preferred: true }, { name: 'db-04', address: '192.0.2.14', server_id: 4 }] }), path: 'pairs[1].name', message: 'pair name main is already used at pairs[0].name' },
   { name: 'server_id duplicated across pairs', change: (i) => i.pairs.push({ ...structuredClone(i.pairs[0]), name: 'b', vip: { address: '192.0.2.200/24' }, nodes: [{ name: 'db-03', address: '192.0.2.13', server_id: 2, preferred: true }, { name: 'db-04', address: '192.0.2.14', server_id: 4 }] }), path: 'pairs[1].nodes[0].server_id', message: 'server_id 2 is already used at pairs[0].nodes[1].server_id' },
@@ -190,6 +260,23 @@ describe('inventory: every rule gives a precise error', () => {
     const issues = await issuesOf('cluster: [unclosed\n');
     assert.match(issues[0]!.message, /^YAML syntax/);
     assert.ok(issues[0]!.line);
+  });
+
+  it('never quotes a refused secret, and names the fix', async () => {
+    const long = 'S3cr3t-'.padEnd(113, 'q');
+    const multi = `${STRONG}\nauth 2`;
+    const issues = await issuesOf(validInventory(), { DUET_REPL_PASSWORD: long, DUET_HA_KEY: multi });
+    assert.equal(issues.length, 2);
+    for (const i of issues) {
+      const shown = JSON.stringify(i);
+      assert.ok(!shown.includes('S3cr3t') && !shown.includes(STRONG), shown);
+      assert.match(i.hint ?? '', /openssl rand -hex 16/);
+    }
+    const loose = secretFile(STRONG, 0o604);
+    const inv = validInventory();
+    inv.mysql.replication.password = { file: loose };
+    const [issue] = (await issuesOf(inv)).filter((i) => i.path === 'mysql.replication.password');
+    assert.equal(issue?.hint, `chmod 600 ${loose}`);
   });
 
   it('names the file when it does not exist', async () => {

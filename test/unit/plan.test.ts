@@ -80,6 +80,17 @@ describe('plan', () => {
     assert.equal(plan.changes[0]!.action, 'update');
   });
 
+  it('masks whole lines of a secret file it cannot read as "N METHOD KEY" (a hand-written old key)', () => {
+    const desired = file('/etc/ha.d/authkeys', 'auth 1\n1 sha1 topsecret\n', { secret: true, mode: 0o600, service: 'heartbeat' });
+    const old = '# old\nauth 2\n2 md5 old-md5-key\nsha1:old-odd-key\n  3sha1 glued-old-key\n';
+    const plan = planHost('db1', [desired], new Map([['/etc/ha.d/authkeys', { path: '/etc/ha.d/authkeys', exists: true, mode: 0o600, owner: 'root', group: 'root', content: old }]]), secrets);
+    const diff = plan.changes[0]!.diff;
+    for (const leak of ['old-md5-key', 'old-odd-key', 'glued-old-key', 'topsecret']) assert.ok(!diff.includes(leak), diff);
+    assert.match(diff, /^-2 md5 \[redacted\]$/m);
+    assert.match(diff, /^-# old$/m);
+    assert.match(diff, /^-auth 2$/m);
+  });
+
   it('redacts a secret inside a non-secret file too', () => {
     const plan = planHost('db1', [file('/etc/a', 'password = topsecret\n')], new Map(), secrets);
     assert.ok(!plan.changes[0]!.diff.includes('topsecret'));

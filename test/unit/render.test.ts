@@ -76,16 +76,18 @@ describe('file metadata', () => {
       '/etc/ha.d/ha.cf root:root 644 heartbeat -',
       '/etc/ha.d/haresources root:root 644 heartbeat -',
       '/etc/ha.d/authkeys root:root 600 heartbeat -',
+      '/etc/ha.d/duet-fence.cnf root:root 600 heartbeat -',
       '/etc/ha.d/resource.d/duet-writer root:root 755 heartbeat -',
+      '/etc/ha.d/duet-monitor root:root 755 heartbeat -',
     ]);
   });
 
-  test('only authkeys is marked secret, and no other file holds a secret value', () => {
+  test('only authkeys and the fence login are marked secret, and no other file holds a secret value', () => {
     const inv = sampleInventory();
     for (const [nodeName, files] of rendered) {
       for (const file of files) {
         const leaked = inv.secrets.filter((s) => file.content.includes(s.reveal())).map((s) => s.source);
-        assert.equal(file.secret, file.path === '/etc/ha.d/authkeys', `${nodeName} ${file.path}`);
+        assert.equal(file.secret, ['/etc/ha.d/authkeys', '/etc/ha.d/duet-fence.cnf'].includes(file.path), `${nodeName} ${file.path}`);
         assert.deepEqual(leaked.length > 0, file.secret, `${nodeName} ${file.path} holds ${leaked.join(', ')}`);
       }
     }
@@ -93,7 +95,7 @@ describe('file metadata', () => {
 
   test('the Heartbeat files are identical on both nodes of a pair', () => {
     for (const [a, b] of [['db-01', 'db-02'], ['db-03', 'db-04']] as const) {
-      for (const path of ['/etc/ha.d/ha.cf', '/etc/ha.d/haresources', '/etc/ha.d/authkeys']) {
+      for (const path of ['/etc/ha.d/ha.cf', '/etc/ha.d/haresources', '/etc/ha.d/authkeys', '/etc/ha.d/duet-fence.cnf']) {
         assert.equal(byPath(filesOf(a), path).content, byPath(filesOf(b), path).content, `${path} on ${a} and ${b}`);
       }
     }
@@ -115,6 +117,15 @@ describe('inventory options', () => {
     assert.match(cnf, /^binlog_expire_logs_seconds = 864000$/m);
     assert.match(cnf, /^log_replica_updates = ON$/m);
     assert.doesNotMatch(cnf, /gtid_domain_id|^expire_logs_days|log_slave_updates/m);
+  });
+
+  test('both flavors resolve no host names at login (accounts are granted by address)', () => {
+    for (const flavor of ['mariadb', 'mysql'] as const) {
+      const inv = sampleInventory();
+      inv.mysql.flavor = flavor;
+      const cnf = filesOf('db-01', inv).find((f) => f.service === 'mysql');
+      assert.match(cnf?.content ?? '', /^skip_name_resolve = ON$/m, flavor);
+    }
   });
 
   test('no databases listed: no binlog_do_db at all, so everything (duet schema included) replicates', () => {

@@ -5,6 +5,7 @@ import type { InstanceState, ReplicaStatus } from '../../src/mysql/model.ts';
 import type { NodeLiveState } from '../../src/ops/pair-state.ts';
 import {
   canaryFinding,
+  checkAccounts,
   checkConfig,
   checkConsistency,
   checkDrift,
@@ -268,4 +269,16 @@ test('drift names each file that differs and why', () => {
   assert.equal(f.message, '1 managed file(s) differ from the inventory: /etc/ha.d/ha.cf (content differs; mode 0600 -> 0644)');
   assert.match(f.hint ?? '', /provision --dry-run --limit db-01/);
   assert.equal(only(checkDrift(pair, db1, [], 6)).message, 'all 6 managed files are as the inventory renders them');
+});
+
+test('accounts: a wildcard host warns and names the accounts; none is ok', () => {
+  const ok = only(checkAccounts(pair, db1, []));
+  assert.deepEqual(ok, { check: 'accounts', pair: 'main', host: 'db-01', status: 'ok', message: 'no account allows logins from a wildcard host', figures: { wildcardAccounts: 0 } });
+  const warn = only(checkAccounts(pair, db1, [{ user: 'app', host: '%' }, { user: 'report', host: '192.0.2.%' }, { user: 'old', host: '' }]));
+  assert.equal(warn.status, 'warn');
+  assert.equal(warn.message, "3 account(s) allow logins from a wildcard host: 'app'@'%', 'report'@'192.0.2.%', 'old'@''");
+  assert.equal(warn.hint, "grant each to the addresses that need it (e.g. RENAME USER 'app'@'%' TO 'app'@'ADDRESS' on db-01), or drop it if unused");
+  assert.deepEqual(warn.figures, { wildcardAccounts: 3 });
+  const many = Array.from({ length: 12 }, (_, i) => ({ user: `u${i}`, host: '%' }));
+  assert.match(only(checkAccounts(pair, db1, many)).message, /^12 account\(s\) .*'u9'@'%' and 2 more$/);
 });

@@ -20,3 +20,15 @@ test('the canary table is keyed by the writing node, so the two nodes never writ
   assert.ok(ddl);
   assert.match(ddl, /PRIMARY KEY \(writer, token\)/);
 });
+
+test('wildcard accounts: %, _ and the empty host, without LIKE escapes; never roles or locked MySQL roles', () => {
+  const mariadb = dialectFor('10.11.19-MariaDB-0+deb12u1-log').wildcardAccounts;
+  const mysql = dialectFor('8.4.2').wildcardAccounts;
+  for (const sql of [mariadb, mysql]) {
+    assert.match(sql, /^SELECT User AS user, Host AS host FROM mysql\.user WHERE /);
+    assert.match(sql, /\(Host = '' OR LOCATE\('%', Host\) > 0 OR LOCATE\('_', Host\) > 0\)/);
+    assert.doesNotMatch(sql, /LIKE|\\/);
+  }
+  assert.match(mariadb, /is_role = 'N'/);
+  assert.match(mysql, /account_locked = 'N'/);
+});
