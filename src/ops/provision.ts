@@ -10,6 +10,7 @@ import { desiredFiles, HARESOURCES_PATH, recordedWriter } from '../render/desire
 import { HostPool } from '../transport/pool.ts';
 import type { SshConnection } from '../transport/ssh.ts';
 import { applyHostPlan } from './apply.ts';
+import { maintenanceCommand } from './services.ts';
 import { convergePair, type PairConvergence } from './converge.ts';
 import { NodeConnections } from './pair-state.ts';
 import { planSeed } from './seed.ts';
@@ -181,6 +182,21 @@ async function gatherHost(inv: Inventory, pool: HostPool, pair: PairSpec, node: 
  * pair-wide state: users, replication, roles and Heartbeat.
  */
 async function provisionPair(inv: Inventory, pool: HostPool, pair: PairSpec, hosts: HostWork[], opts: ProvisionOptions): Promise<PairConvergence | undefined> {
+  // A server that provision restarts must not look like a failure to duet's monitor (which would
+  // hand the writer role on): the monitor takes no action on these hosts until provision is done.
+  const changing = hosts.some((h) => changedFiles(h.plan).length > 0);
+  if (changing) await Promise.all(hosts.map(async (h) => (await pool.get(h.node)).run(maintenanceCommand(MAINTENANCE_SECONDS))));
+  try {
+    return await applyAndConverge(inv, pool, pair, hosts, opts);
+  } finally {
+    if (changing) await Promise.all(hosts.map(async (h) => (await pool.get(h.node)).run(maintenanceCommand(0)).catch(() => undefined)));
+  }
+}
+
+/** At most this long a provision keeps the monitor from acting (should it die before it ends the window). */
+const MAINTENANCE_SECONDS = 600;
+
+async function applyAndConverge(inv: Inventory, pool: HostPool, pair: PairSpec, hosts: HostWork[], opts: ProvisionOptions): Promise<PairConvergence | undefined> {
   const writerName = currentWriter(pair, hosts);
   const ordered = [...hosts].sort((a, b) => Number(a.node.name === writerName) - Number(b.node.name === writerName));
   for (const [i, host] of ordered.entries()) {

@@ -2,7 +2,7 @@
 // init scripts (the fixtures, containers, older systems). Pure: the caller runs them over SSH.
 import type { Flavor } from '../inventory/model.ts';
 import type { InitSystem } from '../plan/facts.ts';
-import { IPTABLES_RULES_PATH, type DesiredFile } from '../render/desired.ts';
+import { IPTABLES_RULES_PATH, MAINTENANCE_PATH, type DesiredFile } from '../render/desired.ts';
 import { shellQuote } from '../transport/shell.ts';
 
 export type ServiceAction = 'start' | 'stop' | 'restart' | 'reload';
@@ -83,4 +83,12 @@ export function checkCommand(check: NonNullable<DesiredFile['check']>, stagedPat
     case 'mysqld-options':
       return `${flavor === 'mariadb' ? 'mariadbd' : 'mysqld'} --defaults-file=${q} --help --verbose > /dev/null`;
   }
+}
+
+/**
+ * Keeps duet's monitor on a host from acting for `seconds` (0: ends the window): the monitor ignores
+ * the file once the time in it has passed, so a provision that dies cannot disable it for good.
+ */
+export function maintenanceCommand(seconds: number): string {
+  return seconds > 0 ? `echo $(($(date +%s) + ${seconds})) > ${MAINTENANCE_PATH}` : `rm -f ${MAINTENANCE_PATH}`;
 }

@@ -37,7 +37,8 @@ const FENCE_OPTIONS_PATH = '/etc/ha.d/duet-fence.cnf';
 export const FENCE_USER = 'duet_fence';
 /** While it holds a time in the future, the monitor takes no action on that node (provision restarts a server). */
 export const MAINTENANCE_PATH = '/run/duet-maintenance';
-const WRITER_SINCE_PATH = '/var/lib/duet/writer-since';
+/** Beside Heartbeat's own state (hb_uuid, hb_generation): per node, kept across reboots. */
+const WRITER_SINCE_PATH = '/var/lib/heartbeat/duet-writer-since';
 /** Heartbeat's own way to hand the resources to the peer (Debian's path). */
 const HB_STANDBY = '/usr/share/heartbeat/hb_standby';
 export const WRITER_RESOURCE = 'duet-writer';
@@ -285,6 +286,8 @@ function monitorScript(inv: Inventory, pair: PairSpec, node: NodeSpec): DesiredF
       deadtime: heartbeat.deadtime,
       maintenancePath: MAINTENANCE_PATH,
       hbStandby: HB_STANDBY,
+      haresourcesPath: HARESOURCES_PATH,
+      writerResource: WRITER_RESOURCE,
     },
   });
 }

@@ -7,7 +7,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, beforeEach, describe, test } from 'node:test';
-import { renderInventory, WRITER_RESOURCE_PATH } from '../../src/render/desired.ts';
+import { MONITOR_PATH, renderInventory, WRITER_RESOURCE_PATH } from '../../src/render/desired.ts';
 import { sampleInventory } from './helpers/sample-inventory.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'duet-writer-'));
@@ -32,9 +32,19 @@ describe('the resource script through sh -n', () => {
   }
 });
 
-// The stand-in client: logs each call's last argument (the SQL) and answers from files in STATE.
+// The stand-in client: logs each call's last argument (the SQL; "peer: SQL" for the peer's server,
+// reached with -h) and answers from files in STATE. The peer answers only while STATE/peer exists.
 const CLIENT = `#!/bin/sh
-for sql; do :; done
+peer=
+for sql; do [ "$sql" = -h ] && peer=yes; done
+if [ -n "$peer" ]; then
+  printf 'peer: %s\\n' "$sql" >> "$STATE/calls"
+  [ -e "$STATE/peer" ] || { echo "Can't connect to server on the peer" >&2; exit 1; }
+  case $sql in
+    'SELECT @@gtid_binlog_pos') cat "$STATE/peer" ;;
+  esac
+  exit 0
+fi
 printf '%s\\n' "$sql" >> "$STATE/calls"
 [ -e "$STATE/down" ] && { echo "Can't connect to local server" >&2; exit 1; }
 case $sql in
@@ -51,7 +61,15 @@ esac
 const REPLICA = (applier: string) => `*************************** 1. row ***************************
                 Slave_IO_State: Waiting for master to send event
                    Gtid_IO_Pos: 2-2-15,1-1-40
+              Slave_IO_Running: Yes
              Slave_SQL_Running: ${applier}
+`;
+
+// The stand-in ping: the ping node answers while STATE/ping exists.
+const PING = `#!/bin/sh
+for address; do :; done
+echo "ping $address" >> "$STATE/calls"
+[ -e "$STATE/ping" ]
 `;
 
 describe('the resource script\'s decisions', { skip: existsSync('/etc/ha.d/shellfuncs') ? false : 'heartbeat is not installed' }, () => {
@@ -64,6 +82,9 @@ describe('the resource script\'s decisions', { skip: existsSync('/etc/ha.d/shell
     spawnSync('mkdir', ['-p', state, bin]);
     writeFileSync(join(bin, 'mariadb'), CLIENT);
     chmodSync(join(bin, 'mariadb'), 0o755);
+    writeFileSync(join(bin, 'ping'), PING);
+    chmodSync(join(bin, 'ping'), 0o755);
+    writeFileSync(join(state, 'peer'), '1-1-41,2-2-15\n');
     writeFileSync(join(state, 'calls'), '');
     writeFileSync(join(state, 'read_only'), '1\n');
     writeFileSync(join(state, 'replica'), REPLICA('Yes'));
@@ -72,7 +93,8 @@ describe('the resource script\'s decisions', { skip: existsSync('/etc/ha.d/shell
   });
 
   function run(action: string): { status: number | null; stdout: string; stderr: string; calls: string[] } {
-    const result = spawnSync('sh', [script, action], { encoding: 'utf8', env: { PATH: `${bin}:${process.env.PATH}`, STATE: state }, timeout: 20_000 });
+    const env = { PATH: `${bin}:${process.env.PATH}`, STATE: state, DUET_WRITER_SINCE: join(state, 'writer-since') };
+    const result = spawnSync('sh', [script, action], { encoding: 'utf8', env, timeout: 20_000 });
     return { status: result.status, stdout: result.stdout, stderr: result.stderr, calls: readFileSync(join(state, 'calls'), 'utf8').trim().split('\n') };
   }
 
@@ -94,12 +116,51 @@ describe('the resource script\'s decisions', { skip: existsSync('/etc/ha.d/shell
     assert.equal(readFileSync(join(state, 'read_only'), 'utf8'), '0\n');
   });
 
+  test('start fences a peer that answers first: read-only, its clients killed, its final position applied here', () => {
+    const { status, calls } = run('start');
+    assert.equal(status, 0);
+    const fenced = calls.indexOf('peer: SET GLOBAL read_only = ON');
+    assert.ok(fenced >= 0 && fenced < calls.findIndex((c) => c.includes('MASTER_GTID_WAIT')), calls.join('\n'));
+    assert.ok(calls.includes("SELECT MASTER_GTID_WAIT('1-1-41,2-2-15', 60) = 0"), 'waits for the peer\'s binlog position');
+    assert.ok(calls.indexOf('peer: SELECT @@gtid_binlog_pos') < calls.indexOf('SET GLOBAL read_only = OFF'));
+    assert.ok(!calls.some((c) => c.startsWith('ping')), 'no need for the ping node when the peer answered');
+    assert.match(readFileSync(join(state, 'writer-since'), 'utf8'), /^\d+\n$/);
+  });
+
+  test('start takes the role from an unreachable peer only while the ping node answers', () => {
+    rmSync(join(state, 'peer'));
+    writeFileSync(join(state, 'ping'), '');
+    assert.equal(run('start').status, 0);
+    assert.equal(readFileSync(join(state, 'read_only'), 'utf8'), '0\n');
+  });
+
+  test('start refuses the role when neither the peer nor the ping node answers (this node may be cut off)', () => {
+    rmSync(join(state, 'peer'));
+    const { status, stderr, calls } = run('start');
+    assert.equal(status, 1);
+    assert.match(stderr, /not taking the writer role: neither db-02's server nor the ping node 192\.0\.2\.1 answers/);
+    assert.ok(!calls.includes('SET GLOBAL read_only = OFF'));
+    assert.ok(!existsSync(join(state, 'writer-since')));
+  });
+
   test('start with a stopped applier and an unapplied relay log fails at once and stays read-only', () => {
     writeFileSync(join(state, 'replica'), REPLICA('No'));
     writeFileSync(join(state, 'applied'), '0\n');
     const { status, stderr, calls } = run('start');
     assert.equal(status, 1);
-    assert.ok(calls.includes("SELECT MASTER_GTID_WAIT('2-2-15,1-1-40', 0) = 0"), 'no waiting for an applier that does not run');
+    assert.ok(calls.includes("SELECT MASTER_GTID_WAIT('1-1-41,2-2-15', 0) = 0"), 'no waiting for an applier that does not run');
+    assert.match(stderr, /not becoming writable: db-02's final position \(1-1-41,2-2-15\) is not applied here/);
+    assert.ok(!calls.includes('SET GLOBAL read_only = OFF'));
+  });
+
+  test('start with a stopped applier, an unreachable peer and an unapplied relay log stays read-only', () => {
+    rmSync(join(state, 'peer'));
+    writeFileSync(join(state, 'ping'), '');
+    writeFileSync(join(state, 'replica'), REPLICA('No'));
+    writeFileSync(join(state, 'applied'), '0\n');
+    const { status, stderr, calls } = run('start');
+    assert.equal(status, 1);
+    assert.ok(calls.includes("SELECT MASTER_GTID_WAIT('2-2-15,1-1-40', 0) = 0"));
     assert.match(stderr, /not becoming writable: the relay log is not applied/);
     assert.ok(!calls.includes('SET GLOBAL read_only = OFF'));
   });
@@ -123,4 +184,35 @@ describe('the resource script\'s decisions', { skip: existsSync('/etc/ha.d/shell
     writeFileSync(join(state, 'down'), '');
     assert.equal(run('stop').status, 0);
   });
+});
+
+describe('the monitor\'s decisions (facts in, action out)', { skip: existsSync('/etc/ha.d/shellfuncs') ? false : 'heartbeat is not installed' }, () => {
+  const inv = sampleInventory(); // monitor_failures 3
+  const file = renderInventory(inv).get('db-01')!.find((f) => f.path === MONITOR_PATH)!;
+  const script = join(dir, 'duet-monitor');
+  writeFileSync(script, file.content);
+  const decide = (...facts: Array<string | number>) => spawnSync('sh', [script, 'decide', ...facts.map(String)], { encoding: 'utf8' }).stdout.trim();
+
+  test('sh -n', () => assert.equal(spawnSync('sh', ['-n', script]).status, 0));
+
+  // decide HEARTBEAT ISOLATED_PROBES ROLE SERVER_BAD_PROBES SERVER PEER_FIT RECENT
+  const cases: Array<[string, Array<string | number>, string]> = [
+    ['a healthy writer', ['alive', 0, 'writer', 0, 'writable', 'no', 'no'], 'none'],
+    ['a healthy reader', ['alive', 0, 'reader', 0, 'read-only', 'no', 'no'], 'none'],
+    ['Heartbeat died (whatever else holds)', ['dead', 0, 'writer', 0, 'writable', 'yes', 'no'], 'fence-and-rejoin'],
+    ['Heartbeat died on a reader too', ['dead', 5, 'reader', 0, 'read-only', 'no', 'no'], 'fence-and-rejoin'],
+    ['cut off for fewer probes than the limit', ['alive', 2, 'writer', 0, 'writable', 'no', 'no'], 'none'],
+    ['cut off: a writer', ['alive', 3, 'writer', 0, 'writable', 'no', 'no'], 'isolate'],
+    ['cut off: a reader', ['alive', 3, 'reader', 0, 'read-only', 'no', 'no'], 'isolate'],
+    ['cut off wins over a failing server', ['alive', 3, 'writer', 3, 'down', 'yes', 'no'], 'isolate'],
+    ['a failing writer under the limit', ['alive', 0, 'writer', 2, 'down', 'yes', 'no'], 'none'],
+    ['a dead server, a fit peer: hand over', ['alive', 0, 'writer', 3, 'down', 'yes', 'no'], 'hand-over'],
+    ['a restarted read-only server, a fit peer: hand over', ['alive', 0, 'writer', 3, 'read-only', 'yes', 'no'], 'hand-over'],
+    ['within the flap window: restore the restarted server here', ['alive', 0, 'writer', 3, 'read-only', 'yes', 'yes'], 'restore'],
+    ['a peer whose replication is broken: restore here', ['alive', 0, 'writer', 3, 'read-only', 'no', 'no'], 'restore'],
+    ['nothing to restore and no fit peer: wait', ['alive', 0, 'writer', 3, 'down', 'no', 'no'], 'wait'],
+    ['within the window and the server down: wait', ['alive', 0, 'writer', 5, 'down', 'yes', 'yes'], 'wait'],
+    ['a writable reader (without the floating IP)', ['alive', 0, 'reader', 3, 'writable', 'no', 'no'], 'demote'],
+  ];
+  for (const [name, facts, action] of cases) test(`${name}: ${action}`, () => assert.equal(decide(...facts), action));
 });
