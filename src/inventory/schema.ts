@@ -34,10 +34,19 @@ export const secretRefSchema = z
 const port = z.number().int().min(1).max(65535);
 const positiveSeconds = z.number().int().min(1);
 
+// user and port have no zod default: a value written in the inventory wins over ssh.config, a
+// default does not (load.ts applies the defaults, root and 22, after the config). The `default`
+// meta keeps them in inventory/schema.json for editors.
 export const sshSchema = z.strictObject({
-  user: z.string().regex(LOGIN, "must be a login name: up to 32 letters, digits, '_', '.' or '-', not starting with a digit, '.' or '-'").default('root'),
-  port: port.default(22),
+  user: z
+    .string()
+    .regex(LOGIN, "must be a login name: up to 32 letters, digits, '_', '.' or '-', not starting with a digit, '.' or '-'")
+    .optional()
+    .meta({ default: 'root' }),
+  port: port.optional().meta({ default: 22 }),
   identity: z.string().min(1).optional(),
+  // An OpenSSH client config (Host, HostName, Port, User, IdentityFile, ProxyJump); none by default.
+  config: z.string().min(1).optional(),
   known_hosts: z.string().min(1).default('~/.ssh/known_hosts'),
   sudo: z.boolean().default(false),
   connect_timeout: positiveSeconds.default(10),
