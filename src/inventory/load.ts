@@ -6,6 +6,7 @@ import { homedir, userInfo } from 'node:os';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { LineCounter, isMap, isPair, isScalar, isSeq, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import type { z } from 'zod';
+import { defaultAuditLogPath } from '../audit.ts';
 import { InventoryError, type InventoryIssue } from '../errors.ts';
 import type { Inventory, NodeSpec, PairSpec } from './model.ts';
 import { parseCidr } from './net.ts';
@@ -253,6 +254,7 @@ function buildModel(raw: RawInventory, file: string, replicationPassword: Secret
     },
     firewall: { manage: raw.firewall.manage, sshFrom: raw.firewall.ssh_from ?? [], mysqlFrom: raw.firewall.mysql_from },
     pairs,
+    auditLog: raw.audit_log === undefined ? defaultAuditLogPath(raw.cluster) : expandPath(raw.audit_log, baseDir),
     secrets,
   };
 }

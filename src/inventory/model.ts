@@ -125,6 +125,8 @@ export interface Inventory {
   mysql: MysqlSettings;
   firewall: FirewallSettings;
   pairs: PairSpec[];
+  /** Absolute path of the audit log: audit_log, default ~/.duet/log/<cluster>.jsonl. */
+  auditLog: string;
   /** Every resolved secret, so output can be redacted. */
   secrets: Secret[];
 }

@@ -127,6 +127,8 @@ export const inventorySchema = z.strictObject({
   mysql: mysqlSchema,
   pairs: z.array(pairSchema).min(1, 'an inventory needs at least one pair'),
   firewall: firewallSchema.default(firewallSchema.parse({})),
+  // Where every change duet makes is recorded (one JSON line each); default ~/.duet/log/<cluster>.jsonl.
+  audit_log: z.string().min(1).optional(),
 });
 
 export type RawInventory = z.infer<typeof inventorySchema>;

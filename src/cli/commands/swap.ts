@@ -6,7 +6,7 @@ import { locateNode } from '../../ops/roles.ts';
 import { formatPairStatus, withConnections } from '../../ops/status.ts';
 import { swap as swapPair, type SwapReport } from '../../ops/swap.ts';
 import { defaultJournalPath } from '../../ops/swap-journal.ts';
-import { defineCommand, numberOption } from '../command.ts';
+import { defineCommand, numberOption, startAudit } from '../command.ts';
 
 function choosePair(inv: Inventory, node: string | undefined, pairName: string | undefined): PairSpec {
   if (node !== undefined) return locateNode(inv, node).pair;
@@ -71,6 +71,7 @@ export const swap = defineCommand({
     const inv = await loadInventory(argv.inventory as string);
     const target = argv.node as string | undefined;
     const pair = choosePair(inv, target, argv.pair);
+    if (!argv.dryRun) startAudit(inv, argv.resume ? 'swap --resume' : 'swap');
     const log = (line: string) => process.stderr.write(`${line}\n`);
     const report = await withConnections(inv, (conn) =>
       swapPair(inv, conn, {
