@@ -254,6 +254,12 @@ function buildModel(raw: RawInventory, file: string, replicationPassword: Secret
     },
     firewall: { manage: raw.firewall.manage, sshFrom: raw.firewall.ssh_from ?? [], mysqlFrom: raw.firewall.mysql_from },
     pairs,
+    ...(raw.hooks && {
+      hooks: {
+        preSwap: raw.hooks.pre_swap && { run: raw.hooks.pre_swap.run, timeoutSeconds: raw.hooks.pre_swap.timeout },
+        postSwap: raw.hooks.post_swap && { run: raw.hooks.post_swap.run, timeoutSeconds: raw.hooks.post_swap.timeout },
+      },
+    }),
     auditLog: raw.audit_log === undefined ? defaultAuditLogPath(raw.cluster) : expandPath(raw.audit_log, baseDir),
     secrets,
   };

@@ -117,6 +117,18 @@ export interface FirewallSettings {
   mysqlFrom: string[];
 }
 
+/** A command run on the controller (hooks), with /bin/sh in the inventory's folder. */
+export interface Hook {
+  run: string;
+  timeoutSeconds: number;
+}
+
+/** Commands around a swap (README "Hooks"): a failing pre_swap aborts it before any change; a failing post_swap warns. */
+export interface SwapHooks {
+  preSwap?: Hook | undefined;
+  postSwap?: Hook | undefined;
+}
+
 export interface Inventory {
   /** Absolute path of the inventory file (error messages name it). */
   file: string;
@@ -125,6 +137,8 @@ export interface Inventory {
   mysql: MysqlSettings;
   firewall: FirewallSettings;
   pairs: PairSpec[];
+  /** hooks: (swap's, on the controller); undefined or empty: none. */
+  hooks?: SwapHooks | undefined;
   /** Absolute path of the audit log: audit_log, default ~/.duet/log/<cluster>.jsonl. */
   auditLog: string;
   /** Every resolved secret, so output can be redacted. */

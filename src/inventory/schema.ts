@@ -121,12 +121,24 @@ export const firewallSchema = z.strictObject({
   mysql_from: z.array(z.string()).default([]),
 });
 
+export const hookSchema = z.strictObject({
+  run: z.string().min(1),
+  timeout: positiveSeconds.max(3600).default(30),
+});
+
 export const inventorySchema = z.strictObject({
   cluster: name('cluster name'),
   ssh: sshSchema.default(sshSchema.parse({})),
   mysql: mysqlSchema,
   pairs: z.array(pairSchema).min(1, 'an inventory needs at least one pair'),
   firewall: firewallSchema.default(firewallSchema.parse({})),
+  // Commands run on the controller around a swap (src/ops/hooks.ts).
+  hooks: z
+    .strictObject({
+      pre_swap: hookSchema.optional(),
+      post_swap: hookSchema.optional(),
+    })
+    .optional(),
   // Where every change duet makes is recorded (one JSON line each); default ~/.duet/log/<cluster>.jsonl.
   audit_log: z.string().min(1).optional(),
 });

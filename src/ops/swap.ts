@@ -27,6 +27,7 @@ import {
 import { planHost } from '../plan/plan.ts';
 import { desiredFiles, HARESOURCES_PATH, recordedWriter, WRITER_RESOURCE } from '../render/desired.ts';
 import { applyHostPlan } from './apply.ts';
+import { postSwapHook, preSwapHook } from './hooks.ts';
 import { probeHost, readNodeState, type NodeConnections, type NodeLiveState } from './pair-state.ts';
 import { planNode } from './provision.ts';
 import { assessPair, readNodeExtras, readPairStatus, type NodeExtras, type PairStatus } from './status.ts';
@@ -250,11 +251,14 @@ export async function swap(inv: Inventory, conn: NodeConnections, opts: SwapOpti
 
   if (opts.dryRun) {
     run.io.note(`pre-flight passed: swap pair ${pair.name} from ${from.name} to ${to.name}`);
+    if (inv.hooks?.preSwap) run.io.note(`pre_swap hook on this machine (a failure aborts here): ${inv.hooks.preSwap.run}`);
     await forward(run, locked);
+    if (inv.hooks?.postSwap) run.io.note(`post_swap hook on this machine (a failure only warns): ${inv.hooks.postSwap.run}`);
     run.io.note(`on a failure before ${to.name} is writable: ${from.name} read_only OFF (or ${HB_TAKEOVER} on it once the IP moved), accounts unlocked`);
     return { ...(await finished(conn, opts, undefined, 'dry run')), from: from.name, to: to.name, notes: run.notes };
   }
 
+  await preSwapHook(inv, pair, from, to, opts.log);
   run.journal = new Journal(opts.journalPath);
   run.journal.append({ event: 'begin', swap: randomUUID(), cluster: inv.cluster, pair: pair.name, from: from.name, to: to.name, at: new Date().toISOString() });
   let freezeMs: number;
@@ -266,11 +270,18 @@ export async function swap(inv: Inventory, conn: NodeConnections, opts: SwapOpti
     opts.log(`${pair.name}: swap failed: ${cause}`);
     // From here on the pair has been changed: whatever fails is an ApplyError (exit 5), never "nothing changed".
     const outcome = await afterFirstChange(`swap of pair ${pair.name} failed (${cause}), and so did the rollback`, () => finishOrRollBack(run, steps, cause), RESUME_HINT);
-    if (outcome === 'swapped') return report(run, 'swapped', undefined);
+    if (outcome === 'swapped') return afterSwap(run, undefined);
     throw new ApplyError(`swap of pair ${pair.name} failed (${cause}); rolled back: ${from.name} is the writer and holds the floating IP`, {
       hint: 'status shows the pair; nothing else needs undoing',
     });
   }
+  return afterSwap(run, freezeMs);
+}
+
+/** The post_swap hook (a failure is a note: the swap stands), then the report. */
+async function afterSwap(run: SwapRun, freezeMs: number | undefined): Promise<SwapReport> {
+  const warning = await postSwapHook(run.inv, run.pair, run.from, run.to, run.opts.log);
+  if (warning) run.notes.push(warning);
   return report(run, 'swapped', freezeMs);
 }
 

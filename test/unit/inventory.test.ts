@@ -375,3 +375,22 @@ describe('inventory: ssh.config', () => {
     assert.match(port!.message, /Port ssh is not a port number/);
   });
 });
+
+describe('inventory: hooks and audit_log', () => {
+  it('reads swap hooks with a default timeout, and the audit log path relative to the inventory', async () => {
+    const inv = validInventory();
+    inv.hooks = { pre_swap: { run: './drain.sh' }, post_swap: { run: 'notify', timeout: 5 } };
+    inv.audit_log = 'logs/audit.jsonl';
+    const model = await parseInventory(stringify(inv), FILE, ENV);
+    assert.deepEqual(model.hooks, { preSwap: { run: './drain.sh', timeoutSeconds: 30 }, postSwap: { run: 'notify', timeoutSeconds: 5 } });
+    assert.equal(model.auditLog, '/inv/logs/audit.jsonl');
+    assert.match((await parseInventory(stringify(validInventory()), FILE, ENV)).auditLog, /\/\.duet\/log\/shop\.jsonl$/);
+  });
+
+  it('refuses an unknown hook and a timeout out of range', async () => {
+    const inv = validInventory();
+    inv.hooks = { pre_failover: { run: 'x' }, post_swap: { run: 'y', timeout: 0 } };
+    const paths = (await issuesOf(inv)).map((i) => i.path).sort();
+    assert.deepEqual(paths, ['hooks.post_swap.timeout', 'hooks.pre_failover']);
+  });
+});

@@ -64,7 +64,8 @@ export const swap = defineCommand({
       .example('$0 inventory/fixtures.yml --resume', 'after a crash of this command: end with one writer holding the floating IP')
       .epilogue(
         'Exit codes: 0 swapped (or nothing to do); 2 bad input; 3 SSH; 4 host not usable; 5 the swap failed after its first change and was rolled back ' +
-          '(the message says so, or how to --resume); 6 refused by pre-flight, nothing changed.',
+          '(the message says so, or how to --resume); 6 refused by pre-flight or by the pre_swap hook, nothing changed. ' +
+          'Hooks (inventory hooks.pre_swap / post_swap) run on this machine with DUET_PAIR, DUET_OLD_WRITER, DUET_NEW_WRITER and DUET_VIP set.',
       ),
   run: async (argv) => {
     if (argv.dryRun && argv.resume) throw new UsageError('--dry-run and --resume do not go together', { hint: 'status shows what --resume would start from' });
