@@ -26,6 +26,11 @@ export function traceCommand(host: string, command: string, withStdin: boolean):
 
 /** An SQL statement as traced: the text (placeholders only) and its parameters, secrets redacted. */
 export function traceSql(host: string, sql: string, params: readonly unknown[]): string {
+  return `${host} SQL> ${sqlText(sql, params)}`;
+}
+
+/** A statement on one line with its parameters after it, a secret as [redacted] (the trace's and the audit log's form). */
+export function sqlText(sql: string, params: readonly unknown[]): string {
   const shown = params.map((p) => (p instanceof Secret ? '[redacted]' : JSON.stringify(p)));
-  return `${host} SQL> ${sql.replace(/\s+/g, ' ').trim()}${shown.length > 0 ? `  -- ${shown.join(', ')}` : ''}`;
+  return `${sql.replace(/\s+/g, ' ').trim()}${shown.length > 0 ? `  -- ${shown.join(', ')}` : ''}`;
 }

@@ -2,7 +2,9 @@
 // Also what every command shares: the yargs settings (strict, a usage error is a short UsageError,
 // exit 2) and numeric options that are checked (a type, a range) instead of becoming NaN.
 import type { ArgumentsCamelCase, Argv, Options } from 'yargs';
+import { AuditLog, setAuditLog } from '../audit.ts';
 import { UsageError } from '../errors.ts';
+import type { Inventory } from '../inventory/model.ts';
 import { setTraceSink } from '../trace.ts';
 
 export interface DuetCommand<A = any> {
@@ -107,4 +109,15 @@ export const verboseOption = {
 /** Turns tracing on for --verbose (src/trace.ts): lines go to stderr, prefixed with "+ ". */
 export function traceWhen(verbose: boolean | undefined): void {
   setTraceSink(verbose ? (line) => process.stderr.write(`+ ${line}\n`) : undefined);
+}
+
+/**
+ * Opens the inventory's audit log (audit_log, default ~/.duet/log/<cluster>.jsonl) for a command
+ * about to change hosts: every change is recorded there as `command` (e.g. "readonly off"). A log
+ * that cannot be opened is an error before anything is changed.
+ */
+export function startAudit(inv: Inventory, command: string): void {
+  const log = new AuditLog(inv.auditLog, { cluster: inv.cluster, command, secrets: inv.secrets, warn: (line) => process.stderr.write(`${line}\n`) });
+  log.open();
+  setAuditLog(log);
 }

@@ -1,16 +1,19 @@
 // Reads an inventory file, checks its shape and rules, resolves secrets, and returns the model.
 // Every problem found is reported at once, with file, field path, line and column, and a hint.
+import { readdirSync, readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { homedir, userInfo } from 'node:os';
+import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { LineCounter, isMap, isPair, isScalar, isSeq, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import type { z } from 'zod';
+import { defaultAuditLogPath } from '../audit.ts';
 import { InventoryError, type InventoryIssue } from '../errors.ts';
 import type { Inventory, NodeSpec, PairSpec } from './model.ts';
 import { parseCidr } from './net.ts';
 import { inventorySchema, type RawInventory, type RawSecretRef } from './schema.ts';
 import { deriveSecret, Secret } from './secret.ts';
 import { shellQuote } from '../transport/shell.ts';
+import { parseSshConfig, resolveSshHost, type IncludedFile, type SshConfigProblem, type SshHostConfig } from '../transport/ssh-config.ts';
 import { autoIncrementOffset, formatPath, gtidDomainId, validateInventory, type FieldPath, type RuleViolation } from './validate.ts';
 
 export async function loadInventory(file: string, env: NodeJS.ProcessEnv = process.env): Promise<Inventory> {
@@ -72,14 +75,110 @@ export async function parseInventory(text: string, path: string, env: NodeJS.Pro
   const replicationPassword = await resolveSecret(raw.mysql.replication.password, 'password', ['mysql', 'replication', 'password']);
   const authkeys = await Promise.all(raw.pairs.map((pair, p) => resolveSecret(pair.heartbeat.authkey, 'authkey', ['pairs', p, 'heartbeat', 'authkey'])));
 
-  if (issues.length > 0 || !replicationPassword || authkeys.some((k) => !k)) {
-    // In file order, so the list reads top to bottom like the file.
-    throw new InventoryError(issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0)));
+  const ssh = resolveSshSettings(raw, baseDir, (message, hint, at = ['ssh', 'config']) => issues.push(issue(at, message, hint)), (p) =>
+    issues.push({ file: p.file, path: 'ssh.config', line: p.line, message: p.message, ...(p.hint ? { hint: p.hint } : {}) }),
+  );
+
+  if (issues.length > 0 || !replicationPassword || authkeys.some((k) => !k) || !ssh) {
+    // In file order, so the list reads top to bottom like the file (the inventory's problems first).
+    throw new InventoryError(
+      issues.sort((a, b) => Number(a.file !== path) - Number(b.file !== path) || (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0)),
+    );
   }
-  return buildModel(raw, path, replicationPassword, authkeys as Secret[], secrets);
+  return buildModel(raw, path, replicationPassword, authkeys as Secret[], secrets, ssh);
 }
 
-function buildModel(raw: RawInventory, file: string, replicationPassword: Secret, authkeys: Secret[], secrets: Secret[]): Inventory {
+/** ssh.config applied to the nodes: what the config says about each node, and the one login user. */
+interface ResolvedSsh {
+  config: string | undefined;
+  user: string;
+  nodes: Map<string, SshHostConfig>;
+}
+
+const NO_SSH_CONFIG: SshHostConfig = { hostName: undefined, port: undefined, user: undefined, identity: undefined, jumps: [] };
+
+/**
+ * Reads ssh.config (and what it includes) and resolves every node's name through it, as `ssh NAME`
+ * would. Values written in the inventory win: ssh_host over HostName, ssh_port and ssh.port over
+ * Port, ssh.user over User, ssh.identity over IdentityFile. The login user must be the same on
+ * every node (duet logs in to MySQL as it, and the resource script knows it), so a config giving
+ * the nodes different users is a problem. undefined when something was reported.
+ */
+function resolveSshSettings(
+  raw: RawInventory,
+  baseDir: string,
+  report: (message: string, hint?: string, at?: FieldPath) => void,
+  reportConfig: (problem: SshConfigProblem) => void,
+): ResolvedSsh | undefined {
+  const nodes = raw.pairs.flatMap((p) => p.nodes);
+  if (raw.ssh.config === undefined) {
+    return { config: undefined, user: raw.ssh.user ?? 'root', nodes: new Map(nodes.map((n) => [n.name, NO_SSH_CONFIG])) };
+  }
+  const file = expandPath(raw.ssh.config, baseDir);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    report(`cannot read the SSH client config ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, 'point ssh.config at an OpenSSH client config, e.g. ~/.ssh/config, or remove it');
+    return undefined;
+  }
+  const home = homedir();
+  const { config, problems } = parseSshConfig(text, file, { home, readInclude: readIncluded });
+  const resolved = new Map<string, SshHostConfig>();
+  for (const node of nodes) {
+    const { host, problems: more } = resolveSshHost(config, node.name, { home, localUser: userInfo().username });
+    problems.push(...more);
+    resolved.set(node.name, host);
+  }
+  // One problem once, though several nodes hit the same line.
+  const seen = new Set<string>();
+  for (const p of problems) {
+    const key = `${p.file}:${p.line}:${p.message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    reportConfig(p);
+  }
+  let user = raw.ssh.user;
+  if (user === undefined) {
+    const users = new Map(nodes.map((n) => [n.name, resolved.get(n.name)!.user ?? 'root']));
+    if (new Set(users.values()).size > 1) {
+      report(
+        `${file} gives the nodes different login users (${[...users].map(([n, u]) => `${n}: ${u}`).join(', ')}); duet needs one`,
+        'duet logs in to MySQL as its SSH user: set ssh.user in the inventory (it wins over the config)',
+      );
+      return undefined;
+    }
+    user = [...users.values()][0] ?? 'root';
+  }
+  return problems.length > 0 ? undefined : { config: file, user, nodes: resolved };
+}
+
+/** An Include pattern's files: wildcards (`*`, `?`) in the last part only, sorted by name; none when nothing matches. */
+function readIncluded(pattern: string): IncludedFile[] {
+  const dir = dirname(pattern);
+  const name = basename(pattern);
+  const read = (file: string): IncludedFile[] => {
+    try {
+      return [{ file, text: readFileSync(file, 'utf8') }];
+    } catch {
+      return [];
+    }
+  };
+  if (!/[*?]/.test(name)) return read(pattern);
+  const source = name.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return entries
+    .filter((e) => new RegExp(`^${source}$`).test(e) && !e.startsWith('.'))
+    .sort()
+    .flatMap((e) => read(resolve(dir, e)));
+}
+
+function buildModel(raw: RawInventory, file: string, replicationPassword: Secret, authkeys: Secret[], secrets: Secret[], ssh: ResolvedSsh): Inventory {
   const baseDir = dirname(file);
   // Derived secrets are redacted like the ones they come from.
   const keep = (secret: Secret) => (secrets.push(secret), secret);
@@ -93,8 +192,7 @@ function buildModel(raw: RawInventory, file: string, replicationPassword: Secret
         preferred: node.preferred,
         autoIncrementOffset: autoIncrementOffset(node, n),
         gtidDomainId: gtidDomainId(node),
-        sshHost: node.ssh_host ?? node.address,
-        sshPort: node.ssh_port ?? raw.ssh.port,
+        ...nodeSsh(node, ssh.nodes.get(node.name)!),
         hostKey: node.host_key,
       }),
     ) as [NodeSpec, NodeSpec];
@@ -123,13 +221,23 @@ function buildModel(raw: RawInventory, file: string, replicationPassword: Secret
       nodes,
     };
   });
+  // Explicit inventory values first, then ssh.config, then the defaults.
+  function nodeSsh(node: RawInventory['pairs'][number]['nodes'][number], config: SshHostConfig): Pick<NodeSpec, 'sshHost' | 'sshPort' | 'sshIdentity' | 'sshJump'> {
+    return {
+      sshHost: node.ssh_host ?? config.hostName ?? node.address,
+      sshPort: node.ssh_port ?? raw.ssh.port ?? config.port ?? 22,
+      ...(raw.ssh.identity === undefined && config.identity !== undefined ? { sshIdentity: config.identity } : {}),
+      ...(config.jumps.length > 0 ? { sshJump: config.jumps } : {}),
+    };
+  }
   return {
     file,
     cluster: raw.cluster,
     ssh: {
-      user: raw.ssh.user,
-      port: raw.ssh.port,
+      user: ssh.user,
+      port: raw.ssh.port ?? 22,
       identity: raw.ssh.identity === undefined ? undefined : expandPath(raw.ssh.identity, baseDir),
+      config: ssh.config,
       knownHosts: expandPath(raw.ssh.known_hosts, baseDir),
       sudo: raw.ssh.sudo,
       connectTimeoutSeconds: raw.ssh.connect_timeout,
@@ -146,6 +254,13 @@ function buildModel(raw: RawInventory, file: string, replicationPassword: Secret
     },
     firewall: { manage: raw.firewall.manage, sshFrom: raw.firewall.ssh_from ?? [], mysqlFrom: raw.firewall.mysql_from },
     pairs,
+    ...(raw.hooks && {
+      hooks: {
+        preSwap: raw.hooks.pre_swap && { run: raw.hooks.pre_swap.run, timeoutSeconds: raw.hooks.pre_swap.timeout },
+        postSwap: raw.hooks.post_swap && { run: raw.hooks.post_swap.run, timeoutSeconds: raw.hooks.post_swap.timeout },
+      },
+    }),
+    auditLog: raw.audit_log === undefined ? defaultAuditLogPath(raw.cluster) : expandPath(raw.audit_log, baseDir),
     secrets,
   };
 }

@@ -1,5 +1,6 @@
 // The resolved inventory: what load() returns after parsing, defaulting, resolving secrets and
 // validating. Everything downstream (render, plan, ops) reads only these types, never raw YAML.
+import type { SshHop } from '../transport/ssh-config.ts';
 import type { Secret } from './secret.ts';
 
 export type Flavor = 'mariadb' | 'mysql';
@@ -12,6 +13,8 @@ export interface SshSettings {
   port: number;
   /** Absolute path of the private key; undefined means use ssh-agent (SSH_AUTH_SOCK). */
   identity: string | undefined;
+  /** Absolute path of the OpenSSH client config that was read (ssh.config), for messages; undefined: none. */
+  config?: string | undefined;
   /** Absolute path of the known_hosts file that host keys are checked against. */
   knownHosts: string;
   /** Run privileged commands through `sudo -n` (for a non-root user). */
@@ -43,9 +46,14 @@ export interface NodeSpec {
   preferred: boolean;
   autoIncrementOffset: number;
   gtidDomainId: number;
-  /** Where SSH connects (defaults to address). */
+  /** Where SSH connects: ssh_host, else ssh.config's HostName, else address. */
   sshHost: string;
+  /** ssh_port, else ssh.port, else ssh.config's Port, else 22. */
   sshPort: number;
+  /** The private key from ssh.config's IdentityFile, when ssh.identity is not set (which then applies). */
+  sshIdentity?: string | undefined;
+  /** Hosts to go through first (ssh.config's ProxyJump), in order; none or empty: a direct connection. */
+  sshJump?: SshHop[] | undefined;
   /** Pinned host key ("ssh-ed25519 AAAA..."); when set it is used instead of known_hosts. */
   hostKey: string | undefined;
 }
@@ -109,6 +117,18 @@ export interface FirewallSettings {
   mysqlFrom: string[];
 }
 
+/** A command run on the controller (hooks), with /bin/sh in the inventory's folder. */
+export interface Hook {
+  run: string;
+  timeoutSeconds: number;
+}
+
+/** Commands around a swap (README "Hooks"): a failing pre_swap aborts it before any change; a failing post_swap warns. */
+export interface SwapHooks {
+  preSwap?: Hook | undefined;
+  postSwap?: Hook | undefined;
+}
+
 export interface Inventory {
   /** Absolute path of the inventory file (error messages name it). */
   file: string;
@@ -117,6 +137,10 @@ export interface Inventory {
   mysql: MysqlSettings;
   firewall: FirewallSettings;
   pairs: PairSpec[];
+  /** hooks: (swap's, on the controller); undefined or empty: none. */
+  hooks?: SwapHooks | undefined;
+  /** Absolute path of the audit log: audit_log, default ~/.duet/log/<cluster>.jsonl. */
+  auditLog: string;
   /** Every resolved secret, so output can be redacted. */
   secrets: Secret[];
 }

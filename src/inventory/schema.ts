@@ -34,10 +34,19 @@ export const secretRefSchema = z
 const port = z.number().int().min(1).max(65535);
 const positiveSeconds = z.number().int().min(1);
 
+// user and port have no zod default: a value written in the inventory wins over ssh.config, a
+// default does not (load.ts applies the defaults, root and 22, after the config). The `default`
+// meta keeps them in inventory/schema.json for editors.
 export const sshSchema = z.strictObject({
-  user: z.string().regex(LOGIN, "must be a login name: up to 32 letters, digits, '_', '.' or '-', not starting with a digit, '.' or '-'").default('root'),
-  port: port.default(22),
+  user: z
+    .string()
+    .regex(LOGIN, "must be a login name: up to 32 letters, digits, '_', '.' or '-', not starting with a digit, '.' or '-'")
+    .optional()
+    .meta({ default: 'root' }),
+  port: port.optional().meta({ default: 22 }),
   identity: z.string().min(1).optional(),
+  // An OpenSSH client config (Host, HostName, Port, User, IdentityFile, ProxyJump); none by default.
+  config: z.string().min(1).optional(),
   known_hosts: z.string().min(1).default('~/.ssh/known_hosts'),
   sudo: z.boolean().default(false),
   connect_timeout: positiveSeconds.default(10),
@@ -112,12 +121,26 @@ export const firewallSchema = z.strictObject({
   mysql_from: z.array(z.string()).default([]),
 });
 
+export const hookSchema = z.strictObject({
+  run: z.string().min(1),
+  timeout: positiveSeconds.max(3600).default(30),
+});
+
 export const inventorySchema = z.strictObject({
   cluster: name('cluster name'),
   ssh: sshSchema.default(sshSchema.parse({})),
   mysql: mysqlSchema,
   pairs: z.array(pairSchema).min(1, 'an inventory needs at least one pair'),
   firewall: firewallSchema.default(firewallSchema.parse({})),
+  // Commands run on the controller around a swap (src/ops/hooks.ts).
+  hooks: z
+    .strictObject({
+      pre_swap: hookSchema.optional(),
+      post_swap: hookSchema.optional(),
+    })
+    .optional(),
+  // Where every change duet makes is recorded (one JSON line each); default ~/.duet/log/<cluster>.jsonl.
+  audit_log: z.string().min(1).optional(),
 });
 
 export type RawInventory = z.infer<typeof inventorySchema>;

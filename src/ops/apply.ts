@@ -7,6 +7,7 @@
 // the rollback above is the one reader of a backup, so once the apply ended (converged, or the old
 // files put back) the old key is deleted. That keeps the guarantee, and no old key stays behind after
 // a rotation. If duet dies in the middle, the backup stays, as protected as the live file.
+import { audit } from '../audit.ts';
 import { ApplyError } from '../errors.ts';
 import type { Flavor } from '../inventory/model.ts';
 import type { HostFacts } from '../plan/facts.ts';
@@ -20,6 +21,8 @@ export interface ApplyContext {
   facts: HostFacts;
   flavor: Flavor;
   log: (line: string) => void;
+  /** Why, for the audit log: the phase of the command applying the plan (default `apply`). */
+  phase?: string;
 }
 
 export interface ApplyResult {
@@ -59,7 +62,7 @@ async function installAndRun(plan: HostPlan, changes: FileChange[], contentChang
       installed.push(change);
     }
   } catch (err) {
-    const undone = await restoreFiles(installed, ctx)
+    const undone = await restoreFiles(installed, ctx, 'installing files failed')
       .then(() => removeStaged(contentChanges, ctx))
       .then(
         () => 'the files installed so far were put back',
@@ -84,7 +87,7 @@ async function installAndRun(plan: HostPlan, changes: FileChange[], contentChang
       // with the previous files.
       const done = plan.services.slice(0, plan.services.indexOf(service) + 1);
       const recovered = await (async () => {
-        await restoreFiles(installed, ctx);
+        await restoreFiles(installed, ctx, `${service} failed with the new configuration`);
         for (const s of done) await runServiceAction(s, ctx);
       })().then(
         () => 'the previous files are back and it runs again',
@@ -120,25 +123,32 @@ async function stageFile(change: FileChange, { ssh, flavor }: ApplyContext): Pro
   }
 }
 
-async function installFile(change: FileChange, { ssh }: ApplyContext): Promise<void> {
+async function installFile(change: FileChange, ctx: ApplyContext): Promise<void> {
+  const { ssh } = ctx;
   const { file } = change;
   const target = q(file.path);
+  const owner = `${file.owner}:${file.group} ${file.mode.toString(8).padStart(4, '0')}`;
+  const record = (what: string) => audit({ host: ssh.target.name, phase: ctx.phase ?? 'apply', kind: 'file', what });
   if (!change.contentChanged) {
     await ssh.run(`chown ${q(`${file.owner}:${file.group}`)} ${target} && chmod ${file.mode.toString(8)} ${target}`);
+    record(`set owner and mode of ${file.path} to ${owner}`);
     return;
   }
   // mv within one directory is an atomic rename.
   const backup = change.action === 'update' ? `${backupCommand(file)} && ` : '';
   await ssh.run(`${backup}mv -f ${q(stagingPath(file.path))} ${target}`);
+  record(`${change.action === 'create' ? 'created' : 'replaced'} ${file.path} (${owner})`);
 }
 
 /** Puts back the previous copies of installed files; files that did not exist before are removed. */
-async function restoreFiles(changes: FileChange[], { ssh }: ApplyContext): Promise<void> {
+async function restoreFiles(changes: FileChange[], { ssh, phase }: ApplyContext, why: string): Promise<void> {
   for (const change of changes) {
     if (!change.contentChanged) continue;
     const target = q(change.file.path);
     const command = change.action === 'create' ? `rm -f ${target}` : restoreCommand(change.file);
-    await ssh.exec(command);
+    const result = await ssh.exec(command);
+    const what = change.action === 'create' ? `removed the new ${change.file.path}` : `put the previous ${change.file.path} back`;
+    audit({ host: ssh.target.name, phase: phase ?? 'apply', kind: 'file', what: `${what} (${why})${result.code === 0 ? '' : `: exited with status ${result.code}`}` });
   }
 }
 
@@ -172,7 +182,14 @@ async function runServiceAction(service: Service, ctx: ApplyContext): Promise<st
       break;
   }
   ctx.log(`${ssh.target.name}: ${command}`);
-  await ssh.run(withoutInheritedPipes(command), { timeoutMs: SERVICE_TIMEOUT_MS });
+  const record = (outcome: string) => audit({ host: ssh.target.name, phase: ctx.phase ?? 'apply', kind: 'service', what: `ran ${command}${outcome}`, statements: [`$ ${command}`] });
+  try {
+    await ssh.run(withoutInheritedPipes(command), { timeoutMs: SERVICE_TIMEOUT_MS });
+  } catch (err) {
+    record(`: FAILED (${firstLine(err)})`);
+    throw err;
+  }
+  record('');
   return command;
 }
 

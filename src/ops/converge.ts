@@ -1,6 +1,7 @@
 // The pair-wide state provision converges after the files: both servers running, the replication
 // accounts, each node replicating from its peer, exactly one writable node, Heartbeat running and the
 // floating IP on the writer. Each step reads first and changes only what differs.
+import { audit, type ChangeKind } from '../audit.ts';
 import { HostStateError, ReplicationError, TransportError } from '../errors.ts';
 import type { Inventory, NodeSpec, PairSpec } from '../inventory/model.ts';
 import { MYSQL_PORT, peerOf } from '../inventory/model.ts';
@@ -37,16 +38,18 @@ const POLL_MS = 250;
 
 export async function convergePair(inv: Inventory, pair: PairSpec, ctx: ConvergeContext): Promise<PairConvergence> {
   const result: PairConvergence = { pair: pair.name, writer: ctx.writer, actions: [] };
-  const act = (line: string) => {
+  // Every change: the report, the progress line, and the audit log.
+  const act = (host: string, kind: ChangeKind, line: string, role?: { writer: string }) => {
     result.actions.push(line);
     ctx.log(`${pair.name}: ${line}`);
+    audit({ host, phase: 'converge', kind, what: line, ...(role && { pair: pair.name, writer: role.writer }) });
   };
   const conn = new NodeConnections(ctx.pool);
   try {
     for (const node of pair.nodes) {
       const ssh = await conn.ssh(node);
       if (await ensureDaemon(ssh, 'mysql', serviceCommand(ctx.facts.get(node.name)!.initSystem, mysqlUnit(inv.mysql.flavor), 'start'))) {
-        act(`started ${mysqlUnit(inv.mysql.flavor)} on ${node.name}`);
+        act(node.name, 'service', `started ${mysqlUnit(inv.mysql.flavor)} on ${node.name}`);
       }
       const { dialect } = await conn.mysql(node);
       if (dialect.flavor !== inv.mysql.flavor) {
@@ -64,11 +67,11 @@ export async function convergePair(inv: Inventory, pair: PairSpec, ctx: Converge
       const peer = peerOf(pair, node);
       const account = { user: inv.mysql.replication.user, host: peer.address };
       if ((await ensureReplicationUser(session(node), account, inv.mysql.replication.password)).created) {
-        act(`created replication account ${account.user}@${account.host} on ${node.name}`);
+        act(node.name, 'sql', `created replication account ${account.user}@${account.host} on ${node.name}`);
       }
       const fence = { user: FENCE_USER, host: peer.address };
       if ((await ensureFenceUser(session(node), fence, pair.failover.fencePassword)).created) {
-        act(`created fence account ${fence.user}@${fence.host} on ${node.name}`);
+        act(node.name, 'sql', `created fence account ${fence.user}@${fence.host} on ${node.name}`);
       }
     }
 
@@ -77,29 +80,29 @@ export async function convergePair(inv: Inventory, pair: PairSpec, ctx: Converge
     if (seed.kind === 'copy') {
       ctx.log(`${pair.name}: copying ${seed.databases.join(', ')} from ${seed.from.name} to ${seed.to.name}`);
       const position = await copyData(seed, conn);
-      act(`copied ${seed.databases.join(', ')} from ${seed.from.name} to ${seed.to.name} (at GTID ${position || 'start'})`);
+      act(seed.to.name, 'data', `copied ${seed.databases.join(', ')} from ${seed.from.name} to ${seed.to.name} (at GTID ${position || 'start'})`);
     }
 
     for (const node of pair.nodes) {
       const peer = peerOf(pair, node);
       const source = { host: peer.address, port: MYSQL_PORT, user: inv.mysql.replication.user, password: inv.mysql.replication.password, useGtid: true };
-      if ((await configureSource(session(node), source)) === 'changed') act(`${node.name} replicates from ${peer.name} (${peer.address})`);
+      if ((await configureSource(session(node), source)) === 'changed') act(node.name, 'sql', `${node.name} replicates from ${peer.name} (${peer.address})`);
       const state = await readInstanceState(session(node));
       if (state.replica?.ioRunning !== 'Yes' || state.replica.sqlRunning !== 'Yes') {
         // Restart both threads: an I/O thread that lost its source (a restart by this run) would
         // otherwise wait out MASTER_CONNECT_RETRY before it tries again.
         await stopReplica(session(node));
         await startReplica(session(node));
-        act(`started replication on ${node.name}`);
+        act(node.name, 'sql', `started replication on ${node.name}`);
       }
     }
 
     // The application's schemas and duet's own exist on both nodes, so the first write replicates.
     for (const node of pair.nodes) {
       for (const database of inv.mysql.databases) {
-        if (await ensureDatabase(session(node), database)) act(`created database ${database} on ${node.name}`);
+        if (await ensureDatabase(session(node), database)) act(node.name, 'sql', `created database ${database} on ${node.name}`);
       }
-      for (const what of await ensureDuetSchema(session(node))) act(`created ${what} on ${node.name}`);
+      for (const what of await ensureDuetSchema(session(node))) act(node.name, 'sql', `created ${what} on ${node.name}`);
     }
 
     // Exactly one writer. Both servers start read-only (my.cnf). The write role comes with the
@@ -113,7 +116,7 @@ export async function convergePair(inv: Inventory, pair: PairSpec, ctx: Converge
       const wantReadOnly = node.name !== ctx.writer || !heartbeatOnWriter;
       if ((await readInstanceState(session(node))).readOnly !== wantReadOnly) {
         await setReadOnly(session(node), wantReadOnly);
-        act(`${node.name} read_only ${wantReadOnly ? 'ON' : 'OFF'}`);
+        act(node.name, 'sql', `${node.name} read_only ${wantReadOnly ? 'ON' : 'OFF'}`);
       }
     }
 
@@ -122,7 +125,7 @@ export async function convergePair(inv: Inventory, pair: PairSpec, ctx: Converge
       const ssh = await conn.ssh(node);
       if (await ensureDaemon(ssh, 'heartbeat', serviceCommand(ctx.facts.get(node.name)!.initSystem, 'heartbeat', 'start'))) {
         started.push(node.name);
-        act(`started heartbeat on ${node.name}`);
+        act(node.name, 'service', `started heartbeat on ${node.name}`);
       }
     }
     if (started.length > 0) {
@@ -137,7 +140,7 @@ export async function convergePair(inv: Inventory, pair: PairSpec, ctx: Converge
       const view = await readTopology(session(writerNode));
       if (!topologyNames(view, pair, ctx.writer)) {
         await recordWriter(session(writerNode), pair, ctx.writer);
-        act(`recorded ${ctx.writer} as the writer in ${DUET_SCHEMA}.${TOPOLOGY_TABLE} (epoch ${view.epoch + 1})`);
+        act(ctx.writer, 'role', `recorded ${ctx.writer} as the writer of pair ${pair.name} in ${DUET_SCHEMA}.${TOPOLOGY_TABLE} (epoch ${view.epoch + 1})`, { writer: ctx.writer });
       }
     } else {
       throw new ReplicationError(`${ctx.writer} holds the floating IP but is still read-only`, {

@@ -1,6 +1,7 @@
 // Single-node role changes done by hand: read_only on or off, replication threads started or
 // stopped. Each reads first, refuses what would leave the pair with two writers (or a writer the
 // floating IP does not lead to) unless forced, and says what it did.
+import { audit, auditSql } from '../audit.ts';
 import { afterFirstChange, HostStateError, ReplicationError, UsageError } from '../errors.ts';
 import type { Inventory, NodeSpec, PairSpec } from '../inventory/model.ts';
 import { allNodes, peerOf } from '../inventory/model.ts';
@@ -54,7 +55,10 @@ export async function makeWritable(conn: NodeConnections, pair: PairSpec, node: 
   const session = await conn.mysql(node);
   return afterFirstChange(`making ${node.name} writable failed (it may be writable already)`, async () => {
     await setReadOnly(session, false);
+    const forced = force && (peer.mysql?.readOnly === false || (peer.holdsVip && !own.holdsVip)) ? ' (forced)' : '';
+    audit({ host: node.name, phase: 'read_only', kind: 'role', pair: pair.name, writer: node.name, what: `${node.name} made writable${forced}`, statements: [auditSql(session.dialect.setReadOnly(false))] });
     await recordWriter(session, pair, node.name);
+    audit({ host: node.name, phase: 'topology', kind: 'sql', what: `recorded ${node.name} as the writer of pair ${pair.name} at a new epoch` });
     return `${node.name} is writable (a new write-role epoch is recorded)`;
   });
 }
@@ -65,6 +69,7 @@ export async function makeReadOnly(conn: NodeConnections, inv: Inventory, pair: 
   if ((await readInstanceState(session)).readOnly) return [`${node.name} is already read-only`];
   return afterFirstChange(`making ${node.name} read-only failed (it may be read-only already)`, async () => {
     await setReadOnly(session, true);
+    audit({ host: node.name, phase: 'read_only', kind: 'role', pair: pair.name, what: `${node.name} made read-only`, statements: [auditSql(session.dialect.setReadOnly(true))] });
     const notes = [`${node.name} is read-only`];
     const holdsVip = (await readPairState(conn, pair)).nodes.some((n) => n.node.name === node.name && n.holdsVip);
     if (holdsVip) notes.push(`${node.name} holds the floating IP: the application cannot write until it is writable again (readonly off ${node.name}) or a swap`);
@@ -81,10 +86,13 @@ export async function setReplication(conn: NodeConnections, pair: PairSpec, node
   if (!status) throw new ReplicationError('the server is not configured as a replica', { host: node.name, hint: 'run provision first' });
   if (running) {
     if (status.ioRunning === 'Yes' && status.sqlRunning === 'Yes') return `replication on ${node.name} (from ${source}) is already running`;
-    await afterFirstChange(`replication on ${node.name} (from ${source}) was started but does not run`, () => startReplica(session));
+    await afterFirstChange(`replication on ${node.name} (from ${source}) was started but does not run`, () =>
+      startReplica(session).finally(() => audit({ host: node.name, phase: 'replication', kind: 'sql', what: `started replication on ${node.name} (from ${source})` })),
+    );
     return `replication on ${node.name} (from ${source}) is running`;
   }
   if (status.ioRunning === 'No' && status.sqlRunning === 'No') return `replication on ${node.name} (from ${source}) is already stopped`;
   await afterFirstChange(`stopping replication on ${node.name} failed (it may be stopped already)`, () => stopReplica(session));
+  audit({ host: node.name, phase: 'replication', kind: 'sql', what: `stopped replication on ${node.name} (from ${source})` });
   return `replication on ${node.name} (from ${source}) is stopped`;
 }

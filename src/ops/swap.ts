@@ -8,6 +8,7 @@
 // target is the writer undoes the freeze, and `--resume` finishes or rolls back an interrupted swap.
 import { randomUUID } from 'node:crypto';
 import type { RowDataPacket } from 'mysql2/promise';
+import { audit, auditSql } from '../audit.ts';
 import { afterFirstChange, ApplyError, HostStateError, ReplicationError, UsageError } from '../errors.ts';
 import type { Inventory, NodeSpec, PairSpec } from '../inventory/model.ts';
 import { peerOf } from '../inventory/model.ts';
@@ -26,6 +27,7 @@ import {
 import { planHost } from '../plan/plan.ts';
 import { desiredFiles, HARESOURCES_PATH, recordedWriter, WRITER_RESOURCE } from '../render/desired.ts';
 import { applyHostPlan } from './apply.ts';
+import { postSwapHook, preSwapHook } from './hooks.ts';
 import { probeHost, readNodeState, type NodeConnections, type NodeLiveState } from './pair-state.ts';
 import { planNode } from './provision.ts';
 import { assessPair, readNodeExtras, readPairStatus, type NodeExtras, type PairStatus } from './status.ts';
@@ -128,6 +130,8 @@ export function swapProblems(pair: PairSpec, from: NodeSpec, to: NodeSpec, facts
 class SwapIo {
   /** While polling, only the first round is traced. */
   #muted = false;
+  /** What changed since the last auditChanges(): node name and statement or command, in order. */
+  #changed: Array<[node: string, change: string]> = [];
 
   constructor(
     private readonly conn: NodeConnections,
@@ -147,12 +151,26 @@ class SwapIo {
   async sql(node: NodeSpec, statement: SqlStatement | string, effect: 'read' | 'change' | 'wait'): Promise<RowDataPacket[]> {
     this.trace(`${node.name} SQL> ${typeof statement === 'string' ? statement : literalSql(statement)}`);
     if (this.dryRun && effect !== 'read') return [];
-    return query(await this.conn.mysql(node), statement);
+    const rows = await query(await this.conn.mysql(node), statement);
+    if (effect === 'change') this.#changed.push([node.name, auditSql(statement)]);
+    return rows;
   }
 
   async command(node: NodeSpec, command: string): Promise<void> {
     this.trace(`${node.name} $ ${command}`);
-    if (!this.dryRun) await (await this.conn.ssh(node)).run(command);
+    if (this.dryRun) return;
+    await (await this.conn.ssh(node)).run(command);
+    this.#changed.push([node.name, `$ ${command}`]);
+  }
+
+  /** The audit log's entries for what changed since the last call: one per node, under `phase`. */
+  auditChanges(phase: string): void {
+    const nodes = [...new Set(this.#changed.map(([node]) => node))];
+    for (const node of nodes) {
+      const statements = this.#changed.filter(([n]) => n === node).map(([, change]) => change);
+      audit({ host: node, phase, kind: 'sql', what: `${phase}: ${statements.length} change(s)`, statements });
+    }
+    this.#changed = [];
   }
 
   async holdsVip(pair: PairSpec, node: NodeSpec): Promise<boolean> {
@@ -233,11 +251,14 @@ export async function swap(inv: Inventory, conn: NodeConnections, opts: SwapOpti
 
   if (opts.dryRun) {
     run.io.note(`pre-flight passed: swap pair ${pair.name} from ${from.name} to ${to.name}`);
+    if (inv.hooks?.preSwap) run.io.note(`pre_swap hook on this machine (a failure aborts here): ${inv.hooks.preSwap.run}`);
     await forward(run, locked);
+    if (inv.hooks?.postSwap) run.io.note(`post_swap hook on this machine (a failure only warns): ${inv.hooks.postSwap.run}`);
     run.io.note(`on a failure before ${to.name} is writable: ${from.name} read_only OFF (or ${HB_TAKEOVER} on it once the IP moved), accounts unlocked`);
     return { ...(await finished(conn, opts, undefined, 'dry run')), from: from.name, to: to.name, notes: run.notes };
   }
 
+  await preSwapHook(inv, pair, from, to, opts.log);
   run.journal = new Journal(opts.journalPath);
   run.journal.append({ event: 'begin', swap: randomUUID(), cluster: inv.cluster, pair: pair.name, from: from.name, to: to.name, at: new Date().toISOString() });
   let freezeMs: number;
@@ -249,11 +270,18 @@ export async function swap(inv: Inventory, conn: NodeConnections, opts: SwapOpti
     opts.log(`${pair.name}: swap failed: ${cause}`);
     // From here on the pair has been changed: whatever fails is an ApplyError (exit 5), never "nothing changed".
     const outcome = await afterFirstChange(`swap of pair ${pair.name} failed (${cause}), and so did the rollback`, () => finishOrRollBack(run, steps, cause), RESUME_HINT);
-    if (outcome === 'swapped') return report(run, 'swapped', undefined);
+    if (outcome === 'swapped') return afterSwap(run, undefined);
     throw new ApplyError(`swap of pair ${pair.name} failed (${cause}); rolled back: ${from.name} is the writer and holds the floating IP`, {
       hint: 'status shows the pair; nothing else needs undoing',
     });
   }
+  return afterSwap(run, freezeMs);
+}
+
+/** The post_swap hook (a failure is a note: the swap stands), then the report. */
+async function afterSwap(run: SwapRun, freezeMs: number | undefined): Promise<SwapReport> {
+  const warning = await postSwapHook(run.inv, run.pair, run.from, run.to, run.opts.log);
+  if (warning) run.notes.push(warning);
   return report(run, 'swapped', freezeMs);
 }
 
@@ -316,14 +344,24 @@ async function forward(run: SwapRun, locked: Account[]): Promise<number> {
     await unlock(run, locked);
   });
   run.journal?.append({ event: 'end', outcome: 'swapped', at: new Date().toISOString(), freezeMs });
+  auditRole(run, run.to, `${run.to.name} is the writer of pair ${run.pair.name}, swapped from ${run.from.name} (writes frozen ${freezeMs} ms)`);
   return freezeMs;
 }
 
 async function timed(run: SwapRun, step: string, body: () => Promise<void>): Promise<void> {
   const started = performance.now();
   run.opts.log(`${run.pair.name}: ${step}`);
-  await body();
+  try {
+    await body();
+  } finally {
+    run.io.auditChanges(`swap ${step}`);
+  }
   run.steps.push({ step, ms: Math.round(performance.now() - started) });
+}
+
+/** The audit log's record of where the write role ended up. */
+function auditRole(run: SwapRun, writer: NodeSpec, what: string): void {
+  audit({ host: writer.name, phase: 'swap', kind: 'role', pair: run.pair.name, writer: writer.name, what });
 }
 
 /** What the old writer has written to its binlog: the position the target must apply. */
@@ -387,7 +425,7 @@ async function recordOnHosts(run: SwapRun, writer: NodeSpec): Promise<void> {
     if (run.io.dryRun) continue;
     const ssh = await run.conn.ssh(node);
     const { facts } = await planNode(run.inv, ssh, run.pair, node);
-    await applyHostPlan(planHost(node.name, [file], facts.files, run.inv.secrets), { ssh, facts, flavor: run.inv.mysql.flavor, log: run.opts.log });
+    await applyHostPlan(planHost(node.name, [file], facts.files, run.inv.secrets), { ssh, facts, flavor: run.inv.mysql.flavor, log: run.opts.log, phase: 'swap record' });
   }
 }
 
@@ -412,6 +450,8 @@ async function finishOrRollBack(run: SwapRun, journal: JournalState, cause: stri
       run.journal?.step('unlock');
       await unlock(run, journal.locked);
       run.journal?.append({ event: 'end', outcome: 'swapped', at: new Date().toISOString() });
+      io.auditChanges('swap finish');
+      auditRole(run, to, `${to.name} is the writer of pair ${pair.name}, swapped from ${from.name} (finished after: ${cause})`);
       return 'swapped';
     }
   }
@@ -427,12 +467,14 @@ async function finishOrRollBack(run: SwapRun, journal: JournalState, cause: stri
   const target = await readNodeState(run.conn, pair, to);
   if (target.mysql?.readOnly === false && !target.holdsVip) await io.sql(to, (await run.conn.mysql(to)).dialect.setReadOnly(true), 'change');
   await unlock(run, journal.locked);
+  io.auditChanges('swap rollback');
   if (!(await isWriter(from)) || (await readNodeState(run.conn, pair, to)).holdsVip) {
     throw new ApplyError(`swap of pair ${pair.name} failed (${cause}) and the rollback did not leave ${from.name} as the only writer holding the floating IP`, {
       hint: RESUME_HINT,
     });
   }
   run.journal?.append({ event: 'end', outcome: 'rolled back', at: new Date().toISOString(), error: cause });
+  auditRole(run, from, `swap of pair ${pair.name} to ${to.name} rolled back: ${from.name} is the writer (${cause})`);
   return 'rolled back';
 }
 

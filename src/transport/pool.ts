@@ -21,7 +21,8 @@ export class HostPool {
       // Someone else already replaced the lost connection while we waited: use theirs.
       if (this.#connections.get(node.name) !== existing) return this.get(node);
     }
-    const connecting = SshConnection.connect({ name: node.name, host: node.sshHost, port: node.sshPort }, this.#settings, node.hostKey);
+    const target = { name: node.name, host: node.sshHost, port: node.sshPort, identity: node.sshIdentity, jump: node.sshJump };
+    const connecting = SshConnection.connect(target, this.#settings, node.hostKey);
     this.#connections.set(node.name, connecting);
     // A failed attempt is forgotten so a later get() tries again instead of replaying the error.
     connecting.catch(() => {

@@ -4,6 +4,7 @@ import { Readable, type Duplex, type Writable } from 'node:stream';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { TransportError } from '../errors.ts';
 import type { SshSettings } from '../inventory/model.ts';
+import type { SshHop } from './ssh-config.ts';
 import {
   hostKeyAlgorithms,
   hostKeyRefusal,
@@ -22,6 +23,21 @@ export interface SshTarget {
   name: string;
   host: string;
   port: number;
+  /** This host's private key (ssh.config's IdentityFile); undefined: settings.identity, else ssh-agent. */
+  identity?: string | undefined;
+  /** Hosts to connect through first, in order (ssh.config's ProxyJump). */
+  jump?: readonly SshHop[] | undefined;
+}
+
+/** One hop of a connection: where, as whom, with which key, and the trust for its host key. */
+interface Leg {
+  host: string;
+  port: number;
+  user: string;
+  identity: string | undefined;
+  pinnedKey: string | undefined;
+  /** For messages: "" for the target itself, "the jump host NAME (HOST:PORT)" for a hop. */
+  via: string;
 }
 
 export interface ExecOptions {
@@ -46,62 +62,59 @@ export class SshConnection {
   readonly target: SshTarget;
   readonly #client: Client;
   readonly #settings: SshSettings;
+  /** The jump hosts' sessions this one runs through (ProxyJump), first hop first. */
+  readonly #via: Client[];
   #closed = false;
 
-  private constructor(client: Client, target: SshTarget, settings: SshSettings) {
+  private constructor(client: Client, target: SshTarget, settings: SshSettings, via: Client[]) {
     this.#client = client;
     this.target = target;
     this.#settings = settings;
+    this.#via = via;
     // ssh2 reports late socket errors (peer reset, keepalive timeout) as 'error' events; without a
     // listener Node would crash the process. The 'close' that follows is what callers observe.
     client.on('error', () => {});
     client.on('close', () => {
       this.#closed = true;
+      // The jump hosts' sessions only carried this one.
+      for (const hop of via) hop.end();
     });
   }
 
   /**
    * Connects and authenticates, trusting only a host key listed in settings.knownHosts (or equal to
-   * pinnedKey, which replaces the file for this host).
+   * pinnedKey, which replaces the file for this host). With target.jump, connects to each jump host
+   * first (its host key checked against known_hosts the same way), opens a direct-tcpip channel from
+   * it to the next host, and runs the next SSH session over that channel, as ssh's ProxyJump does.
    */
   static async connect(target: SshTarget, settings: SshSettings, pinnedKey?: string): Promise<SshConnection> {
-    const trusted = await trustedKeys(target, settings, pinnedKey);
-    const credentials = await credentialsFor(target, settings);
-    const algorithms = hostKeyAlgorithms(trusted, target.host, target.port);
-    const client = new Client();
-    let refusal: TransportError | undefined;
-    const config: ConnectConfig = {
-      host: target.host,
-      port: target.port,
-      username: settings.user,
-      ...credentials,
-      readyTimeout: settings.connectTimeoutSeconds * 1000,
-      // Notices a dead peer during long operations instead of hanging until TCP gives up.
-      keepaliveInterval: 15_000,
-      keepaliveCountMax: 4,
-      ...(algorithms && { algorithms: { serverHostKey: algorithms as NonNullable<ConnectConfig['algorithms']>['serverHostKey'] } }),
-      hostVerifier: (key: Buffer): boolean => {
-        const verdict = verifyHostKey(trusted, target.host, target.port, key);
-        if (verdict.kind === 'match') return true;
-        refusal = refuseHostKey(verdict, key, target, settings, pinnedKey !== undefined);
-        return false;
-      },
-    };
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error): void => {
-        client.removeListener('ready', onReady);
-        client.end();
-        reject(refusal ?? connectFailure(err, target, settings));
-      };
-      const onReady = (): void => {
-        client.removeListener('error', onError);
-        resolve();
-      };
-      client.once('ready', onReady);
-      client.once('error', onError);
-      client.connect(config);
-    });
-    return new SshConnection(client, target, settings);
+    const hops = target.jump ?? [];
+    const legs: Leg[] = [
+      ...hops.map((hop) => ({
+        host: hop.host,
+        port: hop.port,
+        user: hop.user,
+        identity: hop.identity ?? settings.identity,
+        pinnedKey: undefined,
+        via: `the jump host ${hop.alias} (${hop.host}:${hop.port})`,
+      })),
+      { host: target.host, port: target.port, user: settings.user, identity: target.identity ?? settings.identity, pinnedKey, via: '' },
+    ];
+    const via: Client[] = [];
+    let sock: Duplex | undefined;
+    try {
+      for (const [i, leg] of legs.entries()) {
+        const client = await openClient(leg, target, settings, sock);
+        const next = legs[i + 1];
+        if (!next) return new SshConnection(client, target, settings, via);
+        via.push(client);
+        sock = await forwardTo(client, leg, next, target.name);
+      }
+    } catch (err) {
+      for (const hop of via.reverse()) hop.end();
+      throw err;
+    }
+    throw new Error('unreachable: a connection has at least one leg');
   }
 
   /** The SSH login user (the OS user the host sees for commands and forwarded sockets). */
@@ -200,6 +213,7 @@ export class SshConnection {
     this.#client.end();
     await closed;
     this.#client.destroy();
+    for (const hop of this.#via) hop.destroy();
     this.#closed = true;
   }
 
@@ -227,6 +241,67 @@ function stderrTail(stderr: string): string {
   return tail.length > 500 ? `...${tail.slice(-500)}` : tail;
 }
 
+/** One SSH session to leg (over sock, a channel through the previous hop, when given). */
+async function openClient(leg: Leg, target: SshTarget, settings: SshSettings, sock: Duplex | undefined): Promise<Client> {
+  const trusted = await trustedKeys(target, settings, leg.pinnedKey);
+  const credentials = await credentialsFor(target, settings, leg.identity);
+  const algorithms = hostKeyAlgorithms(trusted, leg.host, leg.port);
+  const client = new Client();
+  let refusal: TransportError | undefined;
+  const config: ConnectConfig = {
+    host: leg.host,
+    port: leg.port,
+    username: leg.user,
+    ...credentials,
+    ...(sock && { sock: sock as ConnectConfig['sock'] }),
+    readyTimeout: settings.connectTimeoutSeconds * 1000,
+    // Notices a dead peer during long operations instead of hanging until TCP gives up.
+    keepaliveInterval: 15_000,
+    keepaliveCountMax: 4,
+    ...(algorithms && { algorithms: { serverHostKey: algorithms as NonNullable<ConnectConfig['algorithms']>['serverHostKey'] } }),
+    hostVerifier: (key: Buffer): boolean => {
+      const verdict = verifyHostKey(trusted, leg.host, leg.port, key);
+      if (verdict.kind === 'match') return true;
+      refusal = refuseHostKey(verdict, key, leg, target, settings);
+      return false;
+    },
+  };
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: Error): void => {
+      client.removeListener('ready', onReady);
+      client.end();
+      reject(refusal ?? connectFailure(err, leg, target, settings));
+    };
+    const onReady = (): void => {
+      client.removeListener('error', onError);
+      // Late errors are followed by 'close' (see the constructor); a hop must not crash the process either.
+      client.on('error', () => {});
+      resolve();
+    };
+    client.once('ready', onReady);
+    client.once('error', onError);
+    client.connect(config);
+  });
+  return client;
+}
+
+/** A direct-tcpip channel from the jump host `from` to the next leg's SSH port. */
+function forwardTo(client: Client, from: Leg, next: Leg, name: string): Promise<Duplex> {
+  return new Promise((resolve, reject) => {
+    client.forwardOut('127.0.0.1', 0, next.host, next.port, (err, channel) => {
+      if (!err) return resolve(channel);
+      client.end();
+      reject(
+        new TransportError(`${from.via} could not open a connection to ${next.host}:${next.port}: ${err.message}`, {
+          host: name,
+          hint: `check that ${from.host} reaches ${next.host}:${next.port} and that its sshd allows forwarding (AllowTcpForwarding, DisableForwarding)`,
+          cause: err,
+        }),
+      );
+    });
+  });
+}
+
 async function trustedKeys(target: SshTarget, settings: SshSettings, pinnedKey: string | undefined): Promise<KnownHostKey[]> {
   if (pinnedKey !== undefined) {
     const pinned = parsePinnedKey(pinnedKey);
@@ -252,12 +327,13 @@ async function readKnownHosts(target: SshTarget, settings: SshSettings): Promise
   }
 }
 
-async function credentialsFor(target: SshTarget, settings: SshSettings): Promise<Pick<ConnectConfig, 'privateKey' | 'agent'>> {
-  if (settings.identity !== undefined) {
+async function credentialsFor(target: SshTarget, settings: SshSettings, identity: string | undefined): Promise<Pick<ConnectConfig, 'privateKey' | 'agent'>> {
+  if (identity !== undefined) {
     try {
-      return { privateKey: await readFile(settings.identity) };
+      return { privateKey: await readFile(identity) };
     } catch (err) {
-      throw new TransportError(`cannot read the SSH identity ${settings.identity}: ${(err as Error).message}`, { host: target.name });
+      const from = identity === settings.identity ? 'ssh.identity' : `IdentityFile in ${settings.config ?? 'ssh.config'}`;
+      throw new TransportError(`cannot read the SSH identity ${identity} (${from}): ${(err as Error).message}`, { host: target.name });
     }
   }
   const agent = process.env.SSH_AUTH_SOCK;
@@ -270,20 +346,20 @@ async function credentialsFor(target: SshTarget, settings: SshSettings): Promise
   return { agent };
 }
 
-function refuseHostKey(verdict: Exclude<HostKeyVerdict, { kind: 'match' }>, key: Buffer, target: SshTarget, settings: SshSettings, pinned: boolean): TransportError {
-  const { message, hint } = hostKeyRefusal(verdict, key, { host: target.host, port: target.port, knownHosts: settings.knownHosts, pinned });
-  return new TransportError(message, { host: target.name, hint });
+function refuseHostKey(verdict: Exclude<HostKeyVerdict, { kind: 'match' }>, key: Buffer, leg: Leg, target: SshTarget, settings: SshSettings): TransportError {
+  const { message, hint } = hostKeyRefusal(verdict, key, { host: leg.host, port: leg.port, knownHosts: settings.knownHosts, pinned: leg.pinnedKey !== undefined });
+  return new TransportError(leg.via ? `${leg.via}: ${message}` : message, { host: target.name, hint });
 }
 
 /** One sentence for why the connection failed, from ssh2's error level and the socket's errno. */
-function connectFailure(err: Error & { level?: string; code?: string }, target: SshTarget, settings: SshSettings): TransportError {
-  const where = `${target.host}:${target.port}`;
+function connectFailure(err: Error & { level?: string; code?: string }, leg: Leg, target: SshTarget, settings: SshSettings): TransportError {
+  const where = leg.via ? `${leg.host}:${leg.port} (${leg.via})` : `${leg.host}:${leg.port}`;
   const at = { host: target.name, cause: err };
   if (err.level === 'client-authentication') {
-    const how = settings.identity ? `the key ${settings.identity}` : 'the keys in ssh-agent';
-    return new TransportError(`SSH login as ${settings.user} to ${where} was rejected with ${how}`, {
+    const how = leg.identity ? `the key ${leg.identity}` : 'the keys in ssh-agent';
+    return new TransportError(`SSH login as ${leg.user} to ${where} was rejected with ${how}`, {
       ...at,
-      hint: `check that the public key is in ~${settings.user}/.ssh/authorized_keys on the host`,
+      hint: `check that the public key is in ~${leg.user}/.ssh/authorized_keys on the host`,
     });
   }
   if (err.level === 'client-timeout' || err.code === 'ETIMEDOUT') {
@@ -294,13 +370,13 @@ function connectFailure(err: Error & { level?: string; code?: string }, target: 
   }
   switch (err.code) {
     case 'ECONNREFUSED':
-      return new TransportError(`SSH connection to ${where} was refused`, { ...at, hint: `check that sshd is running and listens on port ${target.port}` });
+      return new TransportError(`SSH connection to ${where} was refused`, { ...at, hint: `check that sshd is running and listens on port ${leg.port}` });
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':
       return new TransportError(`${where} is unreachable (${err.code})`, { ...at, hint: 'check the address and the routing to it' });
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-      return new TransportError(`cannot resolve ${target.host}`, { ...at, hint: 'check ssh_host in the inventory or DNS' });
+      return new TransportError(`cannot resolve ${leg.host}`, { ...at, hint: leg.via ? 'check the HostName of the jump host in ssh.config, or DNS' : 'check ssh_host in the inventory (or HostName in ssh.config) or DNS' });
     case 'ECONNRESET':
       return new TransportError(`${where} closed the connection during the SSH handshake`, { ...at, hint: 'check sshd logs on the host (MaxStartups, AllowUsers, tcp wrappers)' });
   }

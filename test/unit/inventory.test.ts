@@ -294,3 +294,103 @@ describe('secrets', () => {
     assert.equal(redact('x abcdef y abc', secrets), 'x [redacted] y [redacted]');
   });
 });
+
+describe('inventory: ssh.config', () => {
+  /** An OpenSSH client config in a fresh temp dir; its absolute path. */
+  function sshConfig(text: string): string {
+    const path = join(mkdtempSync(join(tmpdir(), 'duet-sshconfig-')), 'config');
+    writeFileSync(path, text);
+    return path;
+  }
+  const CONFIG = [
+    'Host db-01',
+    '  HostName 10.0.0.11',
+    'Host db-*',
+    '  ProxyJump ops@bastion',
+    '  Port 2222',
+    '  User dba',
+    '  IdentityFile keys/db',
+    'Host bastion',
+    '  HostName 198.51.100.7',
+    '  Port 2022',
+    'Host *',
+    '  User fallback',
+  ].join('\n');
+
+  it('applies HostName, Port, User, IdentityFile and ProxyJump, matched against the node name', async () => {
+    const path = sshConfig(CONFIG);
+    const inv = validInventory();
+    inv.ssh = { config: path };
+    const model = await parseInventory(stringify(inv), FILE, ENV);
+    const [a, b] = model.pairs[0]!.nodes;
+    assert.equal(model.ssh.user, 'dba');
+    assert.equal(model.ssh.config, path);
+    assert.equal(a.sshHost, '10.0.0.11');
+    assert.equal(b.sshHost, '192.0.2.12');
+    assert.equal(a.sshPort, 2222);
+    assert.equal(a.sshIdentity, join(path, '..', 'keys', 'db'));
+    assert.deepEqual(a.sshJump, [{ alias: 'bastion', host: '198.51.100.7', port: 2022, user: 'ops', identity: undefined }]);
+  });
+
+  it('lets values written in the inventory win over the config', async () => {
+    const inv = validInventory();
+    inv.ssh = { config: sshConfig(CONFIG), user: 'root', port: 22, identity: '/keys/id' };
+    inv.pairs[0].nodes[0].ssh_host = 'db-01.example';
+    inv.pairs[0].nodes[1].ssh_port = 2200;
+    const model = await parseInventory(stringify(inv), FILE, ENV);
+    const [a, b] = model.pairs[0]!.nodes;
+    assert.equal(model.ssh.user, 'root');
+    assert.equal(a.sshHost, 'db-01.example');
+    assert.equal(a.sshPort, 22);
+    assert.equal(b.sshPort, 2200);
+    assert.equal(a.sshIdentity, undefined);
+    assert.equal(model.ssh.identity, '/keys/id');
+    // ProxyJump has no inventory counterpart: it still applies.
+    assert.equal(a.sshJump?.length, 1);
+  });
+
+  it('without ssh.config: the defaults, direct connections', async () => {
+    const model = await parseInventory(stringify(validInventory()), FILE, ENV);
+    const a = model.pairs[0]!.nodes[0];
+    assert.deepEqual([model.ssh.user, model.ssh.port, a.sshHost, a.sshPort, a.sshJump, a.sshIdentity], ['root', 22, '192.0.2.11', 22, undefined, undefined]);
+  });
+
+  it('refuses a config that gives the nodes different users, a missing file, and bad lines (with the config file and line)', async () => {
+    const inv = validInventory();
+    inv.ssh = { config: sshConfig('Host db-01\n  User alice\nHost db-02\n  User bob\n') };
+    const [users] = await issuesOf(inv);
+    assert.equal(users!.path, 'ssh.config');
+    assert.match(users!.message, /different login users \(db-01: alice, db-02: bob\)/);
+    assert.match(users!.hint!, /set ssh.user/);
+
+    inv.ssh = { config: '/nonexistent/ssh_config' };
+    const [missing] = await issuesOf(inv);
+    assert.match(missing!.message, /cannot read the SSH client config \/nonexistent\/ssh_config \(ENOENT\)/);
+    assert.equal(missing!.file, FILE);
+
+    const bad = sshConfig('Host *\n  Port ssh\n');
+    inv.ssh = { config: bad };
+    const [port] = await issuesOf(inv);
+    assert.deepEqual([port!.file, port!.line, port!.path], [bad, 2, 'ssh.config']);
+    assert.match(port!.message, /Port ssh is not a port number/);
+  });
+});
+
+describe('inventory: hooks and audit_log', () => {
+  it('reads swap hooks with a default timeout, and the audit log path relative to the inventory', async () => {
+    const inv = validInventory();
+    inv.hooks = { pre_swap: { run: './drain.sh' }, post_swap: { run: 'notify', timeout: 5 } };
+    inv.audit_log = 'logs/audit.jsonl';
+    const model = await parseInventory(stringify(inv), FILE, ENV);
+    assert.deepEqual(model.hooks, { preSwap: { run: './drain.sh', timeoutSeconds: 30 }, postSwap: { run: 'notify', timeoutSeconds: 5 } });
+    assert.equal(model.auditLog, '/inv/logs/audit.jsonl');
+    assert.match((await parseInventory(stringify(validInventory()), FILE, ENV)).auditLog, /\/\.duet\/log\/shop\.jsonl$/);
+  });
+
+  it('refuses an unknown hook and a timeout out of range', async () => {
+    const inv = validInventory();
+    inv.hooks = { pre_failover: { run: 'x' }, post_swap: { run: 'y', timeout: 0 } };
+    const paths = (await issuesOf(inv)).map((i) => i.path).sort();
+    assert.deepEqual(paths, ['hooks.post_swap.timeout', 'hooks.pre_failover']);
+  });
+});

@@ -1,7 +1,7 @@
 // provision: take the hosts of an inventory to running master-master pairs, idempotently.
 import { loadInventory } from '../../inventory/load.ts';
 import { provision as provisionInventory } from '../../ops/provision.ts';
-import { commaList, defineCommand, numberOption, traceWhen, verboseOption } from '../command.ts';
+import { commaList, defineCommand, numberOption, startAudit, traceWhen, verboseOption } from '../command.ts';
 import { confirmer } from '../prompt.ts';
 import { formatOutcome, formatPlan } from '../provision-report.ts';
 
@@ -27,6 +27,7 @@ export const provision = defineCommand({
   run: async (argv) => {
     traceWhen(argv.verbose);
     const inv = await loadInventory(argv.inventory as string);
+    if (!argv.dryRun) startAudit(inv, 'provision');
     const log = (line: string) => process.stderr.write(`${line}\n`);
     const report = await provisionInventory(inv, {
       dryRun: argv.dryRun,

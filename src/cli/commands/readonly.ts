@@ -1,7 +1,7 @@
 // readonly on|off NODE: set a node's read_only by hand, refusing a second writer unless --force.
 import { loadInventory } from '../../inventory/load.ts';
 import { changeNode, makeReadOnly, makeWritable } from '../../ops/roles.ts';
-import { defineCommand, traceWhen, verboseOption } from '../command.ts';
+import { defineCommand, startAudit, traceWhen, verboseOption } from '../command.ts';
 
 export const readonly = defineCommand({
   name: 'readonly',
@@ -24,6 +24,7 @@ export const readonly = defineCommand({
   run: async (argv) => {
     traceWhen(argv.verbose);
     const inv = await loadInventory(argv.inventory as string);
+    startAudit(inv, `readonly ${argv.state}`);
     const report = await changeNode(inv, argv.node as string, async (conn, pair, node) =>
       argv.state === 'off' ? [await makeWritable(conn, pair, node, argv.force)] : makeReadOnly(conn, inv, pair, node),
     );

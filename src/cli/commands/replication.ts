@@ -1,7 +1,7 @@
 // replication start|stop NODE: the replica threads of one node (it replicates from its peer).
 import { loadInventory } from '../../inventory/load.ts';
 import { changeNode, setReplication } from '../../ops/roles.ts';
-import { defineCommand, traceWhen, verboseOption } from '../command.ts';
+import { defineCommand, startAudit, traceWhen, verboseOption } from '../command.ts';
 
 export const replication = defineCommand({
   name: 'replication',
@@ -21,6 +21,7 @@ export const replication = defineCommand({
   run: async (argv) => {
     traceWhen(argv.verbose);
     const inv = await loadInventory(argv.inventory as string);
+    startAudit(inv, `replication ${argv.action}`);
     const report = await changeNode(inv, argv.node as string, async (conn, pair, node) => [await setReplication(conn, pair, node, argv.action === 'start')]);
     process.stdout.write(`${report}\n`);
   },

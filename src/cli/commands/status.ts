@@ -1,8 +1,9 @@
 // status: each pair's writer first, then the read-only node, and loud warnings for what is wrong.
 import { UsageError } from '../../errors.ts';
 import { loadInventory } from '../../inventory/load.ts';
-import { formatPairStatus, inventoryStatus } from '../../ops/status.ts';
-import { commaList, defineCommand, traceWhen, verboseOption } from '../command.ts';
+import { formatPairStatus, inventoryStatus, type PairStatus } from '../../ops/status.ts';
+import { formatHistoryEntry, readAuditLog, roleHistory } from '../../audit.ts';
+import { commaList, defineCommand, numberOption, traceWhen, verboseOption } from '../command.ts';
 
 export const status = defineCommand({
   name: 'status',
@@ -14,6 +15,11 @@ export const status = defineCommand({
       .option('pair', { type: 'string', array: true, describe: 'only these pairs (repeat or comma-separate)' })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON document on stdout' })
       .option('verbose', verboseOption)
+      .option(
+        'history',
+        numberOption('history', { integer: true, min: 0, max: 1000, default: 0, describe: "also show each pair's last N role changes from this machine's audit log (audit_log)" }),
+      )
+      .example('$0 inventory/fixtures.yml --history 3', 'the status, and the last three role changes (swap, readonly, provision) made from here')
       .example('$0 inventory/fixtures.yml', 'NODE: db1 has write IP, is writable, replication running, 0s delay, heartbeat running, epoch 1')
       .epilogue('Exit codes: 0 every pair healthy; 1 a warning was printed; 2 bad input; 3 SSH; 4 host not usable.'),
   run: async (argv) => {
@@ -23,7 +29,20 @@ export const status = defineCommand({
     const unknown = pairs.filter((p) => !inv.pairs.some((pair) => pair.name === p));
     if (unknown.length > 0) throw new UsageError(`no pair ${unknown.join(', ')} in the inventory`, { hint: `pairs: ${inv.pairs.map((p) => p.name).join(', ')}` });
     const statuses = await inventoryStatus(inv, pairs);
-    process.stdout.write(argv.json ? `${JSON.stringify({ pairs: statuses }, null, 2)}\n` : `${statuses.map(formatPairStatus).join('\n\n')}\n`);
+    // --history: each pair's last role changes, from this machine's audit log.
+    const entries = argv.history > 0 ? readAuditLog(inv.auditLog) : [];
+    const history = (pair: string) => roleHistory(entries, [pair], argv.history);
+    if (argv.json) {
+      const documented = argv.history > 0 ? statuses.map((s) => ({ ...s, history: history(s.pair) })) : statuses;
+      process.stdout.write(`${JSON.stringify({ pairs: documented }, null, 2)}\n`);
+    } else {
+      const text = (s: PairStatus) => {
+        if (argv.history === 0) return formatPairStatus(s);
+        const lines = history(s.pair).map((e) => `  ${formatHistoryEntry(e)}`);
+        return [formatPairStatus(s), `last role changes (${inv.auditLog}):`, ...(lines.length > 0 ? lines : ['  none recorded'])].join('\n');
+      };
+      process.stdout.write(`${statuses.map(text).join('\n\n')}\n`);
+    }
     return statuses.some((s) => s.warnings.length > 0) ? 1 : 0;
   },
 });

@@ -6,7 +6,7 @@ import { locateNode } from '../../ops/roles.ts';
 import { formatPairStatus, withConnections } from '../../ops/status.ts';
 import { swap as swapPair, type SwapReport } from '../../ops/swap.ts';
 import { defaultJournalPath } from '../../ops/swap-journal.ts';
-import { defineCommand, numberOption } from '../command.ts';
+import { defineCommand, numberOption, startAudit } from '../command.ts';
 
 function choosePair(inv: Inventory, node: string | undefined, pairName: string | undefined): PairSpec {
   if (node !== undefined) return locateNode(inv, node).pair;
@@ -64,13 +64,15 @@ export const swap = defineCommand({
       .example('$0 inventory/fixtures.yml --resume', 'after a crash of this command: end with one writer holding the floating IP')
       .epilogue(
         'Exit codes: 0 swapped (or nothing to do); 2 bad input; 3 SSH; 4 host not usable; 5 the swap failed after its first change and was rolled back ' +
-          '(the message says so, or how to --resume); 6 refused by pre-flight, nothing changed.',
+          '(the message says so, or how to --resume); 6 refused by pre-flight or by the pre_swap hook, nothing changed. ' +
+          'Hooks (inventory hooks.pre_swap / post_swap) run on this machine with DUET_PAIR, DUET_OLD_WRITER, DUET_NEW_WRITER and DUET_VIP set.',
       ),
   run: async (argv) => {
     if (argv.dryRun && argv.resume) throw new UsageError('--dry-run and --resume do not go together', { hint: 'status shows what --resume would start from' });
     const inv = await loadInventory(argv.inventory as string);
     const target = argv.node as string | undefined;
     const pair = choosePair(inv, target, argv.pair);
+    if (!argv.dryRun) startAudit(inv, argv.resume ? 'swap --resume' : 'swap');
     const log = (line: string) => process.stderr.write(`${line}\n`);
     const report = await withConnections(inv, (conn) =>
       swapPair(inv, conn, {

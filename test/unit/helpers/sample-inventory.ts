@@ -49,6 +49,7 @@ export function sampleInventory(): Inventory {
       ],
     },
     firewall: { manage: true, sshFrom: ['192.0.2.0/24', '203.0.113.7/32'], mysqlFrom: ['192.0.2.50/32', '192.0.2.51/32'] },
+    auditLog: '/root/.duet/log/shop.jsonl',
     pairs: [
       pair('main', '192.0.2.100', mainKey, [node('db-01', '192.0.2.11', 1, true, 1), node('db-02', '192.0.2.12', 2, false, 2)]),
       pair('shard2', '192.0.2.200', shard2Key, [node('db-03', '192.0.2.21', 3, false, 3), node('db-04', '192.0.2.22', 4, true, 4)]),
