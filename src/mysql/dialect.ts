@@ -312,6 +312,15 @@ export function sessionsOfUsers(users: string[]): SqlStatement {
   return { sql: `SELECT ID FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND USER IN (${users.map(() => '?').join(', ')})`, params: users };
 }
 
+/** The drill's client: it writes and reads the drill table of duet's schema, nothing else. */
+export function grantDrill(account: Account, table: string): SqlStatement {
+  return { sql: `GRANT SELECT, INSERT ON ${DUET_SCHEMA}.${table} TO ?@?`, params: [account.user, account.host] };
+}
+
+export function dropUser(account: Account): SqlStatement {
+  return { sql: 'DROP USER IF EXISTS ?@?', params: [account.user, account.host] };
+}
+
 export function killConnection(id: number): SqlStatement {
   return { sql: 'KILL CONNECTION ?', params: [id] };
 }

@@ -12,6 +12,12 @@ import { TOPOLOGY_TABLE } from './dialect.ts';
  */
 export const CANARY_TABLE = 'canary';
 
+/**
+ * The failover drill's writes: one row per acknowledged key of a run (scripts/drill.ts), so a key
+ * written twice is a duplicate-key error, never a second row.
+ */
+export const DRILL_TABLE = 'drill';
+
 /** CREATE TABLE IF NOT EXISTS statements, schema-qualified, one per table duet owns. */
 export const DUET_TABLES: string[] = [
   `CREATE TABLE IF NOT EXISTS ${DUET_SCHEMA}.${CANARY_TABLE} (` +
@@ -22,6 +28,9 @@ export const DUET_TABLES: string[] = [
   `CREATE TABLE IF NOT EXISTS ${DUET_SCHEMA}.${TOPOLOGY_TABLE} (` +
     "node VARCHAR(64) NOT NULL PRIMARY KEY, address VARCHAR(45) NOT NULL, role ENUM('writer', 'reader') NOT NULL, " +
     'epoch BIGINT UNSIGNED NOT NULL, changed_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6)) ENGINE=InnoDB',
+  `CREATE TABLE IF NOT EXISTS ${DUET_SCHEMA}.${DRILL_TABLE} (` +
+    'run CHAR(16) NOT NULL, seq BIGINT UNSIGNED NOT NULL, written_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), ' +
+    'PRIMARY KEY (run, seq)) ENGINE=InnoDB',
 ];
 
 /** Creates duet's schema and tables where missing; returns what it created. */

@@ -38,7 +38,7 @@ export const FENCE_USER = 'duet_fence';
 /** While it holds a time in the future, the monitor takes no action on that node (provision restarts a server). */
 export const MAINTENANCE_PATH = '/run/duet-maintenance';
 /** Beside Heartbeat's own state (hb_uuid, hb_generation): per node, kept across reboots. */
-const WRITER_SINCE_PATH = '/var/lib/heartbeat/duet-writer-since';
+export const WRITER_SINCE_PATH = '/var/lib/heartbeat/duet-writer-since';
 /** Heartbeat's own way to hand the resources to the peer (Debian's path). */
 const HB_STANDBY = '/usr/share/heartbeat/hb_standby';
 export const WRITER_RESOURCE = 'duet-writer';

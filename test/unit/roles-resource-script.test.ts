@@ -123,14 +123,17 @@ describe('the resource script\'s decisions', { skip: existsSync('/etc/ha.d/shell
     assert.ok(fenced >= 0 && fenced < calls.findIndex((c) => c.includes('MASTER_GTID_WAIT')), calls.join('\n'));
     assert.ok(calls.includes("SELECT MASTER_GTID_WAIT('1-1-41,2-2-15', 60) = 0"), 'waits for the peer\'s binlog position');
     assert.ok(calls.indexOf('peer: SELECT @@gtid_binlog_pos') < calls.indexOf('SET GLOBAL read_only = OFF'));
-    assert.ok(!calls.some((c) => c.startsWith('ping')), 'no need for the ping node when the peer answered');
+    assert.ok(calls.indexOf('peer: SELECT 1') < fenced, 'the peer is asked whether it is there first');
     assert.match(readFileSync(join(state, 'writer-since'), 'utf8'), /^\d+\n$/);
   });
 
   test('start takes the role from an unreachable peer only while the ping node answers', () => {
     rmSync(join(state, 'peer'));
     writeFileSync(join(state, 'ping'), '');
-    assert.equal(run('start').status, 0);
+    const { status, calls } = run('start');
+    assert.equal(status, 0);
+    assert.ok(calls.includes('ping 192.0.2.1'));
+    assert.ok(!calls.includes('peer: SET GLOBAL read_only = ON'), 'nothing to fence on a peer that is not there');
     assert.equal(readFileSync(join(state, 'read_only'), 'utf8'), '0\n');
   });
 

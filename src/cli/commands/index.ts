@@ -1,6 +1,7 @@
 // The subcommands of `duet`, one line each. A new command is a module in this folder exporting a
 // DuetCommand, a line here, and a two-line scripts/<name>.ts (see scripts/status.ts).
 import type { DuetCommand } from '../command.ts';
+import { drillCommand } from './drill.ts';
 import { fixtures } from './fixtures.ts';
 import { provision } from './provision.ts';
 import { readonly } from './readonly.ts';
@@ -19,5 +20,5 @@ export const COMMANDS: readonly DuetCommand[] = [
   replication,
   render,
   fixtures,
-  // drill: the failover drill (scripts/drill.ts) goes here once it is a module in this folder.
+  drillCommand,
 ];

@@ -8,7 +8,7 @@ import { swap as swapPair, type SwapReport } from '../../ops/swap.ts';
 import { defaultJournalPath } from '../../ops/swap-journal.ts';
 import { defineCommand, numberOption, startAudit } from '../command.ts';
 
-function choosePair(inv: Inventory, node: string | undefined, pairName: string | undefined): PairSpec {
+export function choosePair(inv: Inventory, node: string | undefined, pairName: string | undefined): PairSpec {
   if (node !== undefined) return locateNode(inv, node).pair;
   const pair = pairName === undefined ? (inv.pairs.length === 1 ? inv.pairs[0] : undefined) : inv.pairs.find((p) => p.name === pairName);
   if (!pair) {

@@ -1,0 +1,53 @@
+// drill INVENTORY: the failover drill (src/ops/drill): faults under a writing client, timed.
+import { UsageError } from '../../errors.ts';
+import { loadInventory } from '../../inventory/load.ts';
+import { drill, fixturesOf, formatDrill } from '../../ops/drill/drill.ts';
+import { FULL_DRILL, OPERATOR_DRILL, SCENARIOS } from '../../ops/drill/scenarios.ts';
+import { commaList, defineCommand, traceWhen, verboseOption } from '../command.ts';
+import { choosePair } from './swap.ts';
+
+export const drillCommand = defineCommand({
+  name: 'drill',
+  args: '<inventory>',
+  describe: 'the failover drill: faults on the pair while a client writes through the floating IP; outage, two-writer and no-writer times per fault; every write checked at the end',
+  builder: (y) =>
+    y
+      .positional('inventory', { type: 'string', demandOption: true, describe: 'inventory YAML file' })
+      .option('pair', { type: 'string', describe: 'the pair, when the inventory has several' })
+      .option('scenario', {
+        type: 'string',
+        array: true,
+        describe: `scenarios in order (repeat or comma-separate); default: all on the fixture hosts, ${OPERATOR_DRILL.join(' and ')} elsewhere. ${SCENARIOS.map((s) => `${s.name}: ${s.what}`).join('; ')}`,
+      })
+      .option('confirm', { type: 'string', describe: 'real hosts only: the pair name, to confirm that the drill may stop Heartbeat and MariaDB on its writer' })
+      .option('client-address', { type: 'string', describe: 'real hosts only: the address the nodes see this machine connect from (the drill client runs here)' })
+      .option('json', { type: 'boolean', default: false, describe: 'print one JSON document on stdout' })
+      .option('verbose', verboseOption)
+      .example('$0 inventory/fixtures.yml', 'every scenario on the fixture pair')
+      .example('$0 inventory/fixtures.yml --scenario crash-writer,partition-writer', 'two of them')
+      .example('$0 prod.yml --confirm main --client-address 192.0.2.50', 'on real hosts: stop-heartbeat and stop-mysql only')
+      .epilogue(
+        'On the fixture hosts every scenario runs; on real hosts only what an operator can do (stop and start Heartbeat and MariaDB), after --confirm PAIR. ' +
+          'Exit codes: 0 every goal held; 1 a goal was missed (the report says which); 2 bad input; 3 SSH; 5 the pair did not come back healthy.',
+      ),
+  run: async (argv) => {
+    traceWhen(argv.verbose);
+    const inv = await loadInventory(argv.inventory as string);
+    const pair = choosePair(inv, undefined, argv.pair);
+    const onFixtures = fixturesOf(pair) !== undefined;
+    if (!onFixtures && argv.confirm !== pair.name) {
+      throw new UsageError(`the drill stops Heartbeat and MariaDB on the writer of pair ${pair.name}: confirm with --confirm ${pair.name}`, {
+        hint: 'clients see outages of up to deadtime + 2 s while it runs',
+      });
+    }
+    const scenarios = commaList(argv.scenario);
+    const report = await drill(inv, {
+      pair,
+      scenarios: scenarios.length > 0 ? scenarios : onFixtures ? FULL_DRILL : OPERATOR_DRILL,
+      clientAddress: argv.clientAddress,
+      log: (line) => process.stderr.write(`${line}\n`),
+    });
+    process.stdout.write(argv.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDrill(report)}\n`);
+    return report.passed ? 0 : 1;
+  },
+});
