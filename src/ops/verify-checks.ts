@@ -221,19 +221,22 @@ export interface GtidFacts {
   node: NodeSpec;
   /** gtid_binlog_pos */
   binlog: string;
+  /** gtid_binlog_pos read again after both nodes' `binlog`: what the node counts as its own position. */
+  ownBinlogLater?: string | undefined;
   gtidDomainId: number;
 }
 
 /**
  * Errant transactions: a node whose binlog is ahead of the domain's owner in the owner's own domain
  * has transactions the owner never wrote (a write on the wrong node with a borrowed domain, or a
- * RESET MASTER on the owner). Being behind is only lag.
+ * RESET MASTER on the owner). Being behind is only lag. The owner's position is the one read last
+ * (ownBinlogLater), so a writer writing between the two reads is not taken for errant.
  */
 export function checkGtidHistories(pair: PairSpec, nodes: [GtidFacts, GtidFacts]): Finding[] {
   const out: Draft[] = [];
   for (const mine of nodes) {
     const owner = nodes.find((n) => n !== mine)!;
-    const ownerSeq = parseMariadbGtidList(owner.binlog).find((e) => e.domain === owner.gtidDomainId)?.seq ?? 0;
+    const ownerSeq = parseMariadbGtidList(owner.ownBinlogLater ?? owner.binlog).find((e) => e.domain === owner.gtidDomainId)?.seq ?? 0;
     const mineSeq = parseMariadbGtidList(mine.binlog).find((e) => e.domain === owner.gtidDomainId)?.seq ?? 0;
     if (mineSeq > ownerSeq) {
       out.push({

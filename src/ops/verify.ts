@@ -167,7 +167,11 @@ async function verifyPair(inv: Inventory, pool: HostPool, pair: PairSpec, opts: 
       }
     });
     const [a, b] = (await Promise.all(pair.nodes.map((node) => gatherNode(inv, conn, pair, node, out)))) as [NodeFacts, NodeFacts];
-    out.push(...stateFindings(inv, pair, a, b, opts));
+    // Each node's own binlog position once more, read after both states: a writer that keeps writing
+    // is then never behind what its peer received from it a moment earlier (no errant-transaction
+    // finding from the order of two reads).
+    const later = await Promise.all(pair.nodes.map(async (node, i) => ([a, b][i]!.live?.mysql ? ownBinlogPosition(await conn.mysql(node)).catch(() => undefined) : undefined)));
+    out.push(...stateFindings(inv, pair, a, b, opts, later));
     const live = a.live && b.live ? ([a.live, b.live] as [NodeLiveState, NodeLiveState]) : undefined;
     await Promise.all([
       ...pair.nodes.map(async (node, i) => checkNodeFirewall(inv, conn, pair, node, await fromPeers[i]!, out)),
@@ -180,8 +184,13 @@ async function verifyPair(inv: Inventory, pool: HostPool, pair: PairSpec, opts: 
   }
 }
 
+async function ownBinlogPosition(session: MysqlSession): Promise<string> {
+  const [row] = await query(session, session.dialect.instanceVariables);
+  return String(row?.gtid_binlog ?? '');
+}
+
 /** The checks that need nothing but the facts already read: replication, settings, GTID histories, roles. */
-function stateFindings(inv: Inventory, pair: PairSpec, a: NodeFacts, b: NodeFacts, opts: VerifyOptions): Finding[] {
+function stateFindings(inv: Inventory, pair: PairSpec, a: NodeFacts, b: NodeFacts, opts: VerifyOptions, later: Array<string | undefined>): Finding[] {
   const out: Finding[] = [];
   for (const f of [a, b]) {
     if (f.live) out.push(...checkReplication(inv, pair, { node: f.node, state: f.live.mysql, mysqlError: f.live.mysqlError }, opts.maxLagSeconds));
@@ -191,8 +200,8 @@ function stateFindings(inv: Inventory, pair: PairSpec, a: NodeFacts, b: NodeFact
     if (inv.mysql.flavor === 'mariadb' && a.live?.mysql && b.live?.mysql) {
       out.push(
         ...checkGtidHistories(pair, [
-          { node: a.node, binlog: a.live.mysql.gtid.binlog, gtidDomainId: a.settings.gtidDomainId ?? a.node.gtidDomainId },
-          { node: b.node, binlog: b.live.mysql.gtid.binlog, gtidDomainId: b.settings.gtidDomainId ?? b.node.gtidDomainId },
+          { node: a.node, binlog: a.live.mysql.gtid.binlog, ownBinlogLater: later[0], gtidDomainId: a.settings.gtidDomainId ?? a.node.gtidDomainId },
+          { node: b.node, binlog: b.live.mysql.gtid.binlog, ownBinlogLater: later[1], gtidDomainId: b.settings.gtidDomainId ?? b.node.gtidDomainId },
         ]),
       );
     }

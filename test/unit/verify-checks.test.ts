@@ -143,6 +143,17 @@ test('GTID histories: ahead of the owner in its own domain is errant, behind is 
   assert.equal(errant.host, 'db-02');
   assert.match(errant.message, /db-02's binlog reaches seq 12 in db-01's GTID domain 1, db-01's own binlog only 10/);
   assert.deepEqual(errant.figures, { errantTransactions: 2 });
+  // A writer that wrote between the two reads: its own position read last is ahead again, no finding.
+  const racing = checkGtidHistories(pair, [
+    { node: db1, binlog: '1-1-10,2-2-4', gtidDomainId: 1 },
+    { node: db2, binlog: '1-1-11,2-2-4', ownBinlogLater: '2-2-4', gtidDomainId: 2 },
+  ]);
+  assert.equal(only(racing).host, 'db-02', 'db-01 read before db-02 received its seq 11: still errant only without a later read');
+  const reread = checkGtidHistories(pair, [
+    { node: db1, binlog: '1-1-10,2-2-4', ownBinlogLater: '1-1-12,2-2-4', gtidDomainId: 1 },
+    { node: db2, binlog: '1-1-11,2-2-4', ownBinlogLater: '1-1-11,2-2-4', gtidDomainId: 2 },
+  ]);
+  assert.deepEqual(reread, []);
 });
 
 function settings(overrides: Partial<ReplicationSettings> = {}): ReplicationSettings {

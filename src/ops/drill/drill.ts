@@ -409,7 +409,13 @@ function startWatcher(inv: Inventory, pair: PairSpec, site: Site): { samples: Sa
     samples,
     stop() {
       stopped = true;
-      for (const child of children) if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, 'SIGKILL');
+      for (const child of children) {
+        try {
+          if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // already gone (a crash of its host ended it)
+        }
+      }
     },
   };
 }
