@@ -17,7 +17,7 @@ import { Secret } from '../inventory/secret.ts';
 import { trace, traceSql } from '../trace.ts';
 import type { SshConnection } from '../transport/ssh.ts';
 import { dialectFor, selectVersion, sessionSetup, type Account, type ChangeSourceOptions, type Dialect, type SqlStatement } from './dialect.ts';
-import { parseInstanceState, parseReplicaStatus, type InstanceState, type ReplicaStatus } from './model.ts';
+import { parseInstanceState, parseReplicaStatus, replicaError, type InstanceState, type ReplicaStatus } from './model.ts';
 
 export const DEFAULT_SOCKET = '/run/mysqld/mysqld.sock';
 
@@ -167,12 +167,17 @@ export async function readWildcardAccounts(session: MysqlSession): Promise<Accou
  * Runs body with this session's changes kept out of the binlog (so they are not replicated), and
  * turns binary logging back on whatever happens: sessions are reused.
  */
-export async function withBinlogOff<T>(session: MysqlSession, body: () => Promise<T>): Promise<T> {
-  await query(session, session.dialect.binlogOff);
+export function withBinlogOff<T>(session: MysqlSession, body: () => Promise<T>): Promise<T> {
+  return binlogOffAround(session.dialect, (sql) => query(session, sql), body);
+}
+
+/** withBinlogOff for a caller that runs its statements its own way (swap: traced, or only printed in a dry run). */
+export async function binlogOffAround<T>(dialect: Pick<Dialect, 'binlogOff' | 'binlogOn'>, run: (sql: string) => Promise<unknown>, body: () => Promise<T>): Promise<T> {
+  await run(dialect.binlogOff);
   try {
     return await body();
   } finally {
-    await query(session, session.dialect.binlogOn);
+    await run(dialect.binlogOn);
   }
 }
 
@@ -282,9 +287,8 @@ export async function waitForGtid(session: MysqlSession, position: string, timeo
 }
 
 function replicaFailure(status: ReplicaStatus): string | undefined {
-  if (status.lastIoErrno !== 0) return `replica I/O error ${status.lastIoErrno}: ${status.lastIoError}`;
-  if (status.lastSqlErrno !== 0) return `replica SQL error ${status.lastSqlErrno}: ${status.lastSqlError}`;
-  return undefined;
+  const error = replicaError(status);
+  return error && `replica ${error}`;
 }
 
 /** What decides how a server takes part in replication, as it runs now (not as my.cnf says). */

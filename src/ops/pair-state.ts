@@ -4,6 +4,7 @@ import { TransportError } from '../errors.ts';
 import type { NodeSpec, PairSpec } from '../inventory/model.ts';
 import { closeSession, connectOverSsh, readInstanceState, type MysqlSession } from '../mysql/dao.ts';
 import type { InstanceState } from '../mysql/model.ts';
+import { parseFacts, probeScript } from '../plan/facts.ts';
 import type { HostPool } from '../transport/pool.ts';
 import type { SshConnection } from '../transport/ssh.ts';
 
@@ -68,22 +69,14 @@ export interface PairLiveState {
   nodes: [NodeLiveState, NodeLiveState];
 }
 
-const PROBE_SCRIPT = [
-  'for p in heartbeat mariadbd mysqld; do if pidof "$p" >/dev/null 2>&1; then echo "running $p"; fi; done',
-  "ip -4 -o addr show scope global | awk '{print \"address\", $4}'",
-].join('\n');
-
-export function parseProbe(output: string): HostProbe {
-  const lines = output.split('\n');
-  return {
-    heartbeatRunning: lines.includes('running heartbeat'),
-    mysqlRunning: lines.includes('running mariadbd') || lines.includes('running mysqld'),
-    addresses: lines.filter((l) => l.startsWith('address ')).map((l) => l.slice('address '.length).split('/')[0] ?? ''),
-  };
-}
-
+/** Which daemons run and the host's addresses: the live sections of the facts script, read alone. */
 export async function probeHost(ssh: SshConnection): Promise<HostProbe> {
-  return parseProbe((await ssh.run(PROBE_SCRIPT)).stdout);
+  const facts = parseFacts((await ssh.run(probeScript())).stdout);
+  return {
+    heartbeatRunning: facts.running.heartbeat,
+    mysqlRunning: facts.running.mysql,
+    addresses: facts.addresses.map((a) => a.address),
+  };
 }
 
 export async function readNodeState(conn: NodeConnections, pair: PairSpec, node: NodeSpec): Promise<NodeLiveState> {

@@ -1,7 +1,8 @@
 // provision: inventory -> facts -> plan -> (ask) -> apply, per pair in a safe order, then users,
 // replication both ways, the writable role and Heartbeat. Every step is idempotent: a second run
 // finds nothing to change and restarts nothing.
-import { afterFirstChange, HostStateError, UsageError } from '../errors.ts';
+import { afterFirstChange, HostStateError } from '../errors.ts';
+import { selectNodes } from '../inventory/select.ts';
 import { peerOf, type Inventory, type NodeSpec, type PairSpec } from '../inventory/model.ts';
 import { readInstanceState, setReadOnly } from '../mysql/dao.ts';
 import { factsScript, parseFacts, REQUIRED_PACKAGES, type HostFacts } from '../plan/facts.ts';
@@ -118,16 +119,6 @@ async function checkExistingData(inv: Inventory, pool: HostPool, work: HostWork[
   } finally {
     await conn.closeMysql();
   }
-}
-
-function selectNodes(inv: Inventory, limit: string[] | undefined): Array<{ pair: PairSpec; node: NodeSpec }> {
-  const all = inv.pairs.flatMap((pair) => pair.nodes.map((node) => ({ pair, node })));
-  if (!limit || limit.length === 0) return all;
-  const unknown = limit.filter((name) => !all.some(({ node }) => node.name === name));
-  if (unknown.length > 0) {
-    throw new UsageError(`--limit names unknown node(s): ${unknown.join(', ')}`, { hint: `nodes in ${inv.file}: ${all.map(({ node }) => node.name).join(', ')}` });
-  }
-  return all.filter(({ node }) => limit.includes(node.name));
 }
 
 /**

@@ -1,5 +1,4 @@
 // status: each pair's writer first, then the read-only node, and loud warnings for what is wrong.
-import { UsageError } from '../../errors.ts';
 import { loadInventory } from '../../inventory/load.ts';
 import { formatPairStatus, inventoryStatus } from '../../ops/status.ts';
 import { commaList, defineCommand, traceWhen, verboseOption } from '../command.ts';
@@ -19,10 +18,7 @@ export const status = defineCommand({
   run: async (argv) => {
     traceWhen(argv.verbose);
     const inv = await loadInventory(argv.inventory as string);
-    const pairs = commaList(argv.pair);
-    const unknown = pairs.filter((p) => !inv.pairs.some((pair) => pair.name === p));
-    if (unknown.length > 0) throw new UsageError(`no pair ${unknown.join(', ')} in the inventory`, { hint: `pairs: ${inv.pairs.map((p) => p.name).join(', ')}` });
-    const statuses = await inventoryStatus(inv, pairs);
+    const statuses = await inventoryStatus(inv, commaList(argv.pair));
     process.stdout.write(argv.json ? `${JSON.stringify({ pairs: statuses }, null, 2)}\n` : `${statuses.map(formatPairStatus).join('\n\n')}\n`);
     return statuses.some((s) => s.warnings.length > 0) ? 1 : 0;
   },
