@@ -249,11 +249,6 @@ export function ensureReplicationUser(session: MysqlSession, account: Account, p
   return ensureServiceAccount(session, account, password, REPLICATION_ACCOUNT);
 }
 
-/** The fence account (see ensureServiceAccount). */
-export function ensureFenceUser(session: MysqlSession, account: Account, password: Secret): Promise<{ created: boolean }> {
-  return ensureServiceAccount(session, account, password, FENCE_ACCOUNT);
-}
-
 /** What a login attempt said: accepted, refused for the password (1045), or no answer to the question. */
 export type LoginResult = { kind: 'ok' } | { kind: 'denied' } | { kind: 'unknown'; reason: string };
 
@@ -317,9 +312,10 @@ export async function ensureDatabase(session: MysqlSession, name: string): Promi
 }
 
 /**
- * Points the replica at its source. Idempotent: when host, port, user and GTID mode already match,
- * nothing is touched (replication keeps running). The password cannot be read back, so after a
- * rotation pass `force`. Threads that were running are stopped for the change and started again.
+ * Points the replica at its source in one call (by hand, tests). Idempotent: when host, port, user
+ * and GTID mode already match, nothing is touched (replication keeps running). The password cannot
+ * be read back, so after a rotation pass `force` (provision plans that itself: planPair, changeSource).
+ * Threads that were running are stopped for the change and started again.
  */
 export async function configureSource(session: MysqlSession, source: ChangeSourceOptions & { force?: boolean }): Promise<'changed' | 'unchanged'> {
   const current = await readReplicaStatus(session);
@@ -332,8 +328,7 @@ export async function configureSource(session: MysqlSession, source: ChangeSourc
     current.usingGtid === mode;
   if (matches && !source.force) return 'unchanged';
   const wasRunning = current !== undefined && (current.ioRunning !== 'No' || current.sqlRunning !== 'No');
-  if (wasRunning) await query(session, session.dialect.stopReplica);
-  await query(session, session.dialect.changeSource(source));
+  await changeSource(session, source);
   if (wasRunning) await query(session, session.dialect.startReplica);
   return 'changed';
 }

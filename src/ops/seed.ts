@@ -62,10 +62,6 @@ export async function readSeedData(inv: Inventory, pair: PairSpec, conn: NodeCon
   return [await readNodeData(inv, a, sa, true), await readNodeData(inv, b, sb, true)];
 }
 
-/** Reads both nodes and decides; throws (before anything is changed) when their data conflicts. */
-export async function planSeed(inv: Inventory, pair: PairSpec, conn: NodeConnections): Promise<SeedDecision> {
-  return decideSeed(...(await readSeedData(inv, pair, conn)));
-}
 
 /** Extracts the GTID position a dump was taken at from its header, passing every byte through. */
 class GtidPositionSniffer extends Transform {
