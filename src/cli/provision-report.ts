@@ -4,15 +4,21 @@ import type { ProvisionReport } from '../ops/provision.ts';
 export function formatPlan(report: ProvisionReport): string {
   const out: string[] = [];
   for (const host of report.hosts) {
-    if (host.changes.length === 0) {
+    if (host.changes.length === 0 && host.repairs.length === 0) {
       out.push(`${host.host}: no file changes`);
       continue;
     }
-    out.push(`${host.host}: ${host.changes.length} file change(s); then: ${host.services.length ? host.services.join(', ') : 'no service action'}`);
+    const files = host.changes.length === 0 ? 'no file changes' : `${host.changes.length} file change(s)`;
+    out.push(`${host.host}: ${files}; then: ${host.services.length ? host.services.join(', ') : 'no service action'}`);
     for (const c of host.changes) {
       out.push(`  ${c.action} ${c.path} (${c.reasons.join('; ')})`);
       if (c.diff) out.push(...c.diff.split('\n').filter((l) => l !== '' && !l.startsWith('=====')).map((l) => `    ${l}`));
     }
+    for (const r of host.repairs) out.push(`  repair ${r.service}: ${r.reasons.join('; ')}`);
+  }
+  for (const pair of report.pairs) {
+    out.push(`pair ${pair.pair}: writer ${pair.writer}; ${pair.planned.length === 0 ? 'nothing to change' : `${pair.planned.length} action(s):`}`);
+    for (const action of pair.planned) out.push(`  ${action.text}`);
   }
   return out.join('\n');
 }
@@ -23,7 +29,11 @@ export function formatOutcome(report: ProvisionReport): string {
     out.push(`${host.host}: ${host.status}${host.error ? `: ${host.error}` : ''}`);
   }
   for (const pair of report.pairs) {
-    const actions = pair.actions.length ? pair.actions.join('; ') : 'nothing to change';
+    const actions = report.dryRun
+      ? `${pair.planned.length} action(s) planned`
+      : pair.actions.length
+        ? pair.actions.join('; ')
+        : 'nothing to change';
     out.push(`pair ${pair.pair}: writer ${pair.writer}; ${actions}${pair.error ? `; FAILED: ${pair.error}` : ''}`);
   }
   const s = report.summary;

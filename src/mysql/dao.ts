@@ -17,7 +17,7 @@ import { Secret } from '../inventory/secret.ts';
 import { trace, traceSql } from '../trace.ts';
 import type { SshConnection } from '../transport/ssh.ts';
 import { dialectFor, selectVersion, sessionSetup, type Account, type ChangeSourceOptions, type Dialect, type SqlStatement } from './dialect.ts';
-import { parseInstanceState, parseReplicaStatus, type InstanceState, type ReplicaStatus } from './model.ts';
+import { parseInstanceState, parseReplicaStatus, replicaError, type InstanceState, type ReplicaStatus } from './model.ts';
 
 export const DEFAULT_SOCKET = '/run/mysqld/mysqld.sock';
 
@@ -167,44 +167,138 @@ export async function readWildcardAccounts(session: MysqlSession): Promise<Accou
  * Runs body with this session's changes kept out of the binlog (so they are not replicated), and
  * turns binary logging back on whatever happens: sessions are reused.
  */
-export async function withBinlogOff<T>(session: MysqlSession, body: () => Promise<T>): Promise<T> {
-  await query(session, session.dialect.binlogOff);
+export function withBinlogOff<T>(session: MysqlSession, body: () => Promise<T>): Promise<T> {
+  return binlogOffAround(session.dialect, (sql) => query(session, sql), body);
+}
+
+/** withBinlogOff for a caller that runs its statements its own way (swap: traced, or only printed in a dry run). */
+export async function binlogOffAround<T>(dialect: Pick<Dialect, 'binlogOff' | 'binlogOn'>, run: (sql: string) => Promise<unknown>, body: () => Promise<T>): Promise<T> {
+  await run(dialect.binlogOff);
   try {
     return await body();
   } finally {
-    await query(session, session.dialect.binlogOn);
+    await run(dialect.binlogOn);
   }
 }
 
+/** What duet grants each service account, and the SHOW GRANTS lines it may have (USAGE and those). */
+export interface ServiceAccountKind {
+  /** For messages: "REPLICATION SLAVE", "what fencing needs". */
+  allowedText: string;
+  grant(dialect: Dialect, account: Account): SqlStatement;
+  allowed(dialect: Dialect): RegExp;
+}
+
+/** The replication account: REPLICATION SLAVE only. */
+export const REPLICATION_ACCOUNT: ServiceAccountKind = {
+  allowedText: 'REPLICATION SLAVE',
+  grant: (d, a) => d.grantReplication(a),
+  allowed: () => /^GRANT (USAGE|REPLICATION SLAVE) ON \*\.\* TO /,
+};
+
+/** The account the peer's resource script and monitor fence this server with (dialect.grantFence). */
+export const FENCE_ACCOUNT: ServiceAccountKind = {
+  allowedText: 'what fencing needs',
+  grant: (d, a) => d.grantFence(a),
+  allowed: (d) => d.fenceGrantPattern,
+};
+
+export interface AccountGrants {
+  exists: boolean;
+  /** It has a grant beyond USAGE (duet's). */
+  granted: boolean;
+  /** SHOW GRANTS lines beyond what duet grants this kind of account. */
+  extraGrants: string[];
+}
+
+/** Whether the account exists and what it is granted. Reading only. */
+export async function readAccountGrants(session: MysqlSession, account: Account, kind: ServiceAccountKind): Promise<AccountGrants> {
+  const d = session.dialect;
+  if ((await query(session, d.findAccount(account))).length === 0) return { exists: false, granted: false, extraGrants: [] };
+  const lines = (await query(session, d.showGrants(account))).map((r) => String(Object.values(r)[0]));
+  const allowed = kind.allowed(d);
+  return { exists: true, granted: lines.some((g) => allowed.test(g) && !/^GRANT USAGE /.test(g)), extraGrants: lines.filter((g) => !allowed.test(g)) };
+}
+
+/** The refusal for an account with more privileges than duet grants (it neither widens nor narrows another tool's grants). */
+export function extraGrantsError(node: string, account: Account, kind: ServiceAccountKind, extra: string[]): ReplicationError {
+  return new ReplicationError(`account ${account.user}@${account.host} has more privileges than ${kind.allowedText}`, {
+    host: node,
+    hint: `revoke them (SHOW GRANTS FOR '${account.user}'@'${account.host}' lists ${extra.length} extra grant(s)); duet will not widen or narrow another tool's grants`,
+  });
+}
+
 /**
- * Makes `account` (the peer's replication login, host = the peer's address) exist with `password` and
- * REPLICATION SLAVE. Not binlogged: each node owns the account its peer uses to reach it. The password
- * is (re)set every time, so the inventory stays the single source of truth.
+ * Makes a service account (host = the peer's address) exist with `password` and its grant. Not
+ * binlogged: each node owns the account its peer uses to reach it. Returns whether it was created.
  */
-export function ensureReplicationUser(session: MysqlSession, account: Account, password: Secret): Promise<{ created: boolean }> {
-  return ensureServiceAccount(session, account, password, session.dialect.grantReplication(account), /^GRANT (USAGE|REPLICATION SLAVE) ON \*\.\* TO /, 'REPLICATION SLAVE');
-}
-
-/** The account the peer's resource script and monitor fence this server with (dialect.grantFence), like the replication account. */
-export function ensureFenceUser(session: MysqlSession, account: Account, password: Secret): Promise<{ created: boolean }> {
-  return ensureServiceAccount(session, account, password, session.dialect.grantFence(account), session.dialect.fenceGrantPattern, 'what fencing needs');
-}
-
-async function ensureServiceAccount(session: MysqlSession, account: Account, password: Secret, grant: SqlStatement, allowed: RegExp, allowedText: string): Promise<{ created: boolean }> {
+export function ensureServiceAccount(session: MysqlSession, account: Account, password: Secret, kind: ServiceAccountKind): Promise<{ created: boolean }> {
   const d = session.dialect;
   return withBinlogOff(session, async () => {
     const existed = (await query(session, d.findAccount(account))).length > 0;
     await query(session, existed ? d.setPassword(account, password) : d.createUser(account, password));
-    await query(session, grant);
-    const extra = (await query(session, d.showGrants(account))).map((r) => String(Object.values(r)[0])).filter((g) => !allowed.test(g));
-    if (extra.length > 0) {
-      throw new ReplicationError(`account ${account.user}@${account.host} has more privileges than ${allowedText}`, {
-        host: session.node,
-        hint: `revoke them (SHOW GRANTS FOR '${account.user}'@'${account.host}' lists ${extra.length} extra grant(s)); duet will not widen or narrow another tool's grants`,
-      });
-    }
+    await query(session, kind.grant(d, account));
+    const { extraGrants } = await readAccountGrants(session, account, kind);
+    if (extraGrants.length > 0) throw extraGrantsError(session.node, account, kind, extraGrants);
     return { created: !existed };
   });
+}
+
+/** The replication account (see ensureServiceAccount). */
+export function ensureReplicationUser(session: MysqlSession, account: Account, password: Secret): Promise<{ created: boolean }> {
+  return ensureServiceAccount(session, account, password, REPLICATION_ACCOUNT);
+}
+
+/** What a login attempt said: accepted, refused for the password (1045), or no answer to the question. */
+export type LoginResult = { kind: 'ok' } | { kind: 'denied' } | { kind: 'unknown'; reason: string };
+
+const ER_ACCESS_DENIED = 1045;
+
+/**
+ * Logs in to host:port as `user` with `password`, from the SSH host (a TCP connection through its
+ * routes and the target's firewall: the path a replica takes), then quits at once. A password cannot
+ * be read back from a server, so this is how provision knows whether an account still has the
+ * inventory's. The server's text is never shown (the attempt carries a secret).
+ */
+export async function tryLogin(ssh: SshConnection, host: string, port: number, user: string, password: Secret, timeoutMs: number): Promise<LoginResult> {
+  trace(() => `${ssh.target.name} login test> ${user}@${host}:${port} with password [redacted]`);
+  let stream: Awaited<ReturnType<SshConnection['forwardTcp']>> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<LoginResult>((resolve) => {
+    timer = setTimeout(() => resolve({ kind: 'unknown', reason: `no answer from ${host}:${port} within ${timeoutMs} ms` }), timeoutMs);
+  });
+  const attempt = (async (): Promise<LoginResult> => {
+    try {
+      stream = await ssh.forwardTcp(host, port);
+    } catch (err) {
+      return { kind: 'unknown', reason: err instanceof Error ? err.message : String(err) };
+    }
+    try {
+      const connection = await createConnection({ stream, user, password: password.reveal() });
+      connection.on('error', () => {});
+      await connection.end().catch(() => connection.destroy());
+      return { kind: 'ok' };
+    } catch (err) {
+      const errno = (err as { errno?: unknown }).errno;
+      if (errno === ER_ACCESS_DENIED) return { kind: 'denied' };
+      return { kind: 'unknown', reason: typeof errno === 'number' ? `server error ${errno}` : 'the connection failed' };
+    }
+  })();
+  try {
+    return await Promise.race([attempt, timeout]);
+  } finally {
+    clearTimeout(timer);
+    stream?.destroy();
+  }
+}
+
+/** The schemas among `names` that the server does not have. */
+export async function missingDatabases(session: MysqlSession, names: readonly string[]): Promise<string[]> {
+  const missing: string[] = [];
+  for (const name of names) {
+    if ((await query(session, { sql: 'SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', params: [name] })).length === 0) missing.push(name);
+  }
+  return missing;
 }
 
 /**
@@ -212,16 +306,16 @@ async function ensureServiceAccount(session: MysqlSession, account: Account, pas
  * so this does not depend on how binlog_do_db filters CREATE DATABASE.
  */
 export async function ensureDatabase(session: MysqlSession, name: string): Promise<boolean> {
-  const exists = await query(session, { sql: 'SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', params: [name] });
-  if (exists.length > 0) return false;
+  if ((await missingDatabases(session, [name])).length === 0) return false;
   await withBinlogOff(session, () => query(session, { sql: `CREATE DATABASE IF NOT EXISTS ${escapeId(name)}`, params: [] }));
   return true;
 }
 
 /**
- * Points the replica at its source. Idempotent: when host, port, user and GTID mode already match,
- * nothing is touched (replication keeps running). The password cannot be read back, so after a
- * rotation pass `force`. Threads that were running are stopped for the change and started again.
+ * Points the replica at its source in one call (by hand, tests). Idempotent: when host, port, user
+ * and GTID mode already match, nothing is touched (replication keeps running). The password cannot
+ * be read back, so after a rotation pass `force` (provision plans that itself: planPair, changeSource).
+ * Threads that were running are stopped for the change and started again.
  */
 export async function configureSource(session: MysqlSession, source: ChangeSourceOptions & { force?: boolean }): Promise<'changed' | 'unchanged'> {
   const current = await readReplicaStatus(session);
@@ -234,10 +328,18 @@ export async function configureSource(session: MysqlSession, source: ChangeSourc
     current.usingGtid === mode;
   if (matches && !source.force) return 'unchanged';
   const wasRunning = current !== undefined && (current.ioRunning !== 'No' || current.sqlRunning !== 'No');
-  if (wasRunning) await query(session, session.dialect.stopReplica);
-  await query(session, session.dialect.changeSource(source));
+  await changeSource(session, source);
   if (wasRunning) await query(session, session.dialect.startReplica);
   return 'changed';
+}
+
+/**
+ * Points the replica at `source` (CHANGE MASTER with its user and password), its threads stopped
+ * first and left stopped: startReplica follows, once the source's account is ready.
+ */
+export async function changeSource(session: MysqlSession, source: ChangeSourceOptions): Promise<void> {
+  await stopReplica(session);
+  await query(session, session.dialect.changeSource(source));
 }
 
 /**
@@ -282,9 +384,8 @@ export async function waitForGtid(session: MysqlSession, position: string, timeo
 }
 
 function replicaFailure(status: ReplicaStatus): string | undefined {
-  if (status.lastIoErrno !== 0) return `replica I/O error ${status.lastIoErrno}: ${status.lastIoError}`;
-  if (status.lastSqlErrno !== 0) return `replica SQL error ${status.lastSqlErrno}: ${status.lastSqlError}`;
-  return undefined;
+  const error = replicaError(status);
+  return error && `replica ${error}`;
 }
 
 /** What decides how a server takes part in replication, as it runs now (not as my.cnf says). */

@@ -112,6 +112,17 @@ export const selectVersion = 'SELECT @@version AS version';
 
 const DEFAULT_CONNECT_RETRY_SECONDS = 10;
 
+/** Each flavor's word for the replica in START/STOP statements. */
+const REPLICA_WORD: Record<Flavor, string> = { mariadb: 'SLAVE', mysql: 'REPLICA' };
+
+/** START or STOP of the replica threads (both, or one), as the flavor spells it. */
+export function replicaThreads(flavor: Flavor, action: 'START' | 'STOP', thread?: 'IO_THREAD' | 'SQL_THREAD'): string {
+  return `${action} ${REPLICA_WORD[flavor]}${thread ? ` ${thread}` : ''}`;
+}
+
+/** One value, column `@@read_only`: 1 while the server is read-only. */
+export const selectReadOnly = 'SELECT @@read_only';
+
 /** Parses "10.11.19-MariaDB-0+deb12u1-log" or "8.0.36" / "8.4.2-log". */
 export function parseVersion(text: string): ServerVersion {
   // MariaDB 10.x announces itself as "5.5.5-10.x.y-MariaDB" in the protocol handshake (so old
@@ -171,8 +182,8 @@ function mariadb(version: ServerVersion): Dialect {
       '@@auto_increment_offset AS auto_increment_offset, @@gtid_domain_id AS gtid_domain_id',
     showReplicaStatus: 'SHOW SLAVE STATUS',
     showBinaryLogStatus: 'SHOW MASTER STATUS',
-    startReplica: 'START SLAVE',
-    stopReplica: 'STOP SLAVE',
+    startReplica: replicaThreads('mariadb', 'START'),
+    stopReplica: replicaThreads('mariadb', 'STOP'),
     changeSource: (o) => ({
       sql:
         'CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, ' +
@@ -212,8 +223,8 @@ function mysql(version: ServerVersion): Dialect {
     showReplicaStatus: 'SHOW REPLICA STATUS',
     // SHOW MASTER STATUS is gone in 8.4; its replacement exists since 8.2.
     showBinaryLogStatus: atLeast(version, 8, 2, 0) ? 'SHOW BINARY LOG STATUS' : 'SHOW MASTER STATUS',
-    startReplica: 'START REPLICA',
-    stopReplica: 'STOP REPLICA',
+    startReplica: replicaThreads('mysql', 'START'),
+    stopReplica: replicaThreads('mysql', 'STOP'),
     changeSource: (o) => ({
       sql:
         'CHANGE REPLICATION SOURCE TO SOURCE_HOST = ?, SOURCE_PORT = ?, SOURCE_USER = ?, SOURCE_PASSWORD = ?, ' +
@@ -368,7 +379,7 @@ export interface WriterRoleScriptSql {
 
 export function writerRoleScriptSql(flavor: Flavor): WriterRoleScriptSql {
   const common = {
-    selectReadOnly: 'SELECT @@read_only',
+    selectReadOnly,
     lastSqlErrnoColumn: 'Last_SQL_Errno',
     readOnlyOff: 'SET GLOBAL read_only = OFF',
     unsentBinlogCount:
@@ -385,7 +396,7 @@ export function writerRoleScriptSql(flavor: Flavor): WriterRoleScriptSql {
         waitApplied: "SELECT MASTER_GTID_WAIT('%s', %s) = 0",
         selectBinlogPosition: 'SELECT @@gtid_binlog_pos',
         ioRunningColumn: 'Slave_IO_Running',
-        restartReplicaIo: 'STOP SLAVE IO_THREAD; START SLAVE IO_THREAD',
+        restartReplicaIo: `${replicaThreads('mariadb', 'STOP', 'IO_THREAD')}; ${replicaThreads('mariadb', 'START', 'IO_THREAD')}`,
         selectHealth: "SELECT @@read_only, VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'UPTIME'",
       }
     : {
@@ -398,7 +409,7 @@ export function writerRoleScriptSql(flavor: Flavor): WriterRoleScriptSql {
         waitApplied: "SELECT WAIT_FOR_EXECUTED_GTID_SET('%s', %s) = 0",
         selectBinlogPosition: 'SELECT @@gtid_executed',
         ioRunningColumn: 'Replica_IO_Running',
-        restartReplicaIo: 'STOP REPLICA IO_THREAD; START REPLICA IO_THREAD',
+        restartReplicaIo: `${replicaThreads('mysql', 'STOP', 'IO_THREAD')}; ${replicaThreads('mysql', 'START', 'IO_THREAD')}`,
         selectHealth: "SELECT @@read_only, VARIABLE_VALUE FROM performance_schema.global_status WHERE VARIABLE_NAME = 'Uptime'",
       };
 }

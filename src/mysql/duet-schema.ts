@@ -2,7 +2,7 @@
 // topology). Each node creates them itself with the binlog off, so creation never depends on how
 // binlog_do_db filters DDL; their rows replicate like any other (the schema is on binlog_do_db).
 import { DUET_SCHEMA } from '../inventory/validate.ts';
-import { ensureDatabase, query, withBinlogOff, type MysqlSession } from './dao.ts';
+import { ensureDatabase, missingDatabases, query, withBinlogOff, type MysqlSession } from './dao.ts';
 import { TOPOLOGY_TABLE } from './dialect.ts';
 
 /**
@@ -33,14 +33,24 @@ export const DUET_TABLES: string[] = [
     'PRIMARY KEY (run, seq)) ENGINE=InnoDB',
 ];
 
+/** What ensureDuetSchema would create ("database duet", "table duet.canary", ...); [] when all is there. Reading only. */
+export async function missingDuetSchema(session: MysqlSession): Promise<string[]> {
+  const database = (await missingDatabases(session, [DUET_SCHEMA])).map((name) => `database ${name}`);
+  return [...database, ...(await missingTables(session)).map((ddl) => `table ${DUET_SCHEMA}.${tableName(ddl)}`)];
+}
+
+async function missingTables(session: MysqlSession): Promise<string[]> {
+  const existing = new Set(
+    (await query(session, { sql: 'SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?', params: [DUET_SCHEMA] })).map((r) => String(r.TABLE_NAME)),
+  );
+  return DUET_TABLES.filter((ddl) => !existing.has(tableName(ddl)));
+}
+
 /** Creates duet's schema and tables where missing; returns what it created. */
 export async function ensureDuetSchema(session: MysqlSession): Promise<string[]> {
   const created: string[] = [];
   if (await ensureDatabase(session, DUET_SCHEMA)) created.push(`database ${DUET_SCHEMA}`);
-  const existing = new Set(
-    (await query(session, { sql: 'SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?', params: [DUET_SCHEMA] })).map((r) => String(r.TABLE_NAME)),
-  );
-  const missing = DUET_TABLES.filter((ddl) => !existing.has(tableName(ddl)));
+  const missing = await missingTables(session);
   if (missing.length === 0) return created;
   await withBinlogOff(session, async () => {
     for (const ddl of missing) {

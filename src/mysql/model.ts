@@ -45,6 +45,13 @@ export interface InstanceState {
 
 type Row = Record<string, unknown>;
 
+/** The replica's last error, as every command words it ("SQL error 1062: ..."); the SQL thread's first. */
+export function replicaError(replica: ReplicaStatus): string | undefined {
+  if (replica.lastSqlErrno !== 0) return `SQL error ${replica.lastSqlErrno}: ${replica.lastSqlError}`;
+  if (replica.lastIoErrno !== 0) return `I/O error ${replica.lastIoErrno}: ${replica.lastIoError}`;
+  return undefined;
+}
+
 /**
  * A SHOW SLAVE STATUS (MariaDB, MySQL < 8.0.22) or SHOW REPLICA STATUS (MySQL 8.0.22+) row. MariaDB's
  * SHOW REPLICA STATUS keeps the old column names, so the spelling is read from the row itself.

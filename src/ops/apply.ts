@@ -34,7 +34,7 @@ const SERVICE_TIMEOUT_MS = 120_000;
 
 export async function applyHostPlan(plan: HostPlan, ctx: ApplyContext): Promise<ApplyResult> {
   const changes = changedFiles(plan);
-  if (changes.length === 0) return { filesChanged: [], servicesRun: [] };
+  if (changes.length === 0 && plan.services.length === 0) return { filesChanged: [], servicesRun: [] };
   const contentChanges = changes.filter((c) => c.contentChanged);
 
   // 1. Stage and check. Nothing live has changed yet, so any failure here just cleans up.
@@ -70,7 +70,8 @@ async function installAndRun(plan: HostPlan, changes: FileChange[], contentChang
       );
     throw new ApplyError(`installing files failed (${firstLine(err)}); ${undone}`, { host, cause: err });
   }
-  ctx.log(`${host}: installed ${changes.map((c) => c.file.path).join(', ')}`);
+  if (changes.length > 0) ctx.log(`${host}: installed ${changes.map((c) => c.file.path).join(', ')}`);
+  for (const repair of plan.repairs) ctx.log(`${host}: ${repair.service}: ${repair.reasons.join('; ')}`);
 
   // 3. Services, once each, in plan order.
   const servicesRun: string[] = [];

@@ -1,27 +1,46 @@
-// The pair-wide state provision converges after the files: both servers running, the replication
-// accounts, each node replicating from its peer, exactly one writable node, Heartbeat running and the
-// floating IP on the writer. Each step reads first and changes only what differs.
+// Carries out a pair's plan (src/plan/pair.ts) after the files: servers started, the accounts, a first
+// copy of existing data, each node replicating from its peer, the schemas, exactly one writable node,
+// Heartbeat running with the floating IP on the writer. Converge decides nothing itself: it reads the
+// pair (readConvergeFacts) and runs what planPair says, in the plan's order.
+//
+// The plan provision shows is made before any file changes. Files can change what runs (a restarted
+// server comes up read-only, its peer's replica loses it for a moment), and a server that was not
+// running has no answers yet; so converge reads the pair again and plans again, with the same pure
+// function, before it changes anything: once after the files, and once more after starting servers.
 import { audit, type ChangeKind } from '../audit.ts';
 import { HostStateError, ReplicationError, TransportError } from '../errors.ts';
 import type { Inventory, NodeSpec, PairSpec } from '../inventory/model.ts';
 import { MYSQL_PORT, peerOf } from '../inventory/model.ts';
-import { configureSource, ensureDatabase, ensureFenceUser, ensureReplicationUser, readInstanceState, setReadOnly, startReplica, stopReplica } from '../mysql/dao.ts';
+import type { Secret } from '../inventory/secret.ts';
+import {
+  changeSource,
+  ensureDatabase,
+  ensureServiceAccount,
+  FENCE_ACCOUNT,
+  readInstanceState,
+  REPLICATION_ACCOUNT,
+  setReadOnly,
+  startReplica,
+  stopReplica,
+} from '../mysql/dao.ts';
 import { TOPOLOGY_TABLE } from '../mysql/dialect.ts';
 import { ensureDuetSchema } from '../mysql/duet-schema.ts';
 import { DUET_SCHEMA } from '../inventory/validate.ts';
-import { FENCE_USER, WRITER_RESOURCE } from '../render/desired.ts';
-import { readTopology, recordWriter, topologyNames } from './topology.ts';
-import { NodeConnections, probeHost, vipHolders } from './pair-state.ts';
-import { copyData, planSeed } from './seed.ts';
 import type { HostFacts } from '../plan/facts.ts';
+import { planPair, type AccountName, type PairAction, type PairPlanInput } from '../plan/pair.ts';
+import { FENCE_USER, WRITER_RESOURCE } from '../render/desired.ts';
 import type { HostPool } from '../transport/pool.ts';
-import type { SshConnection } from '../transport/ssh.ts';
+import { NodeConnections, readConvergeFacts, vipHolders } from './pair-state.ts';
+import { copyData } from './seed.ts';
 import { mysqlUnit, serviceCommand, withoutInheritedPipes } from './services.ts';
+import { readTopology, recordWriter, topologyNames } from './topology.ts';
 
 export interface PairConvergence {
   pair: string;
   writer: string;
-  /** What was changed, in order; empty when the pair was already as desired. */
+  /** What the plan said before anything changed (provision's plan, --dry-run, --json). */
+  planned: PairAction[];
+  /** What was done, in order; empty when the pair was already as desired. */
   actions: string[];
   error?: string;
 }
@@ -35,118 +54,36 @@ export interface ConvergeContext {
 }
 
 const POLL_MS = 250;
+const SERVICE_TIMEOUT_MS = 120_000;
 
-export async function convergePair(inv: Inventory, pair: PairSpec, ctx: ConvergeContext): Promise<PairConvergence> {
-  const result: PairConvergence = { pair: pair.name, writer: ctx.writer, actions: [] };
+/** Reads the pair and plans it (nothing is changed). */
+export async function planPairNow(inv: Inventory, pair: PairSpec, conn: NodeConnections, input: PairPlanInput): Promise<PairAction[]> {
+  return planPair(await readConvergeFacts(inv, pair, conn), inv, pair, input);
+}
+
+export async function convergePair(inv: Inventory, pair: PairSpec, ctx: ConvergeContext, planned: PairAction[]): Promise<PairConvergence> {
+  const result: PairConvergence = { pair: pair.name, writer: ctx.writer, planned, actions: [] };
+  const conn = new NodeConnections(ctx.pool);
   // Every change: the report, the progress line, and the audit log.
-  const act = (host: string, kind: ChangeKind, line: string, role?: { writer: string }) => {
+  const run = new Runner(inv, pair, ctx, conn, (line, node, kind) => {
     result.actions.push(line);
     ctx.log(`${pair.name}: ${line}`);
-    audit({ host, phase: 'converge', kind, what: line, ...(role && { pair: pair.name, writer: role.writer }) });
-  };
-  const conn = new NodeConnections(ctx.pool);
+    audit({ host: node, phase: 'converge', kind, what: line, ...(kind === 'role' && { pair: pair.name, writer: ctx.writer }) });
+  });
   try {
-    for (const node of pair.nodes) {
-      const ssh = await conn.ssh(node);
-      if (await ensureDaemon(ssh, 'mysql', serviceCommand(ctx.facts.get(node.name)!.initSystem, mysqlUnit(inv.mysql.flavor), 'start'))) {
-        act(node.name, 'service', `started ${mysqlUnit(inv.mysql.flavor)} on ${node.name}`);
-      }
-      const { dialect } = await conn.mysql(node);
-      if (dialect.flavor !== inv.mysql.flavor) {
-        throw new HostStateError(`the server is ${dialect.flavor} ${dialect.version.text}, but the inventory says mysql.flavor: ${inv.mysql.flavor}`, {
-          host: node.name,
-          hint: 'set mysql.flavor to what the hosts run',
-        });
-      }
+    let plan = await planPairNow(inv, pair, conn, { writer: ctx.writer });
+    const starts = plan.filter((a) => a.kind === 'start-mysql');
+    if (starts.length > 0) {
+      for (const action of starts) await run.carryOut(action);
+      // Now the servers can answer what the plan could only assume.
+      plan = await planPairNow(inv, pair, conn, { writer: ctx.writer });
+      const still = plan.find((a) => a.kind === 'start-mysql');
+      if (still) throw new HostStateError(`the server was started but does not run`, { host: still.node, hint: 'see the server\'s error log' });
     }
-    const sessions = new Map(await Promise.all(pair.nodes.map(async (n) => [n.name, await conn.mysql(n)] as const)));
-    const session = (node: NodeSpec) => sessions.get(node.name)!;
-
-    // Each node owns the account its peer logs in with (not replicated: host is the peer's address).
-    for (const node of pair.nodes) {
-      const peer = peerOf(pair, node);
-      const account = { user: inv.mysql.replication.user, host: peer.address };
-      if ((await ensureReplicationUser(session(node), account, inv.mysql.replication.password)).created) {
-        act(node.name, 'sql', `created replication account ${account.user}@${account.host} on ${node.name}`);
-      }
-      const fence = { user: FENCE_USER, host: peer.address };
-      if ((await ensureFenceUser(session(node), fence, pair.failover.fencePassword)).created) {
-        act(node.name, 'sql', `created fence account ${fence.user}@${fence.host} on ${node.name}`);
-      }
-    }
-
-    // A first setup where one node already holds data: copy it to the empty peer before replicating.
-    const seed = await planSeed(inv, pair, conn);
-    if (seed.kind === 'copy') {
-      ctx.log(`${pair.name}: copying ${seed.databases.join(', ')} from ${seed.from.name} to ${seed.to.name}`);
-      const position = await copyData(seed, conn);
-      act(seed.to.name, 'data', `copied ${seed.databases.join(', ')} from ${seed.from.name} to ${seed.to.name} (at GTID ${position || 'start'})`);
-    }
-
-    for (const node of pair.nodes) {
-      const peer = peerOf(pair, node);
-      const source = { host: peer.address, port: MYSQL_PORT, user: inv.mysql.replication.user, password: inv.mysql.replication.password, useGtid: true };
-      if ((await configureSource(session(node), source)) === 'changed') act(node.name, 'sql', `${node.name} replicates from ${peer.name} (${peer.address})`);
-      const state = await readInstanceState(session(node));
-      if (state.replica?.ioRunning !== 'Yes' || state.replica.sqlRunning !== 'Yes') {
-        // Restart both threads: an I/O thread that lost its source (a restart by this run) would
-        // otherwise wait out MASTER_CONNECT_RETRY before it tries again.
-        await stopReplica(session(node));
-        await startReplica(session(node));
-        act(node.name, 'sql', `started replication on ${node.name}`);
-      }
-    }
-
-    // The application's schemas and duet's own exist on both nodes, so the first write replicates.
-    for (const node of pair.nodes) {
-      for (const database of inv.mysql.databases) {
-        if (await ensureDatabase(session(node), database)) act(node.name, 'sql', `created database ${database} on ${node.name}`);
-      }
-      for (const what of await ensureDuetSchema(session(node))) act(node.name, 'sql', `created ${what} on ${node.name}`);
-    }
-
-    // Exactly one writer. Both servers start read-only (my.cnf). The write role comes with the
-    // floating IP: where Heartbeat is not running yet, its duet-writer resource makes the writer
-    // writable as it brings the IP up (a server already writable when Heartbeat starts counts as a
-    // running resource, and Heartbeat would then never bring the IP up). Where Heartbeat runs, this
-    // restores the writer after provision restarted its server.
-    const writerNode = pair.nodes.find((n) => n.name === ctx.writer)!;
-    const heartbeatOnWriter = (await probeHost(await conn.ssh(writerNode))).heartbeatRunning;
-    for (const node of pair.nodes) {
-      const wantReadOnly = node.name !== ctx.writer || !heartbeatOnWriter;
-      if ((await readInstanceState(session(node))).readOnly !== wantReadOnly) {
-        await setReadOnly(session(node), wantReadOnly);
-        act(node.name, 'sql', `${node.name} read_only ${wantReadOnly ? 'ON' : 'OFF'}`);
-      }
-    }
-
-    const started: string[] = [];
-    for (const node of pair.nodes) {
-      const ssh = await conn.ssh(node);
-      if (await ensureDaemon(ssh, 'heartbeat', serviceCommand(ctx.facts.get(node.name)!.initSystem, 'heartbeat', 'start'))) {
-        started.push(node.name);
-        act(node.name, 'service', `started heartbeat on ${node.name}`);
-      }
-    }
-    if (started.length > 0) {
-      // Heartbeat acquires the floating IP only after initdead (both nodes starting) or deadtime.
-      const waitSeconds = pair.heartbeat.initdead + pair.heartbeat.deadtime + 10;
-      ctx.log(`${pair.name}: waiting up to ${waitSeconds} s for the floating IP ${pair.vip.address} on ${ctx.writer}`);
-      await waitForVip(conn, pair, ctx.writer, waitSeconds * 1000);
-    }
-
-    // Clients learn the writer from duet.topology; the resource script keeps it current from here on.
-    if (!(await readInstanceState(session(writerNode))).readOnly) {
-      const view = await readTopology(session(writerNode));
-      if (!topologyNames(view, pair, ctx.writer)) {
-        await recordWriter(session(writerNode), pair, ctx.writer);
-        act(ctx.writer, 'role', `recorded ${ctx.writer} as the writer of pair ${pair.name} in ${DUET_SCHEMA}.${TOPOLOGY_TABLE} (epoch ${view.epoch + 1})`, { writer: ctx.writer });
-      }
-    } else {
-      throw new ReplicationError(`${ctx.writer} holds the floating IP but is still read-only`, {
-        host: ctx.writer,
-        hint: `the ${WRITER_RESOURCE} resource did not make it writable: see /var/log/ha-log on ${ctx.writer} (a relay log it could not apply?)`,
-      });
+    for (const [i, action] of plan.entries()) {
+      await run.carryOut(action);
+      // Heartbeat is started on both nodes together, then the floating IP is awaited once.
+      if (action.kind === 'start-heartbeat' && plan[i + 1]?.kind !== 'start-heartbeat') await run.awaitWriter();
     }
   } catch (err) {
     result.error = err instanceof Error ? err.message : String(err);
@@ -157,11 +94,114 @@ export async function convergePair(inv: Inventory, pair: PairSpec, ctx: Converge
   return result;
 }
 
-async function ensureDaemon(ssh: SshConnection, daemon: 'mysql' | 'heartbeat', startCommand: string): Promise<boolean> {
-  const probe = await probeHost(ssh);
-  if (daemon === 'mysql' ? probe.mysqlRunning : probe.heartbeatRunning) return false;
-  await ssh.run(withoutInheritedPipes(startCommand), { timeoutMs: 120_000 });
-  return true;
+/** Runs one action at a time; each reports what it did through `done`. */
+class Runner {
+  constructor(
+    readonly inv: Inventory,
+    readonly pair: PairSpec,
+    readonly ctx: ConvergeContext,
+    readonly conn: NodeConnections,
+    readonly done: (line: string, node: string, kind: ChangeKind) => void,
+  ) {}
+
+  node(name: string): NodeSpec {
+    const node = this.pair.nodes.find((n) => n.name === name);
+    if (!node) throw new Error(`converge: ${name} is not a node of pair ${this.pair.name}`);
+    return node;
+  }
+
+  session(name: string) {
+    return this.conn.mysql(this.node(name));
+  }
+
+  async service(name: string, unit: string): Promise<void> {
+    const command = serviceCommand(this.ctx.facts.get(name)!.initSystem, unit, 'start');
+    await (await this.conn.ssh(this.node(name))).run(withoutInheritedPipes(command), { timeoutMs: SERVICE_TIMEOUT_MS });
+  }
+
+  async carryOut(action: PairAction): Promise<void> {
+    switch (action.kind) {
+      case 'start-mysql':
+        await this.service(action.node, mysqlUnit(this.inv.mysql.flavor));
+        break;
+      case 'account': {
+        const peer = peerOf(this.pair, this.node(action.node));
+        const [user, password, kind] = this.account(action.account);
+        await ensureServiceAccount(await this.session(action.node), { user, host: peer.address }, password, kind);
+        break;
+      }
+      case 'copy-data': {
+        this.ctx.log(`${this.pair.name}: ${action.text}`);
+        const position = await copyData({ kind: 'copy', from: this.node(action.from), to: this.node(action.node), databases: action.databases }, this.conn);
+        this.done(`${action.text}: at GTID ${position || 'start'}`, action.node, 'data');
+        return;
+      }
+      case 'point-replica': {
+        const peer = this.node(action.source);
+        const { user, password } = this.inv.mysql.replication;
+        await changeSource(await this.session(action.node), { host: peer.address, port: MYSQL_PORT, user, password, useGtid: true });
+        break;
+      }
+      case 'start-replication': {
+        // Both threads restarted: an I/O thread that lost its source (a restart by this run) would
+        // otherwise wait out MASTER_CONNECT_RETRY before it tries again.
+        const session = await this.session(action.node);
+        await stopReplica(session);
+        await startReplica(session);
+        break;
+      }
+      case 'create-database':
+        await ensureDatabase(await this.session(action.node), action.database);
+        break;
+      case 'create-duet-schema':
+        await ensureDuetSchema(await this.session(action.node));
+        break;
+      case 'read-only':
+        await setReadOnly(await this.session(action.node), action.on);
+        break;
+      case 'start-heartbeat':
+        await this.service(action.node, 'heartbeat');
+        break;
+      case 'record-writer':
+        if (!(await this.recordWriter())) return;
+        break;
+    }
+    this.done(action.text, action.node, action.kind === 'start-mysql' || action.kind === 'start-heartbeat' ? 'service' : action.kind === 'record-writer' ? 'role' : 'sql');
+  }
+
+  account(name: AccountName): [string, Secret, typeof REPLICATION_ACCOUNT] {
+    return name === 'replication'
+      ? [this.inv.mysql.replication.user, this.inv.mysql.replication.password, REPLICATION_ACCOUNT]
+      : [FENCE_USER, this.pair.failover.fencePassword, FENCE_ACCOUNT];
+  }
+
+  /** Records the writer in duet.topology unless it is named there already; true when it wrote. */
+  async recordWriter(): Promise<boolean> {
+    const session = await this.session(this.ctx.writer);
+    const view = await readTopology(session);
+    if (topologyNames(view, this.pair, this.ctx.writer)) return false;
+    await recordWriter(session, this.pair, this.ctx.writer);
+    return true;
+  }
+
+  /**
+   * After Heartbeat started: the floating IP on the writer (Heartbeat acquires it only after
+   * initdead, both nodes starting, or deadtime), the writer writable (its duet-writer resource did
+   * that) and named in duet.topology.
+   */
+  async awaitWriter(): Promise<void> {
+    const { pair, ctx } = this;
+    const waitSeconds = pair.heartbeat.initdead + pair.heartbeat.deadtime + 10;
+    ctx.log(`${pair.name}: waiting up to ${waitSeconds} s for the floating IP ${pair.vip.address} on ${ctx.writer}`);
+    await waitForVip(this.conn, pair, ctx.writer, waitSeconds * 1000);
+    if ((await readInstanceState(await this.session(ctx.writer))).readOnly) {
+      throw new ReplicationError(`${ctx.writer} holds the floating IP but is still read-only`, {
+        host: ctx.writer,
+        hint: `the ${WRITER_RESOURCE} resource did not make it writable: see /var/log/ha-log on ${ctx.writer} (a relay log it could not apply?)`,
+      });
+    }
+    if (await this.recordWriter()) this.done(`recorded ${ctx.writer} as the writer in ${DUET_SCHEMA}.${TOPOLOGY_TABLE}`, ctx.writer, 'role');
+  }
 }
 
 async function waitForVip(conn: NodeConnections, pair: PairSpec, writer: string, timeoutMs: number): Promise<void> {

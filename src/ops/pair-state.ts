@@ -1,9 +1,29 @@
 // The live state of a pair, read from both nodes: what provision converges, verify checks, status
 // shows and swap acts on. Reading only; every write lives with the operation that needs it.
 import { TransportError } from '../errors.ts';
-import type { NodeSpec, PairSpec } from '../inventory/model.ts';
-import { closeSession, connectOverSsh, readInstanceState, type MysqlSession } from '../mysql/dao.ts';
-import type { InstanceState } from '../mysql/model.ts';
+import { MYSQL_PORT, peerOf, type Flavor, type Inventory, type NodeSpec, type PairSpec } from '../inventory/model.ts';
+import type { Secret } from '../inventory/secret.ts';
+import {
+  closeSession,
+  connectOverSsh,
+  FENCE_ACCOUNT,
+  missingDatabases,
+  readAccountGrants,
+  readInstanceState,
+  REPLICATION_ACCOUNT,
+  tryLogin,
+  type AccountGrants,
+  type LoginResult,
+  type MysqlSession,
+  type ServiceAccountKind,
+} from '../mysql/dao.ts';
+import type { GtidMode } from '../mysql/dialect.ts';
+import { missingDuetSchema } from '../mysql/duet-schema.ts';
+import type { InstanceState, ReplicaStatus } from '../mysql/model.ts';
+import { FENCE_USER } from '../render/desired.ts';
+import { readSeedData, type NodeData } from './seed.ts';
+import { readTopology, type TopologyView } from './topology.ts';
+import { parseFacts, probeScript } from '../plan/facts.ts';
 import type { HostPool } from '../transport/pool.ts';
 import type { SshConnection } from '../transport/ssh.ts';
 
@@ -68,22 +88,14 @@ export interface PairLiveState {
   nodes: [NodeLiveState, NodeLiveState];
 }
 
-const PROBE_SCRIPT = [
-  'for p in heartbeat mariadbd mysqld; do if pidof "$p" >/dev/null 2>&1; then echo "running $p"; fi; done',
-  "ip -4 -o addr show scope global | awk '{print \"address\", $4}'",
-].join('\n');
-
-export function parseProbe(output: string): HostProbe {
-  const lines = output.split('\n');
-  return {
-    heartbeatRunning: lines.includes('running heartbeat'),
-    mysqlRunning: lines.includes('running mariadbd') || lines.includes('running mysqld'),
-    addresses: lines.filter((l) => l.startsWith('address ')).map((l) => l.slice('address '.length).split('/')[0] ?? ''),
-  };
-}
-
+/** Which daemons run and the host's addresses: the live sections of the facts script, read alone. */
 export async function probeHost(ssh: SshConnection): Promise<HostProbe> {
-  return parseProbe((await ssh.run(PROBE_SCRIPT)).stdout);
+  const facts = parseFacts((await ssh.run(probeScript())).stdout);
+  return {
+    heartbeatRunning: facts.running.heartbeat,
+    mysqlRunning: facts.running.mysql,
+    addresses: facts.addresses.map((a) => a.address),
+  };
 }
 
 export async function readNodeState(conn: NodeConnections, pair: PairSpec, node: NodeSpec): Promise<NodeLiveState> {
@@ -203,4 +215,100 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined>
       },
     );
   });
+}
+
+// ---- What provision converges: everything planPair (src/plan/pair.ts) decides from, read in one place. ----
+
+/** A service account on a node: the login its peer uses (replication, fencing). */
+export interface AccountFacts extends AccountGrants {
+  /** The peer logging in to this server as the account with the inventory's password; undefined when the account is missing. */
+  login: LoginResult | undefined;
+}
+
+/** What a running server says, for planPair. */
+export interface ServerFacts {
+  flavor: Flavor;
+  version: string;
+  /** What a replica pointed at its peer by duet reports (dialect.gtidMode). */
+  gtidMode: GtidMode;
+  readOnly: boolean;
+  replica: ReplicaStatus | undefined;
+  accounts: { replication: AccountFacts; fence: AccountFacts };
+  /** The inventory's replicated schemas the server does not have. */
+  missingDatabases: string[];
+  /** What of duet's own schema is missing ("database duet", "table duet.canary"). */
+  missingDuetSchema: string[];
+  /** undefined when duet.topology cannot be read (not created yet). */
+  topology: TopologyView | undefined;
+}
+
+export interface ConvergeNodeFacts {
+  node: NodeSpec;
+  mysqlRunning: boolean;
+  heartbeatRunning: boolean;
+  holdsVip: boolean;
+  /** undefined while the server is not running (or does not answer: serverError says why). */
+  server: ServerFacts | undefined;
+  serverError?: string;
+}
+
+export interface ConvergeFacts {
+  nodes: [ConvergeNodeFacts, ConvergeNodeFacts];
+  /** The data on both nodes (for a first copy); undefined unless both servers answer. */
+  seed: [NodeData, NodeData] | undefined;
+}
+
+/** How long a login test from the peer may take (a dropped SYN costs all of it). */
+const LOGIN_TEST_MS = 5000;
+
+/**
+ * The live state of a pair that provision converges, read from both nodes: daemons and the floating
+ * IP, and from each running server its role, replica, accounts (with a login test from the peer:
+ * a password cannot be read back), schemas, topology and data. Reading only.
+ */
+export async function readConvergeFacts(inv: Inventory, pair: PairSpec, conn: NodeConnections): Promise<ConvergeFacts> {
+  const nodes = (await Promise.all(pair.nodes.map((node) => readConvergeNode(inv, pair, conn, node)))) as [ConvergeNodeFacts, ConvergeNodeFacts];
+  const seed = nodes.every((n) => n.server) ? await readSeedData(inv, pair, conn) : undefined;
+  return { nodes, seed };
+}
+
+async function readConvergeNode(inv: Inventory, pair: PairSpec, conn: NodeConnections, node: NodeSpec): Promise<ConvergeNodeFacts> {
+  const probe = await probeHost(await conn.ssh(node));
+  const facts: ConvergeNodeFacts = {
+    node,
+    mysqlRunning: probe.mysqlRunning,
+    heartbeatRunning: probe.heartbeatRunning,
+    holdsVip: probe.addresses.includes(pair.vip.address),
+    server: undefined,
+  };
+  if (!probe.mysqlRunning) return facts;
+  let session: MysqlSession;
+  try {
+    session = await conn.mysql(node);
+  } catch (err) {
+    facts.serverError = err instanceof Error ? err.message : String(err);
+    return facts;
+  }
+  const peer = peerOf(pair, node);
+  const account = async (user: string, password: Secret, kind: ServiceAccountKind): Promise<AccountFacts> => {
+    const grants = await readAccountGrants(session, { user, host: peer.address }, kind);
+    const login = grants.exists ? await tryLogin(await conn.ssh(peer), node.address, MYSQL_PORT, user, password, LOGIN_TEST_MS) : undefined;
+    return { ...grants, login };
+  };
+  const state = await readInstanceState(session);
+  facts.server = {
+    flavor: session.dialect.flavor,
+    version: session.dialect.version.text,
+    gtidMode: session.dialect.gtidMode,
+    readOnly: state.readOnly,
+    replica: state.replica,
+    accounts: {
+      replication: await account(inv.mysql.replication.user, inv.mysql.replication.password, REPLICATION_ACCOUNT),
+      fence: await account(FENCE_USER, pair.failover.fencePassword, FENCE_ACCOUNT),
+    },
+    missingDatabases: await missingDatabases(session, inv.mysql.databases),
+    missingDuetSchema: await missingDuetSchema(session),
+    topology: await readTopology(session).catch(() => undefined),
+  };
+  return facts;
 }

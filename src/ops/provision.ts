@@ -1,19 +1,22 @@
-// provision: inventory -> facts -> plan -> (ask) -> apply, per pair in a safe order, then users,
-// replication both ways, the writable role and Heartbeat. Every step is idempotent: a second run
-// finds nothing to change and restarts nothing.
-import { afterFirstChange, HostStateError, UsageError } from '../errors.ts';
+// provision: inventory -> facts -> plan -> (ask) -> apply. The plan is each host's files (planHost,
+// with the services to repair where what runs differs from unchanged files) and each pair's actions
+// (planPair: users, replication both ways, the writable role, Heartbeat), all shown before anything
+// changes. Apply goes per pair in a safe order, then converge carries out the pair's actions. Every
+// step is idempotent: a second run plans nothing and restarts nothing.
+import { afterFirstChange, HostStateError } from '../errors.ts';
+import { selectNodes } from '../inventory/select.ts';
 import { peerOf, type Inventory, type NodeSpec, type PairSpec } from '../inventory/model.ts';
 import { readInstanceState, setReadOnly } from '../mysql/dao.ts';
 import { factsScript, parseFacts, REQUIRED_PACKAGES, type HostFacts } from '../plan/facts.ts';
-import { changedFiles, planHost, type HostPlan } from '../plan/plan.ts';
-import { desiredFiles, HARESOURCES_PATH, recordedWriter } from '../render/desired.ts';
+import { changedFiles, hostHasWork, planHost, type HostPlan, type Repair } from '../plan/plan.ts';
+import { desiredFiles, HARESOURCES_PATH, recordedWriter, type DesiredFile } from '../render/desired.ts';
+import { firewallReloadReasons } from './verify-firewall.ts';
 import { HostPool } from '../transport/pool.ts';
 import type { SshConnection } from '../transport/ssh.ts';
 import { applyHostPlan } from './apply.ts';
 import { maintenanceCommand } from './services.ts';
-import { convergePair, type PairConvergence } from './converge.ts';
+import { convergePair, planPairNow, type PairConvergence } from './converge.ts';
 import { NodeConnections } from './pair-state.ts';
-import { planSeed } from './seed.ts';
 
 export interface ProvisionOptions {
   dryRun: boolean;
@@ -36,6 +39,8 @@ export interface HostReport {
   pair: string;
   status: HostStatus;
   changes: Array<{ path: string; action: string; reasons: string[]; diff: string }>;
+  /** Services to run although their files are unchanged, and why (the rules in force differ). */
+  repairs: Array<{ service: string; reasons: string[] }>;
   /** Service actions the plan implies (dry run) or that were run. */
   services: string[];
   error?: string;
@@ -67,33 +72,37 @@ export async function provision(inv: Inventory, opts: ProvisionOptions): Promise
     // Facts from every host first: an unreachable host, a wrong key or a wrong host name stops the
     // run before any host is changed.
     const work = await Promise.all(selected.map(({ pair, node }) => gatherHost(inv, pool, pair, node)));
+    // Then each pair's plan, from its live state: a refusal (differing data, extra grants, the wrong
+    // server flavor) stops the run here too.
+    const pairs = [...new Set(work.map((w) => w.pair))];
+    const pairPlans = await planPairs(inv, pool, pairs, work);
     const report: ProvisionReport = {
       dryRun: opts.dryRun,
       aborted: false,
       hosts: work.map((w) => w.report),
-      pairs: [],
+      pairs: [...pairPlans.values()],
       summary: { changed: 0, failed: 0, unchanged: 0 },
     };
-    await checkExistingData(inv, pool, work, opts.log);
-    const pending = work.filter((w) => changedFiles(w.plan).length > 0);
+    const pending = work.filter((w) => hostHasWork(w.plan));
+    const pairActions = report.pairs.reduce((n, p) => n + p.planned.length, 0);
     opts.onPlan?.(report);
     if (opts.dryRun) {
       for (const w of pending) w.report.status = 'planned';
       return summarize(report);
     }
-    if (pending.length > 0 && !(await opts.confirm(`Apply ${pending.reduce((n, w) => n + changedFiles(w.plan).length, 0)} file change(s) on ${pending.length} host(s)?`))) {
+    if (pending.length === 0 && pairActions === 0) return summarize(report);
+    if (!(await opts.confirm(`Apply ${describeWork(pending, pairActions)}?`))) {
       report.aborted = true;
       return summarize(report);
     }
 
     // Failures of a host or pair are in the report (exit 1); anything else escaping from here on
     // comes after hosts may have been changed: an ApplyError (exit 5), never "nothing changed".
-    const pairs = [...new Set(work.map((w) => w.pair))];
     await afterFirstChange('provision failed while applying changes', () =>
       inBatches(pairs, opts.parallel, async (pair) => {
         const hosts = work.filter((w) => w.pair === pair);
-        const convergence = await provisionPair(inv, pool, pair, hosts, opts);
-        if (convergence) report.pairs.push(convergence);
+        const convergence = await provisionPair(inv, pool, pair, hosts, pairPlans.get(pair.name), opts);
+        if (convergence) report.pairs[report.pairs.findIndex((p) => p.pair === pair.name)] = convergence;
       }),
     );
     return summarize(report);
@@ -102,33 +111,38 @@ export async function provision(inv: Inventory, opts: ProvisionOptions): Promise
   }
 }
 
+/** "3 file change(s) on 2 host(s), 1 service repair(s) and 4 pair action(s)". */
+function describeWork(pending: HostWork[], pairActions: number): string {
+  const files = pending.reduce((n, w) => n + changedFiles(w.plan).length, 0);
+  const repairs = pending.reduce((n, w) => n + w.plan.repairs.length, 0);
+  const parts = [
+    ...(files > 0 ? [`${files} file change(s) on ${pending.filter((w) => changedFiles(w.plan).length > 0).length} host(s)`] : []),
+    ...(repairs > 0 ? [`${repairs} service repair(s)`] : []),
+    ...(pairActions > 0 ? [`${pairActions} pair action(s)`] : []),
+  ];
+  return parts.length > 1 ? `${parts.slice(0, -1).join(', ')} and ${parts.at(-1)}` : parts.join('');
+}
+
 /**
- * Before anything changes: data already on the nodes of a pair being set up for the first time. Both
- * holding different data stops the run here (planSeed throws); one holding data is announced, and
- * converge copies it. Pairs whose servers are not running yet are checked by converge instead.
+ * Each pair's plan (both of its nodes selected): what converge will do after the files, from the
+ * live state read now. Servers the files restart are planned as coming up read-only.
  */
-async function checkExistingData(inv: Inventory, pool: HostPool, work: HostWork[], log: (line: string) => void): Promise<void> {
+async function planPairs(inv: Inventory, pool: HostPool, pairs: PairSpec[], work: HostWork[]): Promise<Map<string, PairConvergence>> {
   const conn = new NodeConnections(pool);
+  const plans = new Map<string, PairConvergence>();
   try {
-    for (const pair of new Set(work.map((w) => w.pair))) {
+    for (const pair of pairs) {
       const hosts = work.filter((w) => w.pair === pair);
-      if (hosts.length < 2 || hosts.some((h) => !h.facts.running.mysql)) continue;
-      const seed = await planSeed(inv, pair, conn);
-      if (seed.kind === 'copy') log(`${pair.name}: ${seed.from.name} holds data in ${seed.databases.join(', ')} and ${seed.to.name} none: it will be copied before replication starts`);
+      if (hosts.length < 2) continue;
+      const writer = currentWriter(pair, hosts);
+      const restarting = new Set(hosts.filter((h) => h.plan.services.includes('mysql') && h.facts.running.mysql).map((h) => h.node.name));
+      const planned = await planPairNow(inv, pair, conn, { writer, restarting });
+      plans.set(pair.name, { pair: pair.name, writer, planned, actions: [] });
     }
   } finally {
     await conn.closeMysql();
   }
-}
-
-function selectNodes(inv: Inventory, limit: string[] | undefined): Array<{ pair: PairSpec; node: NodeSpec }> {
-  const all = inv.pairs.flatMap((pair) => pair.nodes.map((node) => ({ pair, node })));
-  if (!limit || limit.length === 0) return all;
-  const unknown = limit.filter((name) => !all.some(({ node }) => node.name === name));
-  if (unknown.length > 0) {
-    throw new UsageError(`--limit names unknown node(s): ${unknown.join(', ')}`, { hint: `nodes in ${inv.file}: ${all.map(({ node }) => node.name).join(', ')}` });
-  }
-  return all.filter(({ node }) => limit.includes(node.name));
+  return plans;
 }
 
 /**
@@ -137,7 +151,7 @@ function selectNodes(inv: Inventory, limit: string[] | undefined): Array<{ pair:
  */
 export async function planNode(inv: Inventory, ssh: SshConnection, pair: PairSpec, node: NodeSpec): Promise<{ facts: HostFacts; plan: HostPlan }> {
   const paths = desiredFiles(inv, pair, node).map((f) => f.path);
-  const result = await ssh.run(factsScript(paths, PACKAGE_QUERY));
+  const result = await ssh.run(factsScript(paths, PACKAGE_QUERY, { firewall: inv.firewall.manage }));
   const facts = parseFacts(result.stdout);
   // haresources keeps naming the writer the last swap recorded there, not the inventory's preferred node.
   const desired = desiredFiles(inv, pair, node, { writer: recordedWriter(pair, facts.files.get(HARESOURCES_PATH)?.content) });
@@ -155,7 +169,14 @@ export async function planNode(inv: Inventory, ssh: SshConnection, pair: PairSpe
       hint: `install them first, e.g. apt-get install --no-install-recommends ${names.join(' ')}`,
     });
   }
-  return { facts, plan: planHost(node.name, desired, facts.files, inv.secrets) };
+  return { facts, plan: planHost(node.name, desired, facts.files, inv.secrets, runtimeRepairs(desired, facts)) };
+}
+
+/** What runs differs from unchanged files: the rules in force are not the rendered ones (verify's firewall check). */
+function runtimeRepairs(desired: DesiredFile[], facts: HostFacts): Repair[] {
+  const rules = desired.find((f) => f.check === 'iptables-restore');
+  if (!rules || facts.firewallRules === undefined) return [];
+  return [{ service: 'firewall', reasons: firewallReloadReasons(rules.content, facts.firewallRules).map((r) => `rules in force: ${r}`) }];
 }
 
 async function gatherHost(inv: Inventory, pool: HostPool, pair: PairSpec, node: NodeSpec): Promise<HostWork> {
@@ -171,6 +192,7 @@ async function gatherHost(inv: Inventory, pool: HostPool, pair: PairSpec, node: 
       pair: pair.name,
       status: 'unchanged',
       changes: changes.map((c) => ({ path: c.file.path, action: c.action, reasons: c.reasons, diff: c.diff })),
+      repairs: plan.repairs.map((r) => ({ service: r.service, reasons: r.reasons })),
       services: plan.services,
     },
   };
@@ -181,13 +203,13 @@ async function gatherHost(inv: Inventory, pool: HostPool, pair: PairSpec, node: 
  * (and rolled back) there before the writer is touched; never both servers down at once. Then the
  * pair-wide state: users, replication, roles and Heartbeat.
  */
-async function provisionPair(inv: Inventory, pool: HostPool, pair: PairSpec, hosts: HostWork[], opts: ProvisionOptions): Promise<PairConvergence | undefined> {
+async function provisionPair(inv: Inventory, pool: HostPool, pair: PairSpec, hosts: HostWork[], plan: PairConvergence | undefined, opts: ProvisionOptions): Promise<PairConvergence | undefined> {
   // A server that provision restarts must not look like a failure to duet's monitor (which would
   // hand the writer role on): the monitor takes no action on these hosts until provision is done.
-  const changing = hosts.some((h) => changedFiles(h.plan).length > 0);
+  const changing = hosts.some((h) => hostHasWork(h.plan));
   if (changing) await Promise.all(hosts.map(async (h) => (await pool.get(h.node)).run(maintenanceCommand(MAINTENANCE_SECONDS))));
   try {
-    return await applyAndConverge(inv, pool, pair, hosts, opts);
+    return await applyAndConverge(inv, pool, pair, hosts, plan, opts);
   } finally {
     if (changing) await Promise.all(hosts.map(async (h) => (await pool.get(h.node)).run(maintenanceCommand(0)).catch(() => undefined)));
   }
@@ -196,12 +218,12 @@ async function provisionPair(inv: Inventory, pool: HostPool, pair: PairSpec, hos
 /** At most this long a provision keeps the monitor from acting (should it die before it ends the window). */
 const MAINTENANCE_SECONDS = 600;
 
-async function applyAndConverge(inv: Inventory, pool: HostPool, pair: PairSpec, hosts: HostWork[], opts: ProvisionOptions): Promise<PairConvergence | undefined> {
-  const writerName = currentWriter(pair, hosts);
+async function applyAndConverge(inv: Inventory, pool: HostPool, pair: PairSpec, hosts: HostWork[], plan: PairConvergence | undefined, opts: ProvisionOptions): Promise<PairConvergence | undefined> {
+  const writerName = plan?.writer ?? currentWriter(pair, hosts);
   const ordered = [...hosts].sort((a, b) => Number(a.node.name === writerName) - Number(b.node.name === writerName));
   for (const [i, host] of ordered.entries()) {
-    if (changedFiles(host.plan).length === 0) continue;
-    opts.log(`${host.node.name}: applying ${changedFiles(host.plan).length} change(s)`);
+    if (!hostHasWork(host.plan)) continue;
+    opts.log(`${host.node.name}: applying ${changedFiles(host.plan).length} file change(s)${host.plan.repairs.length ? ` and ${host.plan.repairs.map((r) => r.service).join(', ')} repair(s)` : ''}`);
     try {
       const ssh = await pool.get(host.node);
       const result = await applyHostPlan(host.plan, { ssh, facts: host.facts, flavor: inv.mysql.flavor, log: opts.log });
@@ -216,17 +238,14 @@ async function applyAndConverge(inv: Inventory, pool: HostPool, pair: PairSpec, 
       return undefined;
     }
   }
-  if (hosts.length < 2) {
+  if (hosts.length < 2 || !plan) {
     opts.log(`${pair.name}: --limit selected one node; replication and roles were not checked`);
     return undefined;
   }
+  // Nothing planned and no file changed: the pair is as desired, and nothing is read twice.
+  if (plan.planned.length === 0 && hosts.every((h) => !hostHasWork(h.plan))) return plan;
   const byName = new Map(hosts.map((h) => [h.node.name, h.facts]));
-  return convergePair(inv, pair, {
-    pool,
-    writer: writerName,
-    facts: byName,
-    log: opts.log,
-  });
+  return convergePair(inv, pair, { pool, writer: writerName, facts: byName, log: opts.log }, plan.planned);
 }
 
 /**
@@ -270,7 +289,7 @@ async function inBatches<T>(items: T[], size: number, fn: (item: T) => Promise<v
 
 function summarize(report: ProvisionReport): ProvisionReport {
   const count = (s: HostStatus) => report.hosts.filter((h) => h.status === s).length;
-  const pairChanges = report.pairs.reduce((n, p) => n + p.actions.length, 0);
+  const pairChanges = report.pairs.reduce((n, p) => n + (report.dryRun ? p.planned.length : p.actions.length), 0);
   report.summary = {
     changed: count('changed') + count('planned') + pairChanges,
     failed: count('failed') + report.pairs.filter((p) => p.error).length,

@@ -2,9 +2,10 @@
 // stopped. Each reads first, refuses what would leave the pair with two writers (or a writer the
 // floating IP does not lead to) unless forced, and says what it did.
 import { audit, auditSql } from '../audit.ts';
-import { afterFirstChange, HostStateError, ReplicationError, UsageError } from '../errors.ts';
+import { afterFirstChange, HostStateError, ReplicationError } from '../errors.ts';
 import type { Inventory, NodeSpec, PairSpec } from '../inventory/model.ts';
-import { allNodes, peerOf } from '../inventory/model.ts';
+import { peerOf } from '../inventory/model.ts';
+import { locateNode } from '../inventory/select.ts';
 import { readInstanceState, readOnlyBypassers, readReplicaStatus, setReadOnly, startReplica, stopReplica } from '../mysql/dao.ts';
 import { duetAccounts } from '../mysql/dialect.ts';
 import { readPairState, type NodeConnections } from './pair-state.ts';
@@ -19,14 +20,6 @@ export async function changeNode(inv: Inventory, nodeName: string, change: (conn
     const status = await afterFirstChange(`${notes.join('; ')}; then reading the pair's status failed`, () => readPairStatus(conn, pair));
     return `${notes.join('\n')}\n\n${formatPairStatus(status)}`;
   });
-}
-
-export function locateNode(inv: Inventory, name: string): { pair: PairSpec; node: NodeSpec } {
-  const found = allNodes(inv).find(({ node }) => node.name === name);
-  if (!found) {
-    throw new UsageError(`no node ${name} in the inventory`, { hint: `nodes in ${inv.file}: ${allNodes(inv).map(({ node }) => node.name).join(', ')}` });
-  }
-  return found;
 }
 
 /**

@@ -51,16 +51,17 @@ async function readNodeData(inv: Inventory, node: NodeSpec, session: MysqlSessio
   };
 }
 
-/** Reads both nodes and decides; throws (before anything is changed) when their data conflicts. */
-export async function planSeed(inv: Inventory, pair: PairSpec, conn: NodeConnections): Promise<SeedDecision> {
+/** What decideSeed needs from both nodes: their replicated tables, with checksums only when the decision depends on them. */
+export async function readSeedData(inv: Inventory, pair: PairSpec, conn: NodeConnections): Promise<[NodeData, NodeData]> {
   const [a, b] = pair.nodes;
   const [sa, sb] = [await conn.mysql(a), await conn.mysql(b)];
-  const first = [await readNodeData(inv, a, sa, false), await readNodeData(inv, b, sb, false)] as const;
+  const first: [NodeData, NodeData] = [await readNodeData(inv, a, sa, false), await readNodeData(inv, b, sb, false)];
   // Checksums cost a full read: only when both have tables and the answer depends on them.
   const bothHaveData = first[0].tables.size > 0 && first[1].tables.size > 0 && !first[0].replicaConfigured && !first[1].replicaConfigured;
-  if (!bothHaveData) return decideSeed(first[0], first[1]);
-  return decideSeed(await readNodeData(inv, a, sa, true), await readNodeData(inv, b, sb, true));
+  if (!bothHaveData) return first;
+  return [await readNodeData(inv, a, sa, true), await readNodeData(inv, b, sb, true)];
 }
+
 
 /** Extracts the GTID position a dump was taken at from its header, passing every byte through. */
 class GtidPositionSniffer extends Transform {

@@ -3,6 +3,8 @@
 // only. assessPair is pure, so every warning is unit-tested from plain data.
 import { TransportError } from '../errors.ts';
 import type { Inventory, PairSpec } from '../inventory/model.ts';
+import { selectPairs } from '../inventory/select.ts';
+import { replicaError } from '../mysql/model.ts';
 import { HARESOURCES_PATH, recordedWriter } from '../render/desired.ts';
 import { shellQuote } from '../transport/shell.ts';
 import { HostPool } from '../transport/pool.ts';
@@ -59,12 +61,7 @@ export function replicationStatus(live: NodeLiveState): ReplicationStatus {
   const replica = live.mysql?.replica;
   if (!live.mysql) return { state: 'unknown', secondsBehind: null, lastError: undefined };
   if (!replica) return { state: 'not configured', secondsBehind: null, lastError: undefined };
-  const lastError =
-    replica.lastSqlErrno !== 0
-      ? `SQL error ${replica.lastSqlErrno}: ${replica.lastSqlError}`
-      : replica.lastIoErrno !== 0
-        ? `I/O error ${replica.lastIoErrno}: ${replica.lastIoError}`
-        : undefined;
+  const lastError = replicaError(replica);
   const state =
     replica.ioRunning === 'Yes' && replica.sqlRunning === 'Yes'
       ? 'running'
@@ -201,8 +198,8 @@ export async function withConnections<T>(inv: Inventory, body: (conn: NodeConnec
   }
 }
 
-/** Status of the chosen pairs (all when `pairs` is empty). */
+/** Status of the chosen pairs (all when `pairs` is empty; an unknown name is a UsageError). */
 export async function inventoryStatus(inv: Inventory, pairs: string[] = []): Promise<PairStatus[]> {
-  const chosen = inv.pairs.filter((p) => pairs.length === 0 || pairs.includes(p.name));
+  const chosen = selectPairs(inv, pairs);
   return withConnections(inv, (conn) => Promise.all(chosen.map((pair) => readPairStatus(conn, pair))));
 }

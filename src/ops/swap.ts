@@ -12,7 +12,7 @@ import { audit, auditSql } from '../audit.ts';
 import { afterFirstChange, ApplyError, HostStateError, ReplicationError, UsageError } from '../errors.ts';
 import type { Inventory, NodeSpec, PairSpec } from '../inventory/model.ts';
 import { peerOf } from '../inventory/model.ts';
-import { query, readOnlyBypassers, readReplicationSettings } from '../mysql/dao.ts';
+import { binlogOffAround, query, readOnlyBypassers, readReplicationSettings } from '../mysql/dao.ts';
 import {
   clientConnectionIds,
   duetAccounts,
@@ -20,6 +20,7 @@ import {
   literalSql,
   lockAccount,
   lockedAccounts,
+  selectReadOnly,
   sessionsOfUsers,
   type Account,
   type SqlStatement,
@@ -328,9 +329,9 @@ async function forward(run: SwapRun, locked: Account[]): Promise<number> {
     run.journal?.step('move');
     await io.command(to, HB_TAKEOVER);
     await io.waitUntil(`${to.name} is writable and holds the floating IP`, timeoutMs, async () => {
-      const [row] = await io.sql(to, 'SELECT @@read_only AS read_only', 'read');
+      const [row] = await io.sql(to, selectReadOnly, 'read');
       const holdsVip = await io.holdsVip(run.pair, to);
-      return Number(row?.read_only) === 0 && holdsVip;
+      return Number(Object.values(row ?? {})[0]) === 0 && holdsVip;
     });
     freezeMs = Math.round(performance.now() - frozenAt);
   });
@@ -406,12 +407,9 @@ async function unlock(run: SwapRun, locked: Account[]): Promise<void> {
 /** Runs statements on the old writer with its binlog off, turning it back on whatever happens. */
 async function notBinlogged(run: SwapRun, statements: Array<Parameters<SwapIo['sql']>[1]>): Promise<void> {
   const { dialect } = await run.conn.mysql(run.from);
-  await run.io.sql(run.from, dialect.binlogOff, 'change');
-  try {
+  await binlogOffAround(dialect, (sql) => run.io.sql(run.from, sql, 'change'), async () => {
     for (const statement of statements) await run.io.sql(run.from, statement, 'change');
-  } finally {
-    await run.io.sql(run.from, dialect.binlogOn, 'change');
-  }
+  });
 }
 
 /**

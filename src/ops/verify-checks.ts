@@ -3,7 +3,7 @@
 import type { Flavor, Inventory, NodeSpec, PairSpec } from '../inventory/model.ts';
 import { peerOf } from '../inventory/model.ts';
 import type { ReplicationSettings } from '../mysql/dao.ts';
-import type { Account } from '../mysql/dialect.ts';
+import { replicaThreads, type Account } from '../mysql/dialect.ts';
 import type { InstanceState, ReplicaStatus } from '../mysql/model.ts';
 import type { FileChange } from '../plan/plan.ts';
 import { MYSQL_PORT } from '../inventory/model.ts';
@@ -33,7 +33,7 @@ function findings(check: CheckName, pair: PairSpec, drafts: Draft[]): Finding[] 
 }
 
 function startReplicaStatement(flavor: Flavor, thread: 'IO_THREAD' | 'SQL_THREAD'): string {
-  return `${flavor === 'mariadb' ? 'START SLAVE' : 'START REPLICA'} ${thread}`;
+  return replicaThreads(flavor, 'START', thread);
 }
 
 // ---------------------------------------------------------------------------------------------

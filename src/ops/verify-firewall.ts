@@ -84,6 +84,44 @@ export function compareFirewall(renderedRules: string, iptablesS: string): Firew
   };
 }
 
+export interface FirewallDifference {
+  /** fail: the rules in force let in what the inventory does not, or miss what it grants. */
+  status: 'fail' | 'warn';
+  message: string;
+  /** A loaded rule the rendered file does not have (not a missing one or a policy). */
+  extra: boolean;
+}
+
+/**
+ * Every difference of a comparison, judged: a policy that differs, a rendered rule not loaded and an
+ * extra ACCEPT on INPUT fail; other extra rules (another tool's chains) only warn. verify reports
+ * them; provision reloads the rules when one fails (firewallReloadReasons).
+ */
+export function firewallDifferences(comparison: FirewallComparison): FirewallDifference[] {
+  const out: FirewallDifference[] = [];
+  for (const p of comparison.policies) {
+    out.push({ status: 'fail', message: `the ${p.chain} policy is ${p.live ?? 'missing'}, the rendered rules say ${p.rendered}`, extra: false });
+  }
+  for (const r of comparison.missing) {
+    out.push({ status: 'fail', message: `rule not loaded: ${r.rule}${r.purpose ? ` (${r.purpose.replace(/\.$/, '')})` : ''}`, extra: false });
+  }
+  for (const rule of comparison.extra) {
+    const opens = /^-A INPUT .*-j ACCEPT$/.test(rule);
+    out.push({ status: opens ? 'fail' : 'warn', message: `rule not in the inventory: ${rule}${opens ? ' (it may let in what the inventory does not allow)' : ''}`, extra: true });
+  }
+  return out;
+}
+
+/**
+ * Why the rendered rules must be loaded again, when verify would fail the rules in force; [] when
+ * they are fine (extra rules that let nothing in are left to the tool that added them).
+ */
+export function firewallReloadReasons(renderedRules: string, iptablesS: string): string[] {
+  const failing = firewallDifferences(compareFirewall(renderedRules, iptablesS)).filter((d) => d.status === 'fail');
+  if (failing.length <= 3) return failing.map((d) => d.message);
+  return [...failing.slice(0, 2).map((d) => d.message), `and ${failing.length - 2} more difference(s)`];
+}
+
 /**
  * The firewall of `node`: its live rules are the rendered ones (so the application hosts reach MySQL on
  * the floating IP only and nothing else reaches Heartbeat), and the peer's replication connections
@@ -92,21 +130,9 @@ export function compareFirewall(renderedRules: string, iptablesS: string): Firew
 export function checkFirewall(pair: PairSpec, node: NodeSpec, peer: NodeSpec, comparison: FirewallComparison | undefined, fromPeer: PortAnswer): Finding[] {
   const out: Array<Omit<Finding, 'check' | 'pair' | 'host'>> = [];
   const reload = `iptables-restore < ${IPTABLES_RULES_PATH} on ${node.name} (or run provision), and find what changed the rules (another firewall tool, a hand edit)`;
-  if (comparison) {
-    for (const p of comparison.policies) {
-      out.push({ status: 'fail', message: `the ${p.chain} policy is ${p.live ?? 'missing'}, the rendered rules say ${p.rendered}`, hint: reload });
-    }
-    for (const r of comparison.missing) {
-      out.push({ status: 'fail', message: `rule not loaded: ${r.rule}${r.purpose ? ` (${r.purpose.replace(/\.$/, '')})` : ''}`, hint: reload });
-    }
-    for (const rule of comparison.extra) {
-      const opens = /^-A INPUT .*-j ACCEPT$/.test(rule);
-      out.push({
-        status: opens ? 'fail' : 'warn',
-        message: `rule not in the inventory: ${rule}${opens ? ' (it may let in what the inventory does not allow)' : ''}`,
-        hint: `firewall.ssh_from and firewall.mysql_from are where access is granted; ${reload}`,
-      });
-    }
+  for (const d of comparison ? firewallDifferences(comparison) : []) {
+    const hint = d.extra ? `firewall.ssh_from and firewall.mysql_from are where access is granted; ${reload}` : reload;
+    out.push({ status: d.status, message: d.message, hint });
   }
   const target = `${node.name}:${MYSQL_PORT}`;
   if (fromPeer.kind === 'no answer') {

@@ -4,7 +4,8 @@
 // canary rows in duet's own schema.
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { DuetError, SqlError, UsageError } from '../errors.ts';
+import { DuetError, SqlError } from '../errors.ts';
+import { selectPairs } from '../inventory/select.ts';
 import type { Inventory, NodeSpec, PairSpec } from '../inventory/model.ts';
 import { peerOf } from '../inventory/model.ts';
 import { DUET_SCHEMA } from '../inventory/validate.ts';
@@ -23,6 +24,8 @@ import {
   type TableName,
 } from '../mysql/dao.ts';
 import { CANARY_TABLE } from '../mysql/duet-schema.ts';
+import { useDuetSchema } from '../mysql/dialect.ts';
+import { LIVE_RULES_COMMAND } from '../plan/facts.ts';
 import { changedFiles } from '../plan/plan.ts';
 import { desiredFiles } from '../render/desired.ts';
 import { HostPool } from '../transport/pool.ts';
@@ -83,11 +86,7 @@ const CANARY_POLL_MS = 5;
 const CANARY_KEEP_SECONDS = 86_400;
 
 export async function verify(inv: Inventory, opts: VerifyOptions): Promise<VerifyReport> {
-  const unknown = opts.pairs.filter((name) => !inv.pairs.some((p) => p.name === name));
-  if (unknown.length > 0) {
-    throw new UsageError(`--pair names unknown pair(s): ${unknown.join(', ')}`, { hint: `pairs in ${inv.file}: ${inv.pairs.map((p) => p.name).join(', ')}` });
-  }
-  const pairs = opts.pairs.length === 0 ? inv.pairs : inv.pairs.filter((p) => opts.pairs.includes(p.name));
+  const pairs = selectPairs(inv, opts.pairs);
   const started = performance.now();
   const pool = new HostPool(inv.ssh);
   let perPair: Finding[][];
@@ -278,7 +277,7 @@ async function gatherNode(inv: Inventory, conn: NodeConnections, pair: PairSpec,
 async function checkNodeFirewall(inv: Inventory, conn: NodeConnections, pair: PairSpec, node: NodeSpec, fromPeer: PortAnswer, out: Finding[]): Promise<void> {
   await guarded(out, 'firewall', pair, node, async () => {
     const rendered = inv.firewall.manage ? desiredFiles(inv, pair, node).find((f) => f.check === 'iptables-restore') : undefined;
-    const comparison = rendered && compareFirewall(rendered.content, (await (await conn.ssh(node)).run('iptables -S')).stdout);
+    const comparison = rendered && compareFirewall(rendered.content, (await (await conn.ssh(node)).run(LIVE_RULES_COMMAND)).stdout);
     out.push(...checkFirewall(pair, node, peerOf(pair, node), comparison, fromPeer));
   });
 }
@@ -319,7 +318,7 @@ async function runCanary(conn: NodeConnections, from: NodeSpec, to: NodeSpec, ti
     const [source, target] = await Promise.all([conn.mysql(from), conn.mysql(to)]);
     await pruneCanary(source);
     // With binlog_do_db, a statement is filtered by the default database: write from inside duet's.
-    await query(source, `USE ${DUET_SCHEMA}`);
+    await query(source, useDuetSchema);
     const started = performance.now();
     await query(source, { sql: `INSERT INTO ${CANARY_TABLE} (writer, token) VALUES (?, ?)`, params: [from.name, token] });
     const seen = { sql: `SELECT 1 FROM ${DUET_SCHEMA}.${CANARY_TABLE} WHERE writer = ? AND token = ?`, params: [from.name, token] };

@@ -24,7 +24,12 @@ export interface HostFacts {
   /** Whether each service's daemon runs now. */
   running: { mysql: boolean; heartbeat: boolean };
   files: Map<string, FileFact>;
+  /** The filter table in force (`iptables -S`), when asked for; undefined otherwise. */
+  firewallRules?: string;
 }
+
+/** Prints the filter table in force, as `iptables -S` does (what verify and provision compare). */
+export const LIVE_RULES_COMMAND = 'iptables -S';
 
 /** Packages duet needs on a database node, per flavor (any one of each group will do). */
 export const REQUIRED_PACKAGES: Record<'mariadb' | 'mysql', string[][]> = {
@@ -34,8 +39,25 @@ export const REQUIRED_PACKAGES: Record<'mariadb' | 'mysql', string[][]> = {
 
 const MARK = '@@duet';
 
-/** A POSIX sh script printing every fact as marked sections. Paths are quoted; nothing is changed. */
-export function factsScript(paths: string[], packages: string[]): string {
+/**
+ * The live sections: which daemons run and the host's global IPv4 addresses. Part of every facts
+ * script, and read alone by probeScript (the one place both probes are written).
+ */
+const LIVE_SECTIONS = [
+  `echo "${MARK} addresses"; ip -4 -o addr show scope global 2>/dev/null | awk '{print $4, $2}'`,
+  `echo "${MARK} running"; for p in mariadbd mysqld heartbeat; do if pidof "$p" >/dev/null 2>&1; then echo "$p"; fi; done`,
+];
+
+/** Just the daemons and addresses (parse with parseFacts): what a pair's live state needs from the host. */
+export function probeScript(): string {
+  return ['export LC_ALL=C', ...LIVE_SECTIONS, `echo "${MARK} end"`].join('\n');
+}
+
+/**
+ * A POSIX sh script printing every fact as marked sections. Paths are quoted; nothing is changed.
+ * `firewall`: also the filter table in force.
+ */
+export function factsScript(paths: string[], packages: string[], options: { firewall?: boolean } = {}): string {
   const fileLines = paths.map(
     (p) =>
       `if [ -e ${shellQuote(p)} ]; then echo "${MARK} file ${p}"; stat -c '%a %U %G' ${shellQuote(p)}; base64 -w0 < ${shellQuote(p)}; echo; else echo "${MARK} nofile ${p}"; fi`,
@@ -45,8 +67,8 @@ export function factsScript(paths: string[], packages: string[]): string {
     `echo "${MARK} hostname"; uname -n`,
     `echo "${MARK} init"; if [ -d /run/systemd/system ]; then echo systemd; else echo sysvinit; fi`,
     `echo "${MARK} packages"; dpkg-query -W -f='\${Package} \${db:Status-Status}\\n' ${packages.map(shellQuote).join(' ')} 2>/dev/null | awk '$2=="installed"{print $1}'`,
-    `echo "${MARK} addresses"; ip -4 -o addr show scope global 2>/dev/null | awk '{print $4, $2}'`,
-    `echo "${MARK} running"; for p in mariadbd mysqld heartbeat; do if pidof "$p" >/dev/null 2>&1; then echo "$p"; fi; done`,
+    ...LIVE_SECTIONS,
+    ...(options.firewall ? [`echo "${MARK} iptables"; ${LIVE_RULES_COMMAND} 2>/dev/null`] : []),
     ...fileLines,
     `echo "${MARK} end"`,
   ].join('\n');
@@ -103,6 +125,9 @@ export function parseFacts(output: string): HostFacts {
         });
         break;
       }
+      case 'iptables':
+        facts.firewallRules = lines.join('\n');
+        break;
       case 'nofile':
         facts.files.set(arg, { path: arg, exists: false });
         break;

@@ -19,12 +19,23 @@ export interface FileChange {
   reasons: string[];
 }
 
+/** A service action needed although its files are unchanged: what runs differs from them. */
+export interface Repair {
+  service: Service;
+  /** What differs, e.g. "the INPUT policy is ACCEPT, the rendered rules say DROP". */
+  reasons: string[];
+}
+
 export interface HostPlan {
   host: string;
   changes: FileChange[];
-  /** Services whose files changed, in the order the files are applied. */
+  /** Services whose files changed or that need a repair, in the order the files are applied. */
   services: Service[];
+  /** Services to run because the running state drifted from unchanged files (the rules in force). */
+  repairs: Repair[];
 }
+
+const SERVICE_ORDER: Service[] = ['mysql', 'firewall', 'heartbeat'];
 
 export function formatMode(mode: number): string {
   return `0${mode.toString(8).padStart(3, '0')}`;
@@ -57,18 +68,26 @@ export function planFile(file: DesiredFile, fact: FileFact | undefined, secrets:
   };
 }
 
-export function planHost(host: string, desired: DesiredFile[], facts: Map<string, FileFact>, secrets: readonly Secret[]): HostPlan {
+/**
+ * The files' diffs and the service actions they imply. `repairs`: services whose running state differs
+ * from their files (found by the caller from the facts); one whose files change anyway runs once.
+ */
+export function planHost(host: string, desired: DesiredFile[], facts: Map<string, FileFact>, secrets: readonly Secret[], repairs: Repair[] = []): HostPlan {
   const changes = desired.map((file) => planFile(file, facts.get(file.path), secrets));
-  const services: Service[] = [];
-  for (const c of changes) {
-    // A mode or owner fix does not change what a daemon reads, so it restarts nothing.
-    if (c.contentChanged && !services.includes(c.file.service)) services.push(c.file.service);
-  }
-  return { host, changes, services };
+  // A mode or owner fix does not change what a daemon reads, so it restarts nothing.
+  const fromFiles = new Set(changes.filter((c) => c.contentChanged).map((c) => c.file.service));
+  const needed = repairs.filter((r) => r.reasons.length > 0 && !fromFiles.has(r.service));
+  const wanted = new Set([...fromFiles, ...needed.map((r) => r.service)]);
+  return { host, changes, services: SERVICE_ORDER.filter((s) => wanted.has(s)), repairs: needed };
 }
 
 export function changedFiles(plan: HostPlan): FileChange[] {
   return plan.changes.filter((c) => c.action !== 'unchanged');
+}
+
+/** Whether applying the plan does anything: a file to change or a service to repair. */
+export function hostHasWork(plan: HostPlan): boolean {
+  return changedFiles(plan).length > 0 || plan.repairs.length > 0;
 }
 
 /**

@@ -161,6 +161,112 @@ describe('provision', () => {
     assert.deepEqual(await vipHolders(), ['db1']);
   });
 
+  it('repairs a flushed firewall, and its dry run shows the repair first', async () => {
+    await sh('db1', 'iptables -F && iptables -P INPUT ACCEPT');
+    assert.equal(await appCanConnect(fx.address('db1'), 3306), true, 'db1 is open to app1 after the flush');
+    const dry = await duet('provision', [INVENTORY, '--dry-run']);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /^db1: no file changes; then: firewall$/m);
+    assert.match(dry.stdout, /^ {2}repair firewall: rules in force: the INPUT policy is ACCEPT, the rendered rules say DROP/m);
+    assert.match(dry.stdout, /^db2: no file changes$/m);
+    assert.match(dry.stdout, /^pair main: writer db1; nothing to change$/m);
+    assert.equal(await appCanConnect(fx.address('db1'), 3306), true, '--dry-run changed nothing');
+
+    const before = await daemonPids();
+    const { code, report, stderr } = await provisionJson('--yes');
+    assert.equal(code, 0, stderr);
+    assert.equal(report.hosts.find((h) => h.host === 'db1')?.status, 'changed');
+    assert.deepEqual(report.hosts.find((h) => h.host === 'db1')?.services, ['iptables-restore < /etc/iptables.rules']);
+    assert.equal(await appCanConnect(fx.address('db1'), 3306), false, 'app1 -> db1:3306 closed again');
+    assert.equal(await appCanConnect(FIXTURE_VIP, 3306), true, 'app1 -> VIP:3306');
+    assert.match(await sh('db1', 'iptables -S INPUT'), /^-P INPUT DROP$/m);
+    assert.equal(await daemonPids(), before, 'no daemon restarted');
+    const again = await provisionJson('--yes');
+    assert.deepEqual(again.report.summary, { changed: 0, failed: 0, unchanged: 2 });
+  });
+
+  it('restarts a stopped replica thread, planned first', async () => {
+    await sql('db2', 'STOP SLAVE SQL_THREAD');
+    const dry = await duet('provision', [INVENTORY, '--dry-run']);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /^pair main: writer db1; 1 action\(s\):\n {2}start replication on db2 from db1 \(198\.18\.0\.11\) \(I\/O thread Yes, SQL thread No\)$/m);
+    const { code, report, stderr } = await provisionJson('--yes');
+    assert.equal(code, 0, stderr);
+    assert.deepEqual(report.pairs[0]?.actions, ['start replication on db2 from db1 (198.18.0.11) (I/O thread Yes, SQL thread No)']);
+    assert.match(await sh('db2', `mariadb -e 'SHOW SLAVE STATUS\\G'`), /Slave_SQL_Running: Yes/);
+  });
+
+  it('rotates the replication password: both replicas keep running with the new one', async () => {
+    const file = join(fx.stateDir, 'secrets', SECRET_FILES.replPassword);
+    const old = readFileSync(file, 'utf8').trim();
+    const rotated = `rot-${old.slice(4)}`.slice(0, 32);
+    writeFileSync(file, `${rotated}\n`);
+    const dry = await duet('provision', [INVENTORY, '--dry-run']);
+    assert.equal(dry.code, 0, dry.stderr);
+    for (const secret of [old, rotated]) assert.ok(!dry.stdout.includes(secret), 'a password was printed in the plan');
+    assert.match(dry.stdout, /set the password and grant of the replication account repl@198\.18\.0\.12 on db1 \(db2 cannot log in/);
+    assert.match(dry.stdout, /point replication on db2 from db1 \(198\.18\.0\.11\) as repl \(the replication password of db1 is reset\)/);
+
+    const { code, report, stderr } = await provisionJson('--yes');
+    assert.equal(code, 0, `${stderr}\n${JSON.stringify(report.pairs)}`);
+    for (const [host, peer] of [['db1', 'db2'], ['db2', 'db1']] as const) {
+      // A fresh connection of each replica must log in with what it was given: the new password.
+      await sql(host, 'STOP SLAVE; START SLAVE');
+      let status = '';
+      for (let i = 0; i < 50 && !/Slave_IO_Running: Yes/.test(status); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        status = await sh(host, `mariadb -e 'SHOW SLAVE STATUS\\G'`);
+      }
+      assert.match(status, /Slave_IO_Running: Yes/, `${host}: ${status}`);
+      assert.match(status, /Slave_SQL_Running: Yes/, `${host}: ${status}`);
+      const login = (password: string) => fx.ssh(host, `mariadb -h ${fx.address(peer)} -u repl --password="$(cat)" -e 'SELECT 1'`, { input: password });
+      assert.equal((await login(rotated)).code, 0, `${host} -> ${peer} with the new password`);
+      assert.notEqual((await login(old)).code, 0, `${host} -> ${peer} with the old password`);
+    }
+    const verify = await duet('verify', [INVENTORY, '--no-checksum']);
+    assert.equal(verify.code, 0, verify.stdout);
+    const again = await provisionJson('--yes');
+    assert.deepEqual(again.report.pairs.map((p) => p.planned), [[]]);
+  });
+
+  it('rotates the Heartbeat key on both nodes without moving the floating IP', async () => {
+    const file = join(fx.stateDir, 'secrets', SECRET_FILES.haAuthkey);
+    const rotated = `rotated-${readFileSync(file, 'utf8').trim()}`;
+    const heartbeatPids = async () => Promise.all(['db1', 'db2'].map(async (h) => (await fx.exec(h, ['pidof', 'heartbeat'])).stdout.trim()));
+    const pidsBefore = await heartbeatPids();
+    writeFileSync(file, `${rotated}\n`);
+    // Watch the floating IP from before provision until well past deadtime (5 s) after it.
+    const seen: string[] = [];
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        const holders = (await vipHolders()).join(',');
+        if (holders !== 'db1') seen.push(holders || 'none');
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    })();
+    try {
+      const { code, report, stderr } = await provisionJson('--yes');
+      assert.equal(code, 0, `${stderr}\n${JSON.stringify(report.pairs)}`);
+      for (const host of ['db1', 'db2']) {
+        const h = report.hosts.find((r) => r.host === host);
+        assert.ok(h?.changes.some((c) => c.path === '/etc/ha.d/authkeys'), `${host}: authkeys changed`);
+        assert.ok(h?.services.some((s) => /heartbeat reload/.test(s)), `${host}: ${h?.services.join(', ')}`);
+        assert.ok((await sh(host, 'cat /etc/ha.d/authkeys')).includes(rotated), `${host} has the new key`);
+      }
+      await new Promise((r) => setTimeout(r, 8000));
+    } finally {
+      watching = false;
+      await watcher;
+    }
+    assert.deepEqual(seen, [], 'the floating IP left db1');
+    assert.deepEqual(await heartbeatPids(), pidsBefore, 'Heartbeat was reloaded, not restarted');
+    const verify = await duet('verify', [INVENTORY, '--no-checksum']);
+    assert.equal(verify.code, 0, verify.stdout);
+    const again = await provisionJson('--yes');
+    assert.deepEqual(again.report.summary, { changed: 0, failed: 0, unchanged: 2 });
+  });
+
   it('shows a hand edit as a diff in --dry-run, then repairs it', async () => {
     await sh('db2', `echo 'max_connections = 77' >> ${CNF}`);
     const dry = await duet('provision', [INVENTORY, '--dry-run']);

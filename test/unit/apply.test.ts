@@ -18,7 +18,7 @@ function update(file: DesiredFile): FileChange {
 }
 
 function plan(changes: FileChange[], services: Service[] = ['heartbeat']): HostPlan {
-  return { host: 'db-01', changes, services };
+  return { host: 'db-01', changes, services, repairs: [] };
 }
 
 const facts = { initSystem: 'systemd', running: { mysql: true, heartbeat: true } } as HostFacts;

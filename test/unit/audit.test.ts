@@ -78,7 +78,7 @@ test('apply records each installed file and each service action, with the phase 
     run: async () => ({ code: 0, stdout: '', stderr: '' }),
   } as unknown as SshConnection;
   const file = { path: '/etc/ha.d/ha.cf', content: 'keepalive 2\n', mode: 0o644, owner: 'root', group: 'root', service: 'heartbeat' as const, secret: false };
-  const plan = { host: 'db-01', changes: [{ file, action: 'update' as const, contentChanged: true, metadataChanged: false, diff: '', reasons: [] }], services: ['heartbeat' as const] };
+  const plan = { host: 'db-01', changes: [{ file, action: 'update' as const, contentChanged: true, metadataChanged: false, diff: '', reasons: [] }], services: ['heartbeat' as const], repairs: [] };
   const facts = { initSystem: 'systemd', running: { mysql: true, heartbeat: true } } as HostFacts;
   await applyHostPlan(plan, { ssh, facts, flavor: 'mariadb', log: () => {}, phase: 'swap record' });
   assert.deepEqual(

@@ -126,7 +126,7 @@ describe('entry points (no host is contacted)', () => {
   test('duet without a command, or an unknown one, exits 2', async () => {
     const [none, unknown] = await Promise.all([cli('duet', []), cli('duet', ['frobnicate'])]);
     assert.equal(none.code, 2);
-    assert.match(none.stderr, /^duet: give a command: provision, verify, status, swap, readonly, replication, render, fixtures\n/);
+    assert.match(none.stderr, /^duet: give a command: provision, verify, status, swap, readonly, replication, render, fixtures, drill\n/);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /Unknown argument: frobnicate/);
   });

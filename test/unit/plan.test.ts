@@ -5,7 +5,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Secret } from '../../src/inventory/secret.ts';
-import { factsScript, parseFacts } from '../../src/plan/facts.ts';
+import { factsScript, parseFacts, probeScript } from '../../src/plan/facts.ts';
 import { planHost } from '../../src/plan/plan.ts';
 import type { DesiredFile } from '../../src/render/desired.ts';
 
@@ -94,5 +94,30 @@ describe('plan', () => {
   it('redacts a secret inside a non-secret file too', () => {
     const plan = planHost('db1', [file('/etc/a', 'password = topsecret\n')], new Map(), secrets);
     assert.ok(!plan.changes[0]!.diff.includes('topsecret'));
+  });
+
+  it('a repair runs its service without a file change, once, in service order', () => {
+    const fw = file('/etc/iptables.rules', 'rules\n', { service: 'firewall' });
+    const cnf = file('/etc/my.cnf', 'new\n');
+    const facts = new Map([
+      [fw.path, { path: fw.path, exists: true, mode: 0o644, owner: 'root', group: 'root', content: 'rules\n' }],
+      [cnf.path, { path: cnf.path, exists: true, mode: 0o644, owner: 'root', group: 'root', content: 'old\n' }],
+    ]);
+    const plan = planHost('db1', [cnf, fw], facts, secrets, [{ service: 'firewall', reasons: ['rules in force: the INPUT policy is ACCEPT'] }]);
+    assert.deepEqual(plan.services, ['mysql', 'firewall']);
+    assert.deepEqual(plan.repairs, [{ service: 'firewall', reasons: ['rules in force: the INPUT policy is ACCEPT'] }]);
+    const noDrift = planHost('db1', [fw], facts, secrets, [{ service: 'firewall', reasons: [] }]);
+    assert.deepEqual([noDrift.services, noDrift.repairs], [[], []]);
+  });
+});
+
+describe('facts: live sections', () => {
+  it('the filter table in force and the probe script parse', () => {
+    const facts = parseFacts('@@duet hostname\ndb1\n@@duet iptables\n-P INPUT DROP\n-A INPUT -i lo -j ACCEPT\n@@duet end\n');
+    assert.equal(facts.firewallRules, '-P INPUT DROP\n-A INPUT -i lo -j ACCEPT');
+    assert.match(factsScript([], [], { firewall: true }), /@@duet iptables"; iptables -S/);
+    assert.doesNotMatch(factsScript([], []), /iptables -S/);
+    const probe = execFileSync('sh', ['-c', probeScript()], { encoding: 'utf8' });
+    assert.equal(parseFacts(probe).files.size, 0);
   });
 });

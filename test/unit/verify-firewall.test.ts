@@ -80,3 +80,15 @@ test('the peer refused by MySQL itself (1130) is a missing account, not a firewa
   const greeting = { kind: 'greeting' as const, serverVersion: '5.5.5-10.11.19-MariaDB-0+deb12u1-log', connectionId: 13 };
   assert.deepEqual(checkFirewall(pair, db1, db2, undefined, greeting).map((x) => [x.status, x.message]), [['ok', 'not managed by duet (firewall.manage: false); db-02 reaches db-01:3306']]);
 });
+
+test('firewallReloadReasons: what verify fails makes provision reload; another tool\'s chains alone do not', async () => {
+  const { firewallReloadReasons } = await import('../../src/ops/verify-firewall.ts');
+  assert.deepEqual(firewallReloadReasons(FIXTURE_RULES, FIXTURE_LIVE), []);
+  assert.deepEqual(firewallReloadReasons(FIXTURE_RULES, `${FIXTURE_LIVE}-N f2b-sshd\n-A f2b-sshd -j RETURN\n`), []);
+  const flushed = firewallReloadReasons(FIXTURE_RULES, '-P INPUT ACCEPT\n-P FORWARD DROP\n-P OUTPUT ACCEPT\n');
+  assert.equal(flushed[0], 'the INPUT policy is ACCEPT, the rendered rules say DROP');
+  assert.match(flushed.at(-1) ?? '', /^and \d+ more difference\(s\)$/);
+  assert.deepEqual(firewallReloadReasons(FIXTURE_RULES, `${FIXTURE_LIVE}-A INPUT -p tcp -m tcp --dport 3306 -j ACCEPT\n`), [
+    'rule not in the inventory: -A INPUT -p tcp -m tcp --dport 3306 -j ACCEPT (it may let in what the inventory does not allow)',
+  ]);
+});

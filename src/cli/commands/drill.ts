@@ -4,7 +4,7 @@ import { loadInventory } from '../../inventory/load.ts';
 import { drill, fixturesOf, formatDrill } from '../../ops/drill/drill.ts';
 import { FULL_DRILL, OPERATOR_DRILL, SCENARIOS } from '../../ops/drill/scenarios.ts';
 import { commaList, defineCommand, traceWhen, verboseOption } from '../command.ts';
-import { choosePair } from './swap.ts';
+import { choosePair } from '../../inventory/select.ts';
 
 export const drillCommand = defineCommand({
   name: 'drill',

@@ -1,23 +1,11 @@
 // swap: move the writable role and the floating IP to the other node of a pair, safely.
 import { UsageError } from '../../errors.ts';
 import { loadInventory } from '../../inventory/load.ts';
-import type { Inventory, PairSpec } from '../../inventory/model.ts';
-import { locateNode } from '../../ops/roles.ts';
+import { choosePair } from '../../inventory/select.ts';
 import { formatPairStatus, withConnections } from '../../ops/status.ts';
 import { swap as swapPair, type SwapReport } from '../../ops/swap.ts';
 import { defaultJournalPath } from '../../ops/swap-journal.ts';
 import { defineCommand, numberOption, startAudit } from '../command.ts';
-
-export function choosePair(inv: Inventory, node: string | undefined, pairName: string | undefined): PairSpec {
-  if (node !== undefined) return locateNode(inv, node).pair;
-  const pair = pairName === undefined ? (inv.pairs.length === 1 ? inv.pairs[0] : undefined) : inv.pairs.find((p) => p.name === pairName);
-  if (!pair) {
-    throw new UsageError(pairName === undefined ? 'the inventory has several pairs: name the target node or --pair' : `no pair ${pairName} in the inventory`, {
-      hint: `pairs: ${inv.pairs.map((p) => p.name).join(', ')}`,
-    });
-  }
-  return pair;
-}
 
 function formatReport(r: SwapReport): string {
   const head =
