@@ -26,7 +26,7 @@ import {
   type SqlStatement,
 } from '../mysql/dialect.ts';
 import { planHost } from '../plan/plan.ts';
-import { desiredFiles, HARESOURCES_PATH, recordedWriter, WRITER_RESOURCE } from '../render/desired.ts';
+import { desiredFiles, FENCE_USER, HARESOURCES_PATH, recordedWriter, WRITER_RESOURCE } from '../render/desired.ts';
 import { applyHostPlan } from './apply.ts';
 import { postSwapHook, preSwapHook } from './hooks.ts';
 import { probeHost, readNodeState, type NodeConnections, type NodeLiveState } from './pair-state.ts';
@@ -388,7 +388,8 @@ async function killAndWait(run: SwapRun, list: SqlStatement): Promise<void> {
 /** Accounts that can write through read_only on the old writer (except duet's own), not locked already. */
 async function accountsToLock(run: SwapRun): Promise<Account[]> {
   const session = await run.conn.mysql(run.from);
-  const grantees = await readOnlyBypassers(session, duetAccounts(run.inv.ssh.user));
+  // The peer's fence account (READ_ONLY ADMIN, to set read_only) is duet's own too: the move itself uses it.
+  const grantees = await readOnlyBypassers(session, [...duetAccounts(run.inv.ssh.user), { user: FENCE_USER, host: run.to.address }]);
   const alreadyLocked = new Set((await query(session, lockedAccounts(session.dialect.flavor))).map((r) => `'${String(r.user)}'@'${String(r.host)}'`));
   return grantees.filter((g) => !alreadyLocked.has(g)).map(parseGrantee);
 }
