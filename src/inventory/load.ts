@@ -6,7 +6,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { LineCounter, isMap, isPair, isScalar, isSeq, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import type { z } from 'zod';
 import { InventoryError, type InventoryIssue } from '../errors.ts';
-import type { Inventory, NodeSpec, PairSpec } from './model.ts';
+import type { HeartbeatSettings, HostSpec, Inventory, LoadBalancerTier, NodeSpec, PairSpec, Vip } from './model.ts';
 import { parseCidr } from './net.ts';
 import { inventorySchema, type RawInventory, type RawSecretRef } from './schema.ts';
 import { deriveSecret, Secret } from './secret.ts';
@@ -71,47 +71,71 @@ export async function parseInventory(text: string, path: string, env: NodeJS.Pro
   };
   const replicationPassword = await resolveSecret(raw.mysql.replication.password, 'password', ['mysql', 'replication', 'password']);
   const authkeys = await Promise.all(raw.pairs.map((pair, p) => resolveSecret(pair.heartbeat.authkey, 'authkey', ['pairs', p, 'heartbeat', 'authkey'])));
+  const lbAuthkeys = await Promise.all(
+    raw.pairs.map((pair, p) => (pair.load_balancers ? resolveSecret(pair.load_balancers.heartbeat.authkey, 'authkey', ['pairs', p, 'load_balancers', 'heartbeat', 'authkey']) : undefined)),
+  );
 
-  if (issues.length > 0 || !replicationPassword || authkeys.some((k) => !k)) {
+  if (issues.length > 0 || !replicationPassword || authkeys.some((k) => !k) || lbAuthkeys.some((k, p) => raw.pairs[p]!.load_balancers && !k)) {
     // In file order, so the list reads top to bottom like the file.
     throw new InventoryError(issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0)));
   }
-  return buildModel(raw, path, replicationPassword, authkeys as Secret[], secrets);
+  return buildModel(raw, path, replicationPassword, authkeys as Secret[], lbAuthkeys, secrets);
 }
 
-function buildModel(raw: RawInventory, file: string, replicationPassword: Secret, authkeys: Secret[], secrets: Secret[]): Inventory {
+type RawHeartbeat = RawInventory['pairs'][number]['heartbeat'];
+type RawVip = RawInventory['pairs'][number]['vip'];
+type RawHost = Pick<RawInventory['pairs'][number]['nodes'][number], 'name' | 'address' | 'ssh_host' | 'ssh_port' | 'host_key'>;
+
+function heartbeatSettings(hb: RawHeartbeat, vipInterface: string, authkey: Secret): HeartbeatSettings {
+  return {
+    keepalive: hb.keepalive,
+    // Heartbeat's own default is twice keepalive; keep it below deadtime.
+    warntime: hb.warntime ?? Math.min(2 * hb.keepalive, hb.deadtime - 1),
+    deadtime: hb.deadtime,
+    initdead: hb.initdead,
+    udpport: hb.udpport,
+    autoFailback: hb.auto_failback,
+    interface: hb.interface ?? vipInterface,
+    authkey,
+  };
+}
+
+function vipOf(raw: RawVip): Vip {
+  const vip = parseCidr(raw.address)!;
+  return { address: vip.address, prefixLength: vip.prefixLength, interface: raw.interface };
+}
+
+function hostOf(raw: RawHost, sshPort: number): HostSpec {
+  return { name: raw.name, address: raw.address, sshHost: raw.ssh_host ?? raw.address, sshPort: raw.ssh_port ?? sshPort, hostKey: raw.host_key };
+}
+
+function buildModel(raw: RawInventory, file: string, replicationPassword: Secret, authkeys: Secret[], lbAuthkeys: Array<Secret | undefined>, secrets: Secret[]): Inventory {
   const baseDir = dirname(file);
   // Derived secrets are redacted like the ones they come from.
   const keep = (secret: Secret) => (secrets.push(secret), secret);
   const pairs = raw.pairs.map((pair, p): PairSpec => {
-    const vip = parseCidr(pair.vip.address)!;
     const nodes = pair.nodes.map(
       (node, n): NodeSpec => ({
-        name: node.name,
-        address: node.address,
+        ...hostOf(node, raw.ssh.port),
         serverId: node.server_id,
         preferred: node.preferred,
         autoIncrementOffset: autoIncrementOffset(node, n),
         gtidDomainId: gtidDomainId(node),
-        sshHost: node.ssh_host ?? node.address,
-        sshPort: node.ssh_port ?? raw.ssh.port,
-        hostKey: node.host_key,
       }),
     ) as [NodeSpec, NodeSpec];
+    const lb = pair.load_balancers;
+    const loadBalancers: LoadBalancerTier | undefined = lb && {
+      vip: vipOf(lb.vip),
+      port: lb.port,
+      readPort: lb.read_port,
+      agentPort: lb.agent_port,
+      heartbeat: heartbeatSettings(lb.heartbeat, lb.vip.interface, lbAuthkeys[p]!),
+      nodes: lb.nodes.map((host) => hostOf(host, raw.ssh.port)) as [HostSpec, HostSpec],
+    };
     return {
       name: pair.name,
-      vip: { address: vip.address, prefixLength: vip.prefixLength, interface: pair.vip.interface },
-      heartbeat: {
-        keepalive: pair.heartbeat.keepalive,
-        // Heartbeat's own default is twice keepalive; keep it below deadtime.
-        warntime: pair.heartbeat.warntime ?? Math.min(2 * pair.heartbeat.keepalive, pair.heartbeat.deadtime - 1),
-        deadtime: pair.heartbeat.deadtime,
-        initdead: pair.heartbeat.initdead,
-        udpport: pair.heartbeat.udpport,
-        autoFailback: pair.heartbeat.auto_failback,
-        interface: pair.heartbeat.interface ?? pair.vip.interface,
-        authkey: authkeys[p]!,
-      },
+      vip: vipOf(pair.vip),
+      heartbeat: heartbeatSettings(pair.heartbeat, pair.vip.interface, authkeys[p]!),
       failover: {
         pingNode: pair.failover.ping_node,
         monitorInterval: pair.failover.monitor_interval,
@@ -121,6 +145,7 @@ function buildModel(raw: RawInventory, file: string, replicationPassword: Secret
         fencePassword: keep(deriveSecret(authkeys[p]!, 'duet fence account')),
       },
       nodes,
+      loadBalancers,
     };
   });
   return {

@@ -160,6 +160,8 @@ function firewallFiles(inv: Inventory, pair: PairSpec, node: NodeSpec): DesiredF
         sshPort: node.sshPort,
         peerName: peer.name,
         peerAddress: peer.address,
+        nodeAddress: node.address,
+        loadBalancers: (pair.loadBalancers?.nodes ?? []).map((lb) => ({ address: lb.address, agentPort: pair.loadBalancers!.agentPort })),
         mysqlPort: MYSQL_PORT,
         mysqlFrom: inv.firewall.mysqlFrom,
         vip: pair.vip.address,

@@ -17,7 +17,7 @@ function renderScript(args: string[], env: NodeJS.ProcessEnv = {}): { status: nu
   return spawnSync(process.execPath, ['--import', 'tsx', join(repo, 'scripts/render.ts'), ...args], {
     cwd: repo,
     encoding: 'utf8',
-    env: { PATH: process.env.PATH, DUET_REPL_PASSWORD: 'repl-pw-0123456789', DUET_HA_KEY: 'ha-key-0123456789', ...env },
+    env: { PATH: process.env.PATH, DUET_REPL_PASSWORD: 'repl-pw-0123456789', DUET_HA_KEY: 'ha-key-0123456789', DUET_LB_HA_KEY: 'lb-key-0123456789', ...env },
     timeout: 30_000,
   });
 }
