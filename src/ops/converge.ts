@@ -12,6 +12,7 @@ import { FENCE_USER, WRITER_RESOURCE } from '../render/desired.ts';
 import { readTopology, recordWriter, topologyNames } from './topology.ts';
 import { NodeConnections, probeHost, vipHolders } from './pair-state.ts';
 import { copyData, planSeed } from './seed.ts';
+import { convergeAgents } from './load-balancers.ts';
 import type { HostFacts } from '../plan/facts.ts';
 import type { HostPool } from '../transport/pool.ts';
 import type { SshConnection } from '../transport/ssh.ts';
@@ -101,6 +102,8 @@ export async function convergePair(inv: Inventory, pair: PairSpec, ctx: Converge
       }
       for (const what of await ensureDuetSchema(session(node))) act(`created ${what} on ${node.name}`);
     }
+    // With load balancers: the writer agent they ask, and an account for their addresses (verify).
+    await convergeAgents(pair, conn, ctx.facts, act);
 
     // Exactly one writer. Both servers start read-only (my.cnf). The write role comes with the
     // floating IP: where Heartbeat is not running yet, its duet-writer resource makes the writer

@@ -1,7 +1,7 @@
 // The live state of a pair, read from both nodes: what provision converges, verify checks, status
 // shows and swap acts on. Reading only; every write lives with the operation that needs it.
 import { TransportError } from '../errors.ts';
-import type { NodeSpec, PairSpec } from '../inventory/model.ts';
+import type { HostSpec, NodeSpec, PairSpec } from '../inventory/model.ts';
 import { closeSession, connectOverSsh, readInstanceState, type MysqlSession } from '../mysql/dao.ts';
 import type { InstanceState } from '../mysql/model.ts';
 import type { HostPool } from '../transport/pool.ts';
@@ -16,7 +16,7 @@ export class NodeConnections {
     this.#pool = pool;
   }
 
-  ssh(node: NodeSpec): Promise<SshConnection> {
+  ssh(node: HostSpec): Promise<SshConnection> {
     return this.#pool.get(node);
   }
 

@@ -2,15 +2,16 @@
 // replication both ways, the writable role and Heartbeat. Every step is idempotent: a second run
 // finds nothing to change and restarts nothing.
 import { afterFirstChange, HostStateError, UsageError } from '../errors.ts';
-import { peerOf, type Inventory, type NodeSpec, type PairSpec } from '../inventory/model.ts';
+import { allLoadBalancers, allNodes, peerOf, type HostSpec, type Inventory, type NodeSpec, type PairSpec } from '../inventory/model.ts';
 import { readInstanceState, setReadOnly } from '../mysql/dao.ts';
-import { factsScript, parseFacts, REQUIRED_PACKAGES, type HostFacts } from '../plan/facts.ts';
+import { AGENT_PACKAGES, factsScript, LOAD_BALANCER_PACKAGES, parseFacts, REQUIRED_PACKAGES, type HostFacts } from '../plan/facts.ts';
 import { changedFiles, planHost, type HostPlan } from '../plan/plan.ts';
-import { desiredFiles, HARESOURCES_PATH, recordedWriter } from '../render/desired.ts';
+import { desiredFiles, HARESOURCES_PATH, loadBalancerFiles, recordedWriter, type DesiredFile } from '../render/desired.ts';
 import { HostPool } from '../transport/pool.ts';
 import type { SshConnection } from '../transport/ssh.ts';
 import { applyHostPlan } from './apply.ts';
 import { convergePair, type PairConvergence } from './converge.ts';
+import { convergeLoadBalancers, type TierConvergence } from './load-balancers.ts';
 import { NodeConnections } from './pair-state.ts';
 import { planSeed } from './seed.ts';
 
@@ -45,36 +46,44 @@ export interface ProvisionReport {
   aborted: boolean;
   hosts: HostReport[];
   pairs: PairConvergence[];
+  /** The load-balanced tiers converged (pairs with load_balancers). */
+  loadBalancers: TierConvergence[];
   summary: { changed: number; failed: number; unchanged: number };
 }
 
-interface HostWork {
+interface Work<H extends HostSpec> {
   pair: PairSpec;
-  node: NodeSpec;
+  node: H;
   facts: HostFacts;
   plan: HostPlan;
   report: HostReport;
 }
+type HostWork = Work<NodeSpec>;
+type LoadBalancerWork = Work<HostSpec>;
 
-/** Packages to ask dpkg about: every alternative of every flavor, so the report can say which is there. */
-const PACKAGE_QUERY = [...new Set(Object.values(REQUIRED_PACKAGES).flat(2))];
+/** Packages to ask dpkg about: every alternative of every flavor and host kind, so the report can say which is there. */
+const PACKAGE_QUERY = [...new Set([...Object.values(REQUIRED_PACKAGES), AGENT_PACKAGES, LOAD_BALANCER_PACKAGES].flat(2))];
 
 export async function provision(inv: Inventory, opts: ProvisionOptions): Promise<ProvisionReport> {
-  const selected = selectNodes(inv, opts.limit);
+  const { nodes: selected, loadBalancers } = selectNodes(inv, opts.limit);
   const pool = new HostPool(inv.ssh);
   try {
     // Facts from every host first: an unreachable host, a wrong key or a wrong host name stops the
     // run before any host is changed.
-    const work = await Promise.all(selected.map(({ pair, node }) => gatherHost(inv, pool, pair, node)));
+    const [work, lbWork] = await Promise.all([
+      Promise.all(selected.map(({ pair, node }) => gatherHost(pool, pair, node, (ssh) => planNode(inv, ssh, pair, node)))),
+      Promise.all(loadBalancers.map(({ pair, host }) => gatherHost(pool, pair, host, (ssh) => planLoadBalancer(inv, ssh, pair, host)))),
+    ]);
     const report: ProvisionReport = {
       dryRun: opts.dryRun,
       aborted: false,
-      hosts: work.map((w) => w.report),
+      hosts: [...work, ...lbWork].map((w) => w.report),
       pairs: [],
+      loadBalancers: [],
       summary: { changed: 0, failed: 0, unchanged: 0 },
     };
     await checkExistingData(inv, pool, work, opts.log);
-    const pending = work.filter((w) => changedFiles(w.plan).length > 0);
+    const pending = [...work, ...lbWork].filter((w) => changedFiles(w.plan).length > 0);
     opts.onPlan?.(report);
     if (opts.dryRun) {
       for (const w of pending) w.report.status = 'planned';
@@ -87,12 +96,20 @@ export async function provision(inv: Inventory, opts: ProvisionOptions): Promise
 
     // Failures of a host or pair are in the report (exit 1); anything else escaping from here on
     // comes after hosts may have been changed: an ApplyError (exit 5), never "nothing changed".
-    const pairs = [...new Set(work.map((w) => w.pair))];
+    const pairs = [...new Set([...work, ...lbWork].map((w) => w.pair))];
     await afterFirstChange('provision failed while applying changes', () =>
       inBatches(pairs, opts.parallel, async (pair) => {
         const hosts = work.filter((w) => w.pair === pair);
-        const convergence = await provisionPair(inv, pool, pair, hosts, opts);
+        const convergence = hosts.length > 0 ? await provisionPair(inv, pool, pair, hosts, opts) : undefined;
         if (convergence) report.pairs.push(convergence);
+        const balancers = lbWork.filter((w) => w.pair === pair);
+        // The tier after its pair: HAProxy then finds a writer to send to.
+        if (balancers.length > 0 && (hosts.length === 0 || (convergence !== undefined && convergence.error === undefined))) {
+          const tier = await provisionLoadBalancers(inv, pool, pair, balancers, convergence?.writer, opts);
+          if (tier) report.loadBalancers.push(tier);
+        } else {
+          for (const b of balancers) b.report.status = 'not touched';
+        }
       }),
     );
     return summarize(report);
@@ -120,14 +137,16 @@ async function checkExistingData(inv: Inventory, pool: HostPool, work: HostWork[
   }
 }
 
-function selectNodes(inv: Inventory, limit: string[] | undefined): Array<{ pair: PairSpec; node: NodeSpec }> {
-  const all = inv.pairs.flatMap((pair) => pair.nodes.map((node) => ({ pair, node })));
-  if (!limit || limit.length === 0) return all;
-  const unknown = limit.filter((name) => !all.some(({ node }) => node.name === name));
+function selectNodes(inv: Inventory, limit: string[] | undefined): { nodes: Array<{ pair: PairSpec; node: NodeSpec }>; loadBalancers: Array<{ pair: PairSpec; host: HostSpec }> } {
+  const all = allNodes(inv);
+  const balancers = allLoadBalancers(inv);
+  if (!limit || limit.length === 0) return { nodes: all, loadBalancers: balancers };
+  const names = [...all.map(({ node }) => node.name), ...balancers.map(({ host }) => host.name)];
+  const unknown = limit.filter((name) => !names.includes(name));
   if (unknown.length > 0) {
-    throw new UsageError(`--limit names unknown node(s): ${unknown.join(', ')}`, { hint: `nodes in ${inv.file}: ${all.map(({ node }) => node.name).join(', ')}` });
+    throw new UsageError(`--limit names unknown node(s): ${unknown.join(', ')}`, { hint: `nodes in ${inv.file}: ${names.join(', ')}` });
   }
-  return all.filter(({ node }) => limit.includes(node.name));
+  return { nodes: all.filter(({ node }) => limit.includes(node.name)), loadBalancers: balancers.filter(({ host }) => limit.includes(host.name)) };
 }
 
 /**
@@ -135,54 +154,70 @@ function selectNodes(inv: Inventory, limit: string[] | undefined): Array<{ pair:
  * unsafe: a host whose `uname -n` is not the node's name, or that lacks a required package.
  */
 export async function planNode(inv: Inventory, ssh: SshConnection, pair: PairSpec, node: NodeSpec): Promise<{ facts: HostFacts; plan: HostPlan }> {
-  const paths = desiredFiles(inv, pair, node).map((f) => f.path);
+  const required = [...REQUIRED_PACKAGES[inv.mysql.flavor], ...(pair.loadBalancers ? AGENT_PACKAGES : [])];
+  // haresources keeps naming the writer the last swap recorded there, not the inventory's preferred node.
+  return planHostFiles(inv, ssh, node, required, (facts) => desiredFiles(inv, pair, node, { writer: recordedWriter(pair, facts?.files.get(HARESOURCES_PATH)?.content) }));
+}
+
+/**
+ * One round trip for the facts of any host duet manages (a database node, a load balancer), its
+ * name and packages checked, and the plan of the files `render` gives (called without facts first,
+ * for the paths to read).
+ */
+export async function planHostFiles(
+  inv: Inventory,
+  ssh: SshConnection,
+  host: HostSpec,
+  required: string[][],
+  render: (facts: HostFacts | undefined) => DesiredFile[],
+): Promise<{ facts: HostFacts; plan: HostPlan }> {
+  const paths = render(undefined).map((f) => f.path);
   const result = await ssh.run(factsScript(paths, PACKAGE_QUERY));
   const facts = parseFacts(result.stdout);
-  // haresources keeps naming the writer the last swap recorded there, not the inventory's preferred node.
-  const desired = desiredFiles(inv, pair, node, { writer: recordedWriter(pair, facts.files.get(HARESOURCES_PATH)?.content) });
-  if (facts.hostname !== node.name) {
-    throw new HostStateError(`uname -n says ${JSON.stringify(facts.hostname)}, but the inventory calls this node ${node.name}`, {
-      host: node.name,
+  if (facts.hostname !== host.name) {
+    throw new HostStateError(`uname -n says ${JSON.stringify(facts.hostname)}, but the inventory calls this node ${host.name}`, {
+      host: host.name,
       hint: 'Heartbeat identifies nodes by uname -n: set the host name on the host, or the node name in the inventory',
     });
   }
-  const missing = REQUIRED_PACKAGES[inv.mysql.flavor].filter((alternatives) => !alternatives.some((p) => facts.packages.has(p)));
+  const missing = required.filter((alternatives) => !alternatives.some((p) => facts.packages.has(p)));
   if (missing.length > 0) {
     const names = missing.map((alternatives) => alternatives[0]!);
     throw new HostStateError(`package(s) not installed: ${names.join(', ')}`, {
-      host: node.name,
+      host: host.name,
       hint: `install them first, e.g. apt-get install --no-install-recommends ${names.join(' ')}`,
     });
   }
-  return { facts, plan: planHost(node.name, desired, facts.files, inv.secrets) };
+  return { facts, plan: planHost(host.name, render(facts), facts.files, inv.secrets) };
 }
 
-async function gatherHost(inv: Inventory, pool: HostPool, pair: PairSpec, node: NodeSpec): Promise<HostWork> {
-  const { facts, plan } = await planNode(inv, await pool.get(node), pair, node);
-  const changes = changedFiles(plan);
+async function gatherHost<H extends HostSpec>(pool: HostPool, pair: PairSpec, node: H, plan: (ssh: SshConnection) => Promise<{ facts: HostFacts; plan: HostPlan }>): Promise<Work<H>> {
+  const planned = await plan(await pool.get(node));
+  const changes = changedFiles(planned.plan);
   return {
     pair,
     node,
-    facts,
-    plan,
+    ...planned,
     report: {
       host: node.name,
       pair: pair.name,
       status: 'unchanged',
       changes: changes.map((c) => ({ path: c.file.path, action: c.action, reasons: c.reasons, diff: c.diff })),
-      services: plan.services,
+      services: planned.plan.services,
     },
   };
 }
 
+/** A load balancer's facts and the plan of its files (loadBalancerFiles). */
+export function planLoadBalancer(inv: Inventory, ssh: SshConnection, pair: PairSpec, host: HostSpec): Promise<{ facts: HostFacts; plan: HostPlan }> {
+  return planHostFiles(inv, ssh, host, LOAD_BALANCER_PACKAGES, () => loadBalancerFiles(inv, pair, host));
+}
+
 /**
- * One pair: the node that is not the writer first, so a configuration the server rejects is found
- * (and rolled back) there before the writer is touched; never both servers down at once. Then the
- * pair-wide state: users, replication, roles and Heartbeat.
+ * Applies a set of hosts' plans one after the other in the given order; on a failure the rest are
+ * left as they were. False when a host failed.
  */
-async function provisionPair(inv: Inventory, pool: HostPool, pair: PairSpec, hosts: HostWork[], opts: ProvisionOptions): Promise<PairConvergence | undefined> {
-  const writerName = currentWriter(pair, hosts);
-  const ordered = [...hosts].sort((a, b) => Number(a.node.name === writerName) - Number(b.node.name === writerName));
+async function applyInOrder<H extends HostSpec>(inv: Inventory, pool: HostPool, ordered: Array<Work<H>>, opts: ProvisionOptions, onFailure: (host: Work<H>) => Promise<void>): Promise<boolean> {
   for (const [i, host] of ordered.entries()) {
     if (changedFiles(host.plan).length === 0) continue;
     opts.log(`${host.node.name}: applying ${changedFiles(host.plan).length} change(s)`);
@@ -196,10 +231,45 @@ async function provisionPair(inv: Inventory, pool: HostPool, pair: PairSpec, hos
       host.report.error = err instanceof Error ? err.message : String(err);
       for (const rest of ordered.slice(i + 1)) rest.report.status = 'not touched';
       opts.log(`${host.node.name}: FAILED: ${host.report.error.split('\n')[0]}`);
-      if (host.node.name === writerName) await keepWriterWritable(pool, pair, host.node, opts.log);
-      return undefined;
+      await onFailure(host);
+      return false;
     }
   }
+  return true;
+}
+
+/**
+ * The load balancers of a pair: the one without the tier's floating IP first (a config HAProxy or
+ * the firewall rejects is found there, while the other still serves), then HAProxy and Heartbeat
+ * running on both with the IP on one.
+ */
+async function provisionLoadBalancers(inv: Inventory, pool: HostPool, pair: PairSpec, hosts: LoadBalancerWork[], writer: string | undefined, opts: ProvisionOptions): Promise<TierConvergence | undefined> {
+  const vip = pair.loadBalancers!.vip.address;
+  const ordered = [...hosts].sort((a, b) => Number(holdsAddress(a.facts, vip)) - Number(holdsAddress(b.facts, vip)));
+  if (!(await applyInOrder(inv, pool, ordered, opts, async () => undefined))) return undefined;
+  if (hosts.length < 2) {
+    opts.log(`${pair.name}: --limit selected one load balancer; the tier's floating IP was not checked`);
+    return undefined;
+  }
+  return convergeLoadBalancers(pair, { pool, facts: new Map(hosts.map((h) => [h.node.name, h.facts])), writer, log: opts.log });
+}
+
+function holdsAddress(facts: HostFacts, address: string): boolean {
+  return facts.addresses.some((a) => a.address === address);
+}
+
+/**
+ * One pair: the node that is not the writer first, so a configuration the server rejects is found
+ * (and rolled back) there before the writer is touched; never both servers down at once. Then the
+ * pair-wide state: users, replication, roles and Heartbeat.
+ */
+async function provisionPair(inv: Inventory, pool: HostPool, pair: PairSpec, hosts: HostWork[], opts: ProvisionOptions): Promise<PairConvergence | undefined> {
+  const writerName = currentWriter(pair, hosts);
+  const ordered = [...hosts].sort((a, b) => Number(a.node.name === writerName) - Number(b.node.name === writerName));
+  const applied = await applyInOrder(inv, pool, ordered, opts, async (host) => {
+    if (host.node.name === writerName) await keepWriterWritable(pool, pair, host.node, opts.log);
+  });
+  if (!applied) return undefined;
   if (hosts.length < 2) {
     opts.log(`${pair.name}: --limit selected one node; replication and roles were not checked`);
     return undefined;
@@ -237,7 +307,7 @@ async function keepWriterWritable(pool: HostPool, pair: PairSpec, writer: NodeSp
  * haresources record (a swap's choice), else the preferred node.
  */
 function currentWriter(pair: PairSpec, hosts: HostWork[]): string {
-  const holders = hosts.filter((h) => h.facts.addresses.some((a) => a.address === pair.vip.address));
+  const holders = hosts.filter((h) => holdsAddress(h.facts, pair.vip.address));
   if (holders.length === 1) return holders[0]!.node.name;
   const recorded = new Set(hosts.map((h) => recordedWriter(pair, h.facts.files.get(HARESOURCES_PATH)?.content)).filter((w) => w !== undefined));
   if (recorded.size === 1) return [...recorded][0]!;
@@ -254,10 +324,10 @@ async function inBatches<T>(items: T[], size: number, fn: (item: T) => Promise<v
 
 function summarize(report: ProvisionReport): ProvisionReport {
   const count = (s: HostStatus) => report.hosts.filter((h) => h.status === s).length;
-  const pairChanges = report.pairs.reduce((n, p) => n + p.actions.length, 0);
+  const pairChanges = [...report.pairs, ...report.loadBalancers].reduce((n, p) => n + p.actions.length, 0);
   report.summary = {
     changed: count('changed') + count('planned') + pairChanges,
-    failed: count('failed') + report.pairs.filter((p) => p.error).length,
+    failed: count('failed') + [...report.pairs, ...report.loadBalancers].filter((p) => p.error).length,
     unchanged: count('unchanged'),
   };
   return report;

@@ -34,8 +34,8 @@ export const REQUIRED_PACKAGES: Record<'mariadb' | 'mysql', string[][]> = {
 };
 /** What a database node of a pair with load balancers needs besides: socat runs the writer agent. */
 export const AGENT_PACKAGES: string[][] = [['socat']];
-/** Packages duet needs on a load balancer. */
-export const LOAD_BALANCER_PACKAGES: string[][] = [['haproxy'], ['heartbeat'], ['iptables']];
+/** Packages duet needs on a load balancer (socat reads HAProxy's admin socket for status and verify). */
+export const LOAD_BALANCER_PACKAGES: string[][] = [['haproxy'], ['heartbeat'], ['iptables'], ['socat']];
 
 const MARK = '@@duet';
 

@@ -1,13 +1,13 @@
 // status: each pair's writer first, then the read-only node, and loud warnings for what is wrong.
 import { UsageError } from '../../errors.ts';
 import { loadInventory } from '../../inventory/load.ts';
-import { formatPairStatus, inventoryStatus } from '../../ops/status.ts';
+import { allWarnings, formatPairStatus, inventoryStatus } from '../../ops/status.ts';
 import { commaList, defineCommand, traceWhen, verboseOption } from '../command.ts';
 
 export const status = defineCommand({
   name: 'status',
   args: '<inventory>',
-  describe: 'show every pair: the writable node first, then the read-only one; warnings for two writers, none, or a misplaced floating IP',
+  describe: 'show every pair: the writable node first, then the read-only one, then its load balancers; warnings for two writers, none, or a misplaced floating IP',
   builder: (y) =>
     y
       .positional('inventory', { type: 'string', demandOption: true, describe: 'inventory YAML file' })
@@ -24,6 +24,6 @@ export const status = defineCommand({
     if (unknown.length > 0) throw new UsageError(`no pair ${unknown.join(', ')} in the inventory`, { hint: `pairs: ${inv.pairs.map((p) => p.name).join(', ')}` });
     const statuses = await inventoryStatus(inv, pairs);
     process.stdout.write(argv.json ? `${JSON.stringify({ pairs: statuses }, null, 2)}\n` : `${statuses.map(formatPairStatus).join('\n\n')}\n`);
-    return statuses.some((s) => s.warnings.length > 0) ? 1 : 0;
+    return statuses.some((s) => allWarnings(s).length > 0) ? 1 : 0;
   },
 });
