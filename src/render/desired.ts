@@ -61,7 +61,7 @@ export const HAPROXY_READ_LISTENER = 'reader';
 const HAPROXY_WRITE_CHECK = 'inter 300ms fastinter 100ms downinter 200ms fall 2 rise 1';
 const HAPROXY_READ_CHECK = 'inter 1s fastinter 200ms downinter 500ms fall 2 rise 1';
 /** The agent HAProxy's health check asks on each database node: the script, and the service running socat. */
-export const WRITER_AGENT_PATH = '/usr/local/sbin/duet-writer-agent';
+export const WRITER_AGENT_PATH = '/etc/duet/writer-agent';
 export const AGENT_SERVICE = 'duet-agent';
 export const AGENT_INIT_PATH = `/etc/init.d/${AGENT_SERVICE}`;
 export const AGENT_PID_PATH = `/run/${AGENT_SERVICE}.pid`;

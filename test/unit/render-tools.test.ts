@@ -118,7 +118,7 @@ describe('my.cnf through mariadbd option parsing', { skip: mariadbd ? false : 'm
 describe('the boot script and the writer agent through sh -n', () => {
   test('the sample fleet renders the boot script for every node and load balancer', () => assert.equal(renderedFiles('/etc/network/if-pre-up.d/duet-iptables').length, 6));
   test('the sample fleet renders the writer agent on the nodes of the pair with load balancers', () => assert.equal(renderedFiles('/etc/init.d/duet-agent').length, 2));
-  for (const path of ['/etc/network/if-pre-up.d/duet-iptables', '/usr/local/sbin/duet-writer-agent', '/etc/init.d/duet-agent']) {
+  for (const path of ['/etc/network/if-pre-up.d/duet-iptables', '/etc/duet/writer-agent', '/etc/init.d/duet-agent']) {
     for (const { nodeName, file } of renderedFiles(path)) {
       test(`${nodeName} ${file.path} is valid sh`, () => {
         const { status, stderr } = run('sh', ['-n', writeTemp(`${nodeName}.sh`, file.content)]);

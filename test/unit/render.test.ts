@@ -79,7 +79,7 @@ describe('file metadata', () => {
       '/etc/ha.d/duet-fence.cnf root:root 600 heartbeat -',
       '/etc/ha.d/resource.d/duet-writer root:root 755 heartbeat -',
       '/etc/ha.d/duet-monitor root:root 755 heartbeat -',
-      '/usr/local/sbin/duet-writer-agent root:root 755 agent -',
+      '/etc/duet/writer-agent root:root 755 agent -',
       '/etc/init.d/duet-agent root:root 755 agent -',
     ]);
     const lb = filesOf('lb-01').map((f) => `${f.path} ${f.owner}:${f.group} ${f.mode.toString(8)} ${f.service} ${f.check ?? '-'}`);
