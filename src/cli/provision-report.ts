@@ -36,6 +36,10 @@ export function formatOutcome(report: ProvisionReport): string {
         : 'nothing to change';
     out.push(`pair ${pair.pair}: writer ${pair.writer}; ${actions}${pair.error ? `; FAILED: ${pair.error}` : ''}`);
   }
+  for (const tier of report.loadBalancers) {
+    const actions = tier.actions.length ? tier.actions.join('; ') : 'nothing to change';
+    out.push(`load balancers of pair ${tier.pair}: floating IP on ${tier.holder ?? 'no single load balancer'}; ${actions}${tier.error ? `; FAILED: ${tier.error}` : ''}`);
+  }
   const s = report.summary;
   out.push(`summary: ${s.changed} changed, ${s.failed} failed, ${s.unchanged} unchanged${report.dryRun ? ' (dry run: nothing was changed)' : ''}${report.aborted ? ' (aborted: nothing was changed)' : ''}`);
   return out.join('\n');

@@ -8,7 +8,7 @@ import { LineCounter, isMap, isPair, isScalar, isSeq, parseDocument, type Docume
 import type { z } from 'zod';
 import { defaultAuditLogPath } from '../audit.ts';
 import { InventoryError, type InventoryIssue } from '../errors.ts';
-import type { Inventory, NodeSpec, PairSpec } from './model.ts';
+import type { HeartbeatSettings, HostSpec, Inventory, LoadBalancerTier, NodeSpec, PairSpec, Vip } from './model.ts';
 import { parseCidr } from './net.ts';
 import { inventorySchema, type RawInventory, type RawSecretRef } from './schema.ts';
 import { deriveSecret, Secret } from './secret.ts';
@@ -74,18 +74,21 @@ export async function parseInventory(text: string, path: string, env: NodeJS.Pro
   };
   const replicationPassword = await resolveSecret(raw.mysql.replication.password, 'password', ['mysql', 'replication', 'password']);
   const authkeys = await Promise.all(raw.pairs.map((pair, p) => resolveSecret(pair.heartbeat.authkey, 'authkey', ['pairs', p, 'heartbeat', 'authkey'])));
+  const lbAuthkeys = await Promise.all(
+    raw.pairs.map((pair, p) => (pair.load_balancers ? resolveSecret(pair.load_balancers.heartbeat.authkey, 'authkey', ['pairs', p, 'load_balancers', 'heartbeat', 'authkey']) : undefined)),
+  );
 
   const ssh = resolveSshSettings(raw, baseDir, (message, hint, at = ['ssh', 'config']) => issues.push(issue(at, message, hint)), (p) =>
     issues.push({ file: p.file, path: 'ssh.config', line: p.line, message: p.message, ...(p.hint ? { hint: p.hint } : {}) }),
   );
 
-  if (issues.length > 0 || !replicationPassword || authkeys.some((k) => !k) || !ssh) {
+  if (issues.length > 0 || !replicationPassword || authkeys.some((k) => !k) || lbAuthkeys.some((k, p) => raw.pairs[p]!.load_balancers && !k) || !ssh) {
     // In file order, so the list reads top to bottom like the file (the inventory's problems first).
     throw new InventoryError(
       issues.sort((a, b) => Number(a.file !== path) - Number(b.file !== path) || (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0)),
     );
   }
-  return buildModel(raw, path, replicationPassword, authkeys as Secret[], secrets, ssh);
+  return buildModel(raw, path, replicationPassword, authkeys as Secret[], lbAuthkeys, secrets, ssh);
 }
 
 /** ssh.config applied to the nodes: what the config says about each node, and the one login user. */
@@ -178,38 +181,56 @@ function readIncluded(pattern: string): IncludedFile[] {
     .flatMap((e) => read(resolve(dir, e)));
 }
 
-function buildModel(raw: RawInventory, file: string, replicationPassword: Secret, authkeys: Secret[], secrets: Secret[], ssh: ResolvedSsh): Inventory {
+type RawHeartbeat = RawInventory['pairs'][number]['heartbeat'];
+type RawVip = RawInventory['pairs'][number]['vip'];
+type RawHost = Pick<RawInventory['pairs'][number]['nodes'][number], 'name' | 'address' | 'ssh_host' | 'ssh_port' | 'host_key'>;
+
+function heartbeatSettings(hb: RawHeartbeat, vipInterface: string, authkey: Secret): HeartbeatSettings {
+  return {
+    keepalive: hb.keepalive,
+    // Heartbeat's own default is twice keepalive; keep it below deadtime.
+    warntime: hb.warntime ?? Math.min(2 * hb.keepalive, hb.deadtime - 1),
+    deadtime: hb.deadtime,
+    initdead: hb.initdead,
+    udpport: hb.udpport,
+    autoFailback: hb.auto_failback,
+    interface: hb.interface ?? vipInterface,
+    authkey,
+  };
+}
+
+function vipOf(raw: RawVip): Vip {
+  const vip = parseCidr(raw.address)!;
+  return { address: vip.address, prefixLength: vip.prefixLength, interface: raw.interface };
+}
+
+function buildModel(raw: RawInventory, file: string, replicationPassword: Secret, authkeys: Secret[], lbAuthkeys: Array<Secret | undefined>, secrets: Secret[], ssh: ResolvedSsh): Inventory {
   const baseDir = dirname(file);
   // Derived secrets are redacted like the ones they come from.
   const keep = (secret: Secret) => (secrets.push(secret), secret);
   const pairs = raw.pairs.map((pair, p): PairSpec => {
-    const vip = parseCidr(pair.vip.address)!;
     const nodes = pair.nodes.map(
       (node, n): NodeSpec => ({
-        name: node.name,
-        address: node.address,
+        ...hostOf(node),
         serverId: node.server_id,
         preferred: node.preferred,
         autoIncrementOffset: autoIncrementOffset(node, n),
         gtidDomainId: gtidDomainId(node),
-        ...nodeSsh(node, ssh.nodes.get(node.name)!),
-        hostKey: node.host_key,
       }),
     ) as [NodeSpec, NodeSpec];
+    const lb = pair.load_balancers;
+    const loadBalancers: LoadBalancerTier | undefined = lb && {
+      vip: vipOf(lb.vip),
+      port: lb.port,
+      readPort: lb.read_port,
+      agentPort: lb.agent_port,
+      heartbeat: heartbeatSettings(lb.heartbeat, lb.vip.interface, lbAuthkeys[p]!),
+      nodes: lb.nodes.map((host) => hostOf(host)) as [HostSpec, HostSpec],
+    };
     return {
       name: pair.name,
-      vip: { address: vip.address, prefixLength: vip.prefixLength, interface: pair.vip.interface },
-      heartbeat: {
-        keepalive: pair.heartbeat.keepalive,
-        // Heartbeat's own default is twice keepalive; keep it below deadtime.
-        warntime: pair.heartbeat.warntime ?? Math.min(2 * pair.heartbeat.keepalive, pair.heartbeat.deadtime - 1),
-        deadtime: pair.heartbeat.deadtime,
-        initdead: pair.heartbeat.initdead,
-        udpport: pair.heartbeat.udpport,
-        autoFailback: pair.heartbeat.auto_failback,
-        interface: pair.heartbeat.interface ?? pair.vip.interface,
-        authkey: authkeys[p]!,
-      },
+      vip: vipOf(pair.vip),
+      heartbeat: heartbeatSettings(pair.heartbeat, pair.vip.interface, authkeys[p]!),
       failover: {
         pingNode: pair.failover.ping_node,
         monitorInterval: pair.failover.monitor_interval,
@@ -219,17 +240,23 @@ function buildModel(raw: RawInventory, file: string, replicationPassword: Secret
         fencePassword: keep(deriveSecret(authkeys[p]!, 'duet fence account')),
       },
       nodes,
+      loadBalancers,
     };
   });
-  // Explicit inventory values first, then ssh.config, then the defaults.
-  function nodeSsh(node: RawInventory['pairs'][number]['nodes'][number], config: SshHostConfig): Pick<NodeSpec, 'sshHost' | 'sshPort' | 'sshIdentity' | 'sshJump'> {
+  // Explicit inventory values first, then ssh.config (database nodes only), then the defaults.
+  function hostOf(host: RawHost): HostSpec {
+    const config = ssh.nodes.get(host.name) ?? NO_SSH_CONFIG;
     return {
-      sshHost: node.ssh_host ?? config.hostName ?? node.address,
-      sshPort: node.ssh_port ?? raw.ssh.port ?? config.port ?? 22,
+      name: host.name,
+      address: host.address,
+      sshHost: host.ssh_host ?? config.hostName ?? host.address,
+      sshPort: host.ssh_port ?? raw.ssh.port ?? config.port ?? 22,
       ...(raw.ssh.identity === undefined && config.identity !== undefined ? { sshIdentity: config.identity } : {}),
       ...(config.jumps.length > 0 ? { sshJump: config.jumps } : {}),
+      hostKey: host.host_key,
     };
   }
+
   return {
     file,
     cluster: raw.cluster,

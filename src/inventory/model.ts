@@ -36,16 +36,12 @@ export interface MysqlSettings {
   settings: Array<[name: string, value: string]>;
 }
 
-export interface NodeSpec {
+/** What SSH needs of any host duet manages: a database node or a load balancer. */
+export interface HostSpec {
   /** Must equal `uname -n` on the host: Heartbeat identifies nodes by it. */
   name: string;
-  /** The node's own IP address on the pair's network (replication and Heartbeat use it). */
+  /** The host's own IP address on its network. */
   address: string;
-  serverId: number;
-  /** The node that is writable and holds the floating IP on a fresh pair. */
-  preferred: boolean;
-  autoIncrementOffset: number;
-  gtidDomainId: number;
   /** Where SSH connects: ssh_host, else ssh.config's HostName, else address. */
   sshHost: string;
   /** ssh_port, else ssh.port, else ssh.config's Port, else 22. */
@@ -56,6 +52,15 @@ export interface NodeSpec {
   sshJump?: SshHop[] | undefined;
   /** Pinned host key ("ssh-ed25519 AAAA..."); when set it is used instead of known_hosts. */
   hostKey: string | undefined;
+}
+
+/** A database node; its address is the one replication and Heartbeat use. */
+export interface NodeSpec extends HostSpec {
+  serverId: number;
+  /** The node that is writable and holds the floating IP on a fresh pair. */
+  preferred: boolean;
+  autoIncrementOffset: number;
+  gtidDomainId: number;
 }
 
 export interface HeartbeatSettings {
@@ -100,6 +105,24 @@ export interface Vip {
   interface: string;
 }
 
+/**
+ * Two HAProxy hosts in front of a pair, with their own Heartbeat floating IP (README "Load
+ * balancers"). HAProxy runs on both; only the IP moves. Writes go to the database node whose
+ * writer agent answers `up` (writable), reads (readPort) to any running node.
+ */
+export interface LoadBalancerTier {
+  vip: Vip;
+  /** Clients' port on the tier's floating IP (writes). */
+  port: number;
+  /** A second listener balancing reads over both nodes; undefined when there is none. */
+  readPort: number | undefined;
+  /** The writer agent's port on each database node. */
+  agentPort: number;
+  heartbeat: HeartbeatSettings;
+  /** Exactly two, in inventory order; the first holds the tier's IP on a fresh tier. */
+  nodes: [HostSpec, HostSpec];
+}
+
 export interface PairSpec {
   name: string;
   vip: Vip;
@@ -107,6 +130,8 @@ export interface PairSpec {
   failover: FailoverSettings;
   /** Exactly two, in inventory order; exactly one is preferred. */
   nodes: [NodeSpec, NodeSpec];
+  /** The load-balanced tier in front of the pair, when the inventory has one. */
+  loadBalancers?: LoadBalancerTier | undefined;
 }
 
 export interface FirewallSettings {
@@ -146,7 +171,7 @@ export interface Inventory {
 }
 
 export function peerOf(pair: PairSpec, node: NodeSpec): NodeSpec {
-  return pair.nodes[0].name === node.name ? pair.nodes[1] : pair.nodes[0];
+  return peerHost(pair.nodes, node);
 }
 
 export function preferredNode(pair: PairSpec): NodeSpec {
@@ -155,4 +180,13 @@ export function preferredNode(pair: PairSpec): NodeSpec {
 
 export function allNodes(inv: Inventory): Array<{ pair: PairSpec; node: NodeSpec }> {
   return inv.pairs.flatMap((pair) => pair.nodes.map((node) => ({ pair, node })));
+}
+
+export function peerHost<T extends HostSpec>(nodes: readonly [T, T], host: HostSpec): T {
+  return nodes[0].name === host.name ? nodes[1] : nodes[0];
+}
+
+/** Every load balancer of every pair, with its pair and tier. */
+export function allLoadBalancers(inv: Inventory): Array<{ pair: PairSpec; tier: LoadBalancerTier; host: HostSpec }> {
+  return inv.pairs.flatMap((pair) => (pair.loadBalancers ? pair.loadBalancers.nodes.map((host) => ({ pair, tier: pair.loadBalancers!, host })) : []));
 }

@@ -103,15 +103,35 @@ export const failoverSchema = z.strictObject({
   stonith_host: z.string().min(1).optional(),
 });
 
+const vipSchema = z.strictObject({
+  address: z.string(),
+  interface: interfaceName.default('eth0'),
+});
+
+/** A load balancer host: no server of its own, so only what names it and how SSH reaches it. */
+export const loadBalancerNodeSchema = nodeSchema.pick({ name: true, address: true, ssh_host: true, ssh_port: true, host_key: true });
+
+// The load-balanced tier in front of a pair (README "Load balancers"): two HAProxy hosts with their
+// own Heartbeat floating IP. Cross-field rules (addresses, subnet, ports) are in validate.ts.
+export const loadBalancersSchema = z.strictObject({
+  vip: vipSchema,
+  /** Where clients connect on the tier's floating IP: writes go to the pair's writer. */
+  port: port.default(3306),
+  /** Optional second listener that balances reads over both database nodes. */
+  read_port: port.optional(),
+  /** The writer agent on each database node that HAProxy's health check asks. */
+  agent_port: port.default(9200),
+  heartbeat: heartbeatSchema,
+  nodes: z.array(loadBalancerNodeSchema),
+});
+
 export const pairSchema = z.strictObject({
   name: name('pair name'),
-  vip: z.strictObject({
-    address: z.string(),
-    interface: interfaceName.default('eth0'),
-  }),
+  vip: vipSchema,
   heartbeat: heartbeatSchema,
   failover: failoverSchema,
   nodes: z.array(nodeSchema),
+  load_balancers: loadBalancersSchema.optional(),
 });
 
 export const firewallSchema = z.strictObject({

@@ -1,6 +1,7 @@
 // Cross-field rules that catch what breaks pairs in real life. Pure: takes the shape-checked
 // inventory and returns every problem found (not just the first), each with its field path.
-import { contains, isIpv4, isNetworkOrBroadcast, parseCidr } from './net.ts';
+import { MYSQL_PORT } from './model.ts';
+import { contains, isIpv4, isNetworkOrBroadcast, parseCidr, type Cidr } from './net.ts';
 import type { RawInventory } from './schema.ts';
 
 export type FieldPath = Array<string | number>;
@@ -150,6 +151,105 @@ export function formatPath(path: FieldPath): string {
   return path.reduce<string>((acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : acc === '' ? part : `${acc}.${part}`), '');
 }
 
+/**
+ * A floating IP written as ADDRESS/PREFIX: parsed, unique in the inventory, a host address of its
+ * subnet, not any host's own address, and on the subnet of both hosts it moves between.
+ */
+function checkFloatingIp(
+  out: RuleViolation[],
+  vips: UniqueCheck<string>,
+  text: string,
+  hosts: ReadonlyArray<{ name: string; address: string }>,
+  at: FieldPath,
+  hostAt: (index: number) => FieldPath,
+): Cidr | undefined {
+  const vip = parseCidr(text);
+  if (!vip) {
+    out.push({ path: at, message: `${JSON.stringify(text)} is not an IPv4 address with a prefix length`, hint: 'write it as ADDRESS/PREFIX, e.g. 192.0.2.100/24: the prefix is the subnet of the interface' });
+    return undefined;
+  }
+  vips.check(vip.address, at);
+  if (isNetworkOrBroadcast(vip, vip.address)) {
+    out.push({ path: at, message: `${vip.address} is the network or broadcast address of /${vip.prefixLength}`, hint: 'pick a free host address in the subnet' });
+  }
+  hosts.forEach((host, n) => {
+    if (!isIpv4(host.address)) return;
+    if (host.address === vip.address) {
+      out.push({ path: at, message: `the floating IP ${vip.address} equals the address of node ${host.name}`, hint: 'the floating IP must be a free address that moves between the nodes' });
+    } else if (!contains(vip, host.address)) {
+      out.push({ path: hostAt(n), message: `${host.address} is outside the floating IP's subnet ${vip.address}/${vip.prefixLength}`, hint: 'both nodes must be on the subnet of the floating IP\'s interface, or it cannot move between them' });
+    }
+  });
+  return vip;
+}
+
+type RawHeartbeat = RawInventory['pairs'][number]['heartbeat'];
+
+/** Heartbeat's own constraints between keepalive, warntime, deadtime and initdead. */
+function checkHeartbeatTiming(out: RuleViolation[], hb: RawHeartbeat, hbAt: (key: string) => FieldPath): void {
+  if (hb.deadtime <= hb.keepalive) {
+    out.push({ path: hbAt('deadtime'), message: `deadtime ${hb.deadtime} must be greater than keepalive ${hb.keepalive}`, hint: 'Heartbeat refuses it; a deadtime of at least twice keepalive avoids false failovers' });
+  }
+  if (hb.warntime !== undefined && (hb.warntime <= hb.keepalive || hb.warntime >= hb.deadtime)) {
+    out.push({ path: hbAt('warntime'), message: `warntime ${hb.warntime} must lie between keepalive ${hb.keepalive} and deadtime ${hb.deadtime}`, hint: 'Heartbeat warns about late heartbeats after warntime and declares death after deadtime' });
+  }
+  if (hb.initdead < 2 * hb.deadtime) {
+    out.push({ path: hbAt('initdead'), message: `initdead ${hb.initdead} must be at least twice deadtime (${2 * hb.deadtime})`, hint: 'Heartbeat warns otherwise: after a boot the network may need time to come up' });
+  }
+}
+
+interface InventoryWideChecks {
+  nodeNames: UniqueCheck<string>;
+  addresses: UniqueCheck<string>;
+  vips: UniqueCheck<string>;
+  /** Every database node's address: the tier's floating IP must be none of them. */
+  databaseAddresses: Set<string>;
+  /** Every pair's floating IP: no load balancer may have one as its own address. */
+  pairVips: Set<string>;
+}
+
+/** One pair's load_balancers section (README "Load balancers"). */
+function checkLoadBalancers(out: RuleViolation[], pair: RawInventory['pairs'][number], at: FieldPath, wide: InventoryWideChecks): void {
+  const lb = pair.load_balancers!;
+  const lbAt = (...rest: FieldPath): FieldPath => [...at, ...rest];
+  if (lb.nodes.length !== 2) {
+    out.push({ path: lbAt('nodes'), message: `the load balancer tier needs exactly two nodes, found ${lb.nodes.length}`, hint: 'HAProxy runs on both and their floating IP moves between them' });
+  }
+  lb.nodes.forEach((node, n) => {
+    wide.nodeNames.check(node.name, lbAt('nodes', n, 'name'));
+    if (!isIpv4(node.address)) {
+      out.push({ path: lbAt('nodes', n, 'address'), message: `${JSON.stringify(node.address)} is not an IPv4 address`, hint: "write the load balancer's own address, e.g. 192.0.2.21" });
+    } else if (wide.pairVips.has(node.address)) {
+      out.push({ path: lbAt('nodes', n, 'address'), message: `${node.address} is the floating IP of a pair`, hint: 'give the load balancer its own address' });
+    } else {
+      wide.addresses.check(node.address, lbAt('nodes', n, 'address'));
+    }
+  });
+  const vip = checkFloatingIp(out, wide.vips, lb.vip.address, lb.nodes, lbAt('vip', 'address'), (n) => lbAt('nodes', n, 'address'));
+  if (vip && wide.databaseAddresses.has(vip.address)) {
+    out.push({ path: lbAt('vip', 'address'), message: `the floating IP ${vip.address} is the address of a database node`, hint: "the tier's floating IP must be a free address that moves between the load balancers" });
+  }
+  checkHeartbeatTiming(out, lb.heartbeat, (key) => lbAt('heartbeat', key));
+  // Heartbeat broadcasts: two clusters on one network and one port hear each other's packets.
+  const pairVip = parseCidr(pair.vip.address);
+  const sameNetwork = vip !== undefined && pairVip !== undefined && (contains(vip, pairVip.address) || contains(pairVip, vip.address));
+  if (sameNetwork && lb.heartbeat.udpport === pair.heartbeat.udpport) {
+    out.push({
+      path: lbAt('heartbeat', 'udpport'),
+      message: `udpport ${lb.heartbeat.udpport} is the database pair's, on the same network`,
+      hint: 'give the load balancers their own Heartbeat port (e.g. 695): both clusters broadcast on this network',
+    });
+  }
+  const ports: Array<[string, number | undefined]> = [['port', lb.port], ['read_port', lb.read_port], ['agent_port', lb.agent_port]];
+  ports.forEach(([key, value], i) => {
+    const clash = ports.slice(0, i).find(([, other]) => other !== undefined && other === value);
+    if (clash) out.push({ path: lbAt(key), message: `${key} ${value} is already ${clash[0]}`, hint: 'the write listener, the read listener and the writer agent each need their own port' });
+  });
+  if (lb.agent_port === MYSQL_PORT) {
+    out.push({ path: lbAt('agent_port'), message: `agent_port ${MYSQL_PORT} is the database nodes' MySQL port`, hint: 'the writer agent listens beside MySQL on the database nodes; the default is 9200' });
+  }
+}
+
 export function validateInventory(inv: RawInventory): RuleViolation[] {
   const out: RuleViolation[] = [];
   const serverIds = new UniqueCheck<number>(out, 'server_id', 'every server in the inventory needs its own server_id, or replication silently skips events (a slave stuck "connecting" with working telnet usually means this)');
@@ -208,35 +308,9 @@ export function validateInventory(inv: RawInventory): RuleViolation[] {
       }
     });
 
-    const vip = parseCidr(pair.vip.address);
-    if (!vip) {
-      out.push({ path: at('vip', 'address'), message: `${JSON.stringify(pair.vip.address)} is not an IPv4 address with a prefix length`, hint: 'write it as ADDRESS/PREFIX, e.g. 192.0.2.100/24: the prefix is the subnet of the interface' });
-    } else {
-      vips.check(vip.address, at('vip', 'address'));
-      if (isNetworkOrBroadcast(vip, vip.address)) {
-        out.push({ path: at('vip', 'address'), message: `${vip.address} is the network or broadcast address of /${vip.prefixLength}`, hint: 'pick a free host address in the subnet' });
-      }
-      pair.nodes.forEach((node, n) => {
-        if (!isIpv4(node.address)) return;
-        if (node.address === vip.address) {
-          out.push({ path: at('vip', 'address'), message: `the floating IP ${vip.address} equals the address of node ${node.name}`, hint: 'the floating IP must be a free address that moves between the nodes' });
-        } else if (!contains(vip, node.address)) {
-          out.push({ path: at('nodes', n, 'address'), message: `${node.address} is outside the floating IP's subnet ${vip.address}/${vip.prefixLength}`, hint: 'both nodes must be on the subnet of the floating IP\'s interface, or it cannot move between them' });
-        }
-      });
-    }
-
+    const vip = checkFloatingIp(out, vips, pair.vip.address, pair.nodes, at('vip', 'address'), (n) => at('nodes', n, 'address'));
     const hb = pair.heartbeat;
-    const hbAt = (key: string): FieldPath => at('heartbeat', key);
-    if (hb.deadtime <= hb.keepalive) {
-      out.push({ path: hbAt('deadtime'), message: `deadtime ${hb.deadtime} must be greater than keepalive ${hb.keepalive}`, hint: 'Heartbeat refuses it; a deadtime of at least twice keepalive avoids false failovers' });
-    }
-    if (hb.warntime !== undefined && (hb.warntime <= hb.keepalive || hb.warntime >= hb.deadtime)) {
-      out.push({ path: hbAt('warntime'), message: `warntime ${hb.warntime} must lie between keepalive ${hb.keepalive} and deadtime ${hb.deadtime}`, hint: 'Heartbeat warns about late heartbeats after warntime and declares death after deadtime' });
-    }
-    if (hb.initdead < 2 * hb.deadtime) {
-      out.push({ path: hbAt('initdead'), message: `initdead ${hb.initdead} must be at least twice deadtime (${2 * hb.deadtime})`, hint: 'Heartbeat warns otherwise: after a boot the network may need time to come up' });
-    }
+    checkHeartbeatTiming(out, hb, (key) => at('heartbeat', key));
 
     const fo = pair.failover;
     const foAt = (key: string): FieldPath => at('failover', key);
@@ -257,6 +331,14 @@ export function validateInventory(inv: RawInventory): RuleViolation[] {
     if (fo.stonith_host !== undefined && /[\x00-\x1f\x7f]/.test(fo.stonith_host)) {
       out.push({ path: foAt('stonith_host'), message: 'stonith_host must be one line', hint: 'write what follows `stonith_host` in ha.cf, e.g. "* external/ipmi db-01 10.0.0.1 admin PASSWORD lanplus"' });
     }
+  });
+
+  // The load-balanced tiers last: their names, addresses and floating IPs must not take those of any
+  // database node or pair, wherever in the file that is.
+  const databaseAddresses = new Set(inv.pairs.flatMap((p) => p.nodes.map((n) => n.address)));
+  const pairVips = new Set(inv.pairs.map((p) => parseCidr(p.vip.address)?.address).filter((a) => a !== undefined));
+  inv.pairs.forEach((pair, p) => {
+    if (pair.load_balancers) checkLoadBalancers(out, pair, ['pairs', p, 'load_balancers'], { nodeNames, addresses, vips, databaseAddresses, pairVips });
   });
 
   const cidrList = (key: 'ssh_from' | 'mysql_from') =>

@@ -11,6 +11,7 @@
 // reads a packet only when the user name is not yet known, and it has no client-side plugin). So
 // mysql2 needs no authPlugins entry and no password; the MySQL user must simply be the SSH user's
 // name: root over SSH as root. A non-root SSH user gets "Access denied" for root, by design.
+import { randomBytes } from 'node:crypto';
 import { createConnection, escapeId, type Connection, type RowDataPacket } from 'mysql2/promise';
 import { HostStateError, ReplicationError, SqlError, TransportError } from '../errors.ts';
 import { Secret } from '../inventory/secret.ts';
@@ -232,6 +233,22 @@ export function extraGrantsError(node: string, account: Account, kind: ServiceAc
  * Makes a service account (host = the peer's address) exist with `password` and its grant. Not
  * binlogged: each node owns the account its peer uses to reach it. Returns whether it was created.
  */
+/**
+ * A login nobody can use (locked, a random password never kept, no privileges) for a load balancer's
+ * address: with an account for that host the server greets a connection from there instead of
+ * refusing it at once (error 1130), so verify can tell which server the tier's floating IP reaches.
+ * Not binlogged, like the other accounts duet creates by address.
+ */
+export function ensureLockedAccount(session: MysqlSession, account: Account): Promise<{ created: boolean }> {
+  const d = session.dialect;
+  return withBinlogOff(session, async () => {
+    if ((await query(session, d.findAccount(account))).length > 0) return { created: false };
+    const unusable = new Secret(randomBytes(24).toString('hex'), 'a locked account');
+    await query(session, { sql: 'CREATE USER ?@? IDENTIFIED BY ? ACCOUNT LOCK', params: [account.user, account.host, unusable] });
+    return { created: true };
+  });
+}
+
 export function ensureServiceAccount(session: MysqlSession, account: Account, password: Secret, kind: ServiceAccountKind): Promise<{ created: boolean }> {
   const d = session.dialect;
   return withBinlogOff(session, async () => {

@@ -14,7 +14,7 @@ import type { HostFacts } from '../plan/facts.ts';
 import { changedFiles, type FileChange, type HostPlan, type Service } from '../plan/plan.ts';
 import type { SshConnection } from '../transport/ssh.ts';
 import { shellQuote as q } from '../transport/shell.ts';
-import { backupCommand, checkCommand, loadFirewallCommand, mysqlUnit, removeSecretBackupsCommand, restoreCommand, serviceCommand, stagingPath, withoutInheritedPipes } from './services.ts';
+import { agentServiceCommand, backupCommand, checkCommand, loadFirewallCommand, mysqlUnit, removeSecretBackupsCommand, restoreCommand, serviceCommand, stagingPath, withoutInheritedPipes } from './services.ts';
 
 export interface ApplyContext {
   ssh: SshConnection;
@@ -180,6 +180,13 @@ async function runServiceAction(service: Service, ctx: ApplyContext): Promise<st
       // A running Heartbeat is reloaded (`heartbeat -r`: it re-reads its files and keeps its
       // resources), because a restart would hand the floating IP to the peer.
       command = serviceCommand(facts.initSystem, 'heartbeat', facts.running.heartbeat ? 'reload' : 'start');
+      break;
+    case 'haproxy':
+      // A reload hands the listeners to a new process; established connections stay on the old one.
+      command = serviceCommand(facts.initSystem, 'haproxy', facts.running.haproxy ? 'reload' : 'start');
+      break;
+    case 'agent':
+      command = agentServiceCommand(facts.initSystem);
       break;
   }
   ctx.log(`${ssh.target.name}: ${command}`);

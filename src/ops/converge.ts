@@ -32,6 +32,7 @@ import { FENCE_USER, WRITER_RESOURCE } from '../render/desired.ts';
 import type { HostPool } from '../transport/pool.ts';
 import { NodeConnections, readConvergeFacts, vipHolders } from './pair-state.ts';
 import { copyData } from './seed.ts';
+import { convergeAgents } from './load-balancers.ts';
 import { mysqlUnit, serviceCommand, withoutInheritedPipes } from './services.ts';
 import { readTopology, recordWriter, topologyNames } from './topology.ts';
 
@@ -85,6 +86,13 @@ export async function convergePair(inv: Inventory, pair: PairSpec, ctx: Converge
       // Heartbeat is started on both nodes together, then the floating IP is awaited once.
       if (action.kind === 'start-heartbeat' && plan[i + 1]?.kind !== 'start-heartbeat') await run.awaitWriter();
     }
+    // With load balancers: the writer agent they ask, and an account for their addresses (verify).
+    // Not planned yet (a dry run does not list it); it reads first and changes only what is missing.
+    await convergeAgents(pair, conn, ctx.facts, (line) => {
+      result.actions.push(line);
+      ctx.log(`${pair.name}: ${line}`);
+      audit({ host: line.split(' on ').at(-1) ?? pair.name, phase: 'converge', kind: 'service', what: line });
+    });
   } catch (err) {
     result.error = err instanceof Error ? err.message : String(err);
     ctx.log(`${pair.name}: FAILED: ${result.error}`);

@@ -1,7 +1,7 @@
 // The live state of a pair, read from both nodes: what provision converges, verify checks, status
 // shows and swap acts on. Reading only; every write lives with the operation that needs it.
 import { TransportError } from '../errors.ts';
-import { MYSQL_PORT, peerOf, type Flavor, type Inventory, type NodeSpec, type PairSpec } from '../inventory/model.ts';
+import { MYSQL_PORT, peerOf, type Flavor, type HostSpec, type Inventory, type NodeSpec, type PairSpec } from '../inventory/model.ts';
 import type { Secret } from '../inventory/secret.ts';
 import {
   closeSession,
@@ -36,7 +36,7 @@ export class NodeConnections {
     this.#pool = pool;
   }
 
-  ssh(node: NodeSpec): Promise<SshConnection> {
+  ssh(node: HostSpec): Promise<SshConnection> {
     return this.#pool.get(node);
   }
 

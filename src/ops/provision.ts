@@ -4,18 +4,19 @@
 // changes. Apply goes per pair in a safe order, then converge carries out the pair's actions. Every
 // step is idempotent: a second run plans nothing and restarts nothing.
 import { afterFirstChange, HostStateError } from '../errors.ts';
-import { selectNodes } from '../inventory/select.ts';
-import { peerOf, type Inventory, type NodeSpec, type PairSpec } from '../inventory/model.ts';
+import { UsageError } from '../errors.ts';
+import { allLoadBalancers, allNodes, peerOf, type HostSpec, type Inventory, type NodeSpec, type PairSpec } from '../inventory/model.ts';
 import { readInstanceState, setReadOnly } from '../mysql/dao.ts';
-import { factsScript, parseFacts, REQUIRED_PACKAGES, type HostFacts } from '../plan/facts.ts';
+import { AGENT_PACKAGES, factsScript, LOAD_BALANCER_PACKAGES, parseFacts, REQUIRED_PACKAGES, type HostFacts } from '../plan/facts.ts';
 import { changedFiles, hostHasWork, planHost, type HostPlan, type Repair } from '../plan/plan.ts';
-import { desiredFiles, HARESOURCES_PATH, recordedWriter, type DesiredFile } from '../render/desired.ts';
+import { desiredFiles, HARESOURCES_PATH, loadBalancerFiles, recordedWriter, type DesiredFile } from '../render/desired.ts';
 import { firewallReloadReasons } from './verify-firewall.ts';
 import { HostPool } from '../transport/pool.ts';
 import type { SshConnection } from '../transport/ssh.ts';
 import { applyHostPlan } from './apply.ts';
 import { maintenanceCommand } from './services.ts';
 import { convergePair, planPairNow, type PairConvergence } from './converge.ts';
+import { convergeLoadBalancers, type TierConvergence } from './load-balancers.ts';
 import { NodeConnections } from './pair-state.ts';
 
 export interface ProvisionOptions {
@@ -51,39 +52,47 @@ export interface ProvisionReport {
   aborted: boolean;
   hosts: HostReport[];
   pairs: PairConvergence[];
+  /** The load-balanced tiers converged (pairs with load_balancers). */
+  loadBalancers: TierConvergence[];
   summary: { changed: number; failed: number; unchanged: number };
 }
 
-interface HostWork {
+interface Work<H extends HostSpec> {
   pair: PairSpec;
-  node: NodeSpec;
+  node: H;
   facts: HostFacts;
   plan: HostPlan;
   report: HostReport;
 }
+type HostWork = Work<NodeSpec>;
+type LoadBalancerWork = Work<HostSpec>;
 
-/** Packages to ask dpkg about: every alternative of every flavor, so the report can say which is there. */
-const PACKAGE_QUERY = [...new Set(Object.values(REQUIRED_PACKAGES).flat(2))];
+/** Packages to ask dpkg about: every alternative of every flavor and host kind, so the report can say which is there. */
+const PACKAGE_QUERY = [...new Set([...Object.values(REQUIRED_PACKAGES), AGENT_PACKAGES, LOAD_BALANCER_PACKAGES].flat(2))];
 
 export async function provision(inv: Inventory, opts: ProvisionOptions): Promise<ProvisionReport> {
-  const selected = selectNodes(inv, opts.limit);
+  const { nodes: selected, loadBalancers } = selectHosts(inv, opts.limit);
   const pool = new HostPool(inv.ssh);
   try {
     // Facts from every host first: an unreachable host, a wrong key or a wrong host name stops the
     // run before any host is changed.
-    const work = await Promise.all(selected.map(({ pair, node }) => gatherHost(inv, pool, pair, node)));
+    const [work, lbWork] = await Promise.all([
+      Promise.all(selected.map(({ pair, node }) => gatherHost(pool, pair, node, (ssh) => planNode(inv, ssh, pair, node)))),
+      Promise.all(loadBalancers.map(({ pair, host }) => gatherHost(pool, pair, host, (ssh) => planLoadBalancer(inv, ssh, pair, host)))),
+    ]);
     // Then each pair's plan, from its live state: a refusal (differing data, extra grants, the wrong
     // server flavor) stops the run here too.
-    const pairs = [...new Set(work.map((w) => w.pair))];
+    const pairs = [...new Set([...work, ...lbWork].map((w) => w.pair))];
     const pairPlans = await planPairs(inv, pool, pairs, work);
     const report: ProvisionReport = {
       dryRun: opts.dryRun,
       aborted: false,
-      hosts: work.map((w) => w.report),
+      hosts: [...work, ...lbWork].map((w) => w.report),
       pairs: [...pairPlans.values()],
+      loadBalancers: [],
       summary: { changed: 0, failed: 0, unchanged: 0 },
     };
-    const pending = work.filter((w) => hostHasWork(w.plan));
+    const pending = [...work, ...lbWork].filter((w) => hostHasWork(w.plan));
     const pairActions = report.pairs.reduce((n, p) => n + p.planned.length, 0);
     opts.onPlan?.(report);
     if (opts.dryRun) {
@@ -101,8 +110,16 @@ export async function provision(inv: Inventory, opts: ProvisionOptions): Promise
     await afterFirstChange('provision failed while applying changes', () =>
       inBatches(pairs, opts.parallel, async (pair) => {
         const hosts = work.filter((w) => w.pair === pair);
-        const convergence = await provisionPair(inv, pool, pair, hosts, pairPlans.get(pair.name), opts);
+        const convergence = hosts.length > 0 ? await provisionPair(inv, pool, pair, hosts, pairPlans.get(pair.name), opts) : undefined;
         if (convergence) report.pairs[report.pairs.findIndex((p) => p.pair === pair.name)] = convergence;
+        const balancers = lbWork.filter((w) => w.pair === pair);
+        // The tier after its pair: HAProxy then finds a writer to send to.
+        if (balancers.length > 0 && (hosts.length === 0 || (convergence !== undefined && convergence.error === undefined))) {
+          const tier = await provisionLoadBalancers(inv, pool, pair, balancers, convergence?.writer, opts);
+          if (tier) report.loadBalancers.push(tier);
+        } else {
+          for (const b of balancers) b.report.status = 'not touched';
+        }
       }),
     );
     return summarize(report);
@@ -111,8 +128,19 @@ export async function provision(inv: Inventory, opts: ProvisionOptions): Promise
   }
 }
 
+/** The database nodes and load balancers --limit names (all of them without it). */
+function selectHosts(inv: Inventory, limit: string[] | undefined): { nodes: Array<{ pair: PairSpec; node: NodeSpec }>; loadBalancers: Array<{ pair: PairSpec; host: HostSpec }> } {
+  const all = allNodes(inv);
+  const balancers = allLoadBalancers(inv);
+  if (!limit || limit.length === 0) return { nodes: all, loadBalancers: balancers };
+  const names = [...all.map(({ node }) => node.name), ...balancers.map(({ host }) => host.name)];
+  const unknown = limit.filter((name) => !names.includes(name));
+  if (unknown.length > 0) throw new UsageError(`--limit names unknown node(s): ${unknown.join(', ')}`, { hint: `nodes in ${inv.file}: ${names.join(', ')}` });
+  return { nodes: all.filter(({ node }) => limit.includes(node.name)), loadBalancers: balancers.filter(({ host }) => limit.includes(host.name)) };
+}
+
 /** "3 file change(s) on 2 host(s), 1 service repair(s) and 4 pair action(s)". */
-function describeWork(pending: HostWork[], pairActions: number): string {
+function describeWork(pending: Array<Work<HostSpec>>, pairActions: number): string {
   const files = pending.reduce((n, w) => n + changedFiles(w.plan).length, 0);
   const repairs = pending.reduce((n, w) => n + w.plan.repairs.length, 0);
   const parts = [
@@ -150,26 +178,47 @@ async function planPairs(inv: Inventory, pool: HostPool, pairs: PairSpec[], work
  * unsafe: a host whose `uname -n` is not the node's name, or that lacks a required package.
  */
 export async function planNode(inv: Inventory, ssh: SshConnection, pair: PairSpec, node: NodeSpec): Promise<{ facts: HostFacts; plan: HostPlan }> {
-  const paths = desiredFiles(inv, pair, node).map((f) => f.path);
+  const required = [...REQUIRED_PACKAGES[inv.mysql.flavor], ...(pair.loadBalancers ? AGENT_PACKAGES : [])];
+  // haresources keeps naming the writer the last swap recorded there, not the inventory's preferred node.
+  return planHostFiles(inv, ssh, node, required, (facts) => desiredFiles(inv, pair, node, { writer: recordedWriter(pair, facts?.files.get(HARESOURCES_PATH)?.content) }));
+}
+
+/** A load balancer's facts and the plan of its files (loadBalancerFiles). */
+export function planLoadBalancer(inv: Inventory, ssh: SshConnection, pair: PairSpec, host: HostSpec): Promise<{ facts: HostFacts; plan: HostPlan }> {
+  return planHostFiles(inv, ssh, host, LOAD_BALANCER_PACKAGES, () => loadBalancerFiles(inv, pair, host));
+}
+
+/**
+ * One round trip for the facts of any host duet manages (a database node, a load balancer), its
+ * name and packages checked, and the plan of the files `render` gives (called without facts first,
+ * for the paths to read), with the services to repair where what runs differs.
+ */
+async function planHostFiles(
+  inv: Inventory,
+  ssh: SshConnection,
+  host: HostSpec,
+  required: string[][],
+  render: (facts: HostFacts | undefined) => DesiredFile[],
+): Promise<{ facts: HostFacts; plan: HostPlan }> {
+  const paths = render(undefined).map((f) => f.path);
   const result = await ssh.run(factsScript(paths, PACKAGE_QUERY, { firewall: inv.firewall.manage }));
   const facts = parseFacts(result.stdout);
-  // haresources keeps naming the writer the last swap recorded there, not the inventory's preferred node.
-  const desired = desiredFiles(inv, pair, node, { writer: recordedWriter(pair, facts.files.get(HARESOURCES_PATH)?.content) });
-  if (facts.hostname !== node.name) {
-    throw new HostStateError(`uname -n says ${JSON.stringify(facts.hostname)}, but the inventory calls this node ${node.name}`, {
-      host: node.name,
+  if (facts.hostname !== host.name) {
+    throw new HostStateError(`uname -n says ${JSON.stringify(facts.hostname)}, but the inventory calls this node ${host.name}`, {
+      host: host.name,
       hint: 'Heartbeat identifies nodes by uname -n: set the host name on the host, or the node name in the inventory',
     });
   }
-  const missing = REQUIRED_PACKAGES[inv.mysql.flavor].filter((alternatives) => !alternatives.some((p) => facts.packages.has(p)));
+  const missing = required.filter((alternatives) => !alternatives.some((p) => facts.packages.has(p)));
   if (missing.length > 0) {
     const names = missing.map((alternatives) => alternatives[0]!);
     throw new HostStateError(`package(s) not installed: ${names.join(', ')}`, {
-      host: node.name,
+      host: host.name,
       hint: `install them first, e.g. apt-get install --no-install-recommends ${names.join(' ')}`,
     });
   }
-  return { facts, plan: planHost(node.name, desired, facts.files, inv.secrets, runtimeRepairs(desired, facts)) };
+  const desired = render(facts);
+  return { facts, plan: planHost(host.name, desired, facts.files, inv.secrets, runtimeRepairs(desired, facts)) };
 }
 
 /** What runs differs from unchanged files: the rules in force are not the rendered ones (verify's firewall check). */
@@ -179,23 +228,61 @@ function runtimeRepairs(desired: DesiredFile[], facts: HostFacts): Repair[] {
   return [{ service: 'firewall', reasons: firewallReloadReasons(rules.content, facts.firewallRules).map((r) => `rules in force: ${r}`) }];
 }
 
-async function gatherHost(inv: Inventory, pool: HostPool, pair: PairSpec, node: NodeSpec): Promise<HostWork> {
-  const { facts, plan } = await planNode(inv, await pool.get(node), pair, node);
-  const changes = changedFiles(plan);
+async function gatherHost<H extends HostSpec>(pool: HostPool, pair: PairSpec, node: H, plan: (ssh: SshConnection) => Promise<{ facts: HostFacts; plan: HostPlan }>): Promise<Work<H>> {
+  const planned = await plan(await pool.get(node));
+  const changes = changedFiles(planned.plan);
   return {
     pair,
     node,
-    facts,
-    plan,
+    ...planned,
     report: {
       host: node.name,
       pair: pair.name,
       status: 'unchanged',
       changes: changes.map((c) => ({ path: c.file.path, action: c.action, reasons: c.reasons, diff: c.diff })),
-      repairs: plan.repairs.map((r) => ({ service: r.service, reasons: r.reasons })),
-      services: plan.services,
+      repairs: planned.plan.repairs.map((r) => ({ service: r.service, reasons: r.reasons })),
+      services: planned.plan.services,
     },
   };
+}
+
+/**
+ * Applies a set of hosts' plans one after the other in the given order; on a failure the rest are
+ * left as they were. False when a host failed.
+ */
+async function applyInOrder<H extends HostSpec>(inv: Inventory, pool: HostPool, ordered: Array<Work<H>>, opts: ProvisionOptions, onFailure: (host: Work<H>) => Promise<void>): Promise<boolean> {
+  for (const [i, host] of ordered.entries()) {
+    if (!hostHasWork(host.plan)) continue;
+    opts.log(`${host.node.name}: applying ${changedFiles(host.plan).length} file change(s)${host.plan.repairs.length ? ` and ${host.plan.repairs.map((r) => r.service).join(', ')} repair(s)` : ''}`);
+    try {
+      const ssh = await pool.get(host.node);
+      const result = await applyHostPlan(host.plan, { ssh, facts: host.facts, flavor: inv.mysql.flavor, log: opts.log });
+      host.report.status = 'changed';
+      host.report.services = result.servicesRun;
+    } catch (err) {
+      host.report.status = 'failed';
+      host.report.error = err instanceof Error ? err.message : String(err);
+      for (const rest of ordered.slice(i + 1)) rest.report.status = 'not touched';
+      opts.log(`${host.node.name}: FAILED: ${host.report.error.split('\n')[0]}`);
+      await onFailure(host);
+      return false;
+    }
+  }
+  return true;
+}
+
+async function provisionLoadBalancers(inv: Inventory, pool: HostPool, pair: PairSpec, hosts: LoadBalancerWork[], writer: string | undefined, opts: ProvisionOptions): Promise<TierConvergence | undefined> {
+  const vip = pair.loadBalancers!.vip.address;
+  const ordered = [...hosts].sort((a, b) => Number(holdsAddress(a.facts, vip)) - Number(holdsAddress(b.facts, vip)));
+  if (!(await applyInOrder(inv, pool, ordered, opts, async () => undefined))) return undefined;
+  if (hosts.length < 2) {
+    opts.log(`${pair.name}: --limit selected one load balancer; the tier's floating IP was not checked`);
+    return undefined;
+  }
+  return convergeLoadBalancers(pair, { pool, facts: new Map(hosts.map((h) => [h.node.name, h.facts])), writer, log: opts.log });
+}
+function holdsAddress(facts: HostFacts, address: string): boolean {
+  return facts.addresses.some((a) => a.address === address);
 }
 
 /**
@@ -221,23 +308,10 @@ const MAINTENANCE_SECONDS = 600;
 async function applyAndConverge(inv: Inventory, pool: HostPool, pair: PairSpec, hosts: HostWork[], plan: PairConvergence | undefined, opts: ProvisionOptions): Promise<PairConvergence | undefined> {
   const writerName = plan?.writer ?? currentWriter(pair, hosts);
   const ordered = [...hosts].sort((a, b) => Number(a.node.name === writerName) - Number(b.node.name === writerName));
-  for (const [i, host] of ordered.entries()) {
-    if (!hostHasWork(host.plan)) continue;
-    opts.log(`${host.node.name}: applying ${changedFiles(host.plan).length} file change(s)${host.plan.repairs.length ? ` and ${host.plan.repairs.map((r) => r.service).join(', ')} repair(s)` : ''}`);
-    try {
-      const ssh = await pool.get(host.node);
-      const result = await applyHostPlan(host.plan, { ssh, facts: host.facts, flavor: inv.mysql.flavor, log: opts.log });
-      host.report.status = 'changed';
-      host.report.services = result.servicesRun;
-    } catch (err) {
-      host.report.status = 'failed';
-      host.report.error = err instanceof Error ? err.message : String(err);
-      for (const rest of ordered.slice(i + 1)) rest.report.status = 'not touched';
-      opts.log(`${host.node.name}: FAILED: ${host.report.error.split('\n')[0]}`);
-      if (host.node.name === writerName) await keepWriterWritable(pool, pair, host.node, opts.log);
-      return undefined;
-    }
-  }
+  const applied = await applyInOrder(inv, pool, ordered, opts, async (host) => {
+    if (host.node.name === writerName) await keepWriterWritable(pool, pair, host.node, opts.log);
+  });
+  if (!applied) return undefined;
   if (hosts.length < 2 || !plan) {
     opts.log(`${pair.name}: --limit selected one node; replication and roles were not checked`);
     return undefined;
@@ -272,7 +346,7 @@ async function keepWriterWritable(pool: HostPool, pair: PairSpec, writer: NodeSp
  * haresources record (a swap's choice), else the preferred node.
  */
 function currentWriter(pair: PairSpec, hosts: HostWork[]): string {
-  const holders = hosts.filter((h) => h.facts.addresses.some((a) => a.address === pair.vip.address));
+  const holders = hosts.filter((h) => holdsAddress(h.facts, pair.vip.address));
   if (holders.length === 1) return holders[0]!.node.name;
   const recorded = new Set(hosts.map((h) => recordedWriter(pair, h.facts.files.get(HARESOURCES_PATH)?.content)).filter((w) => w !== undefined));
   if (recorded.size === 1) return [...recorded][0]!;
@@ -289,10 +363,10 @@ async function inBatches<T>(items: T[], size: number, fn: (item: T) => Promise<v
 
 function summarize(report: ProvisionReport): ProvisionReport {
   const count = (s: HostStatus) => report.hosts.filter((h) => h.status === s).length;
-  const pairChanges = report.pairs.reduce((n, p) => n + (report.dryRun ? p.planned.length : p.actions.length), 0);
+  const pairChanges = report.pairs.reduce((n, p) => n + (report.dryRun ? p.planned.length : p.actions.length), 0) + report.loadBalancers.reduce((n, t) => n + t.actions.length, 0);
   report.summary = {
     changed: count('changed') + count('planned') + pairChanges,
-    failed: count('failed') + report.pairs.filter((p) => p.error).length,
+    failed: count('failed') + [...report.pairs, ...report.loadBalancers].filter((p) => p.error).length,
     unchanged: count('unchanged'),
   };
   return report;

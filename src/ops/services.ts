@@ -2,7 +2,7 @@
 // init scripts (the fixtures, containers, older systems). Pure: the caller runs them over SSH.
 import type { Flavor } from '../inventory/model.ts';
 import type { InitSystem } from '../plan/facts.ts';
-import { IPTABLES_RULES_PATH, MAINTENANCE_PATH, type DesiredFile } from '../render/desired.ts';
+import { AGENT_SERVICE, IPTABLES_RULES_PATH, MAINTENANCE_PATH, type DesiredFile } from '../render/desired.ts';
 import { shellQuote } from '../transport/shell.ts';
 
 export type ServiceAction = 'start' | 'stop' | 'restart' | 'reload';
@@ -24,6 +24,17 @@ export function serviceCommand(init: InitSystem, unit: string, action: ServiceAc
  */
 export function withoutInheritedPipes(command: string): string {
   return `out=$(mktemp) && { ${command}; } </dev/null >"$out" 2>&1; rc=$?; cat "$out"; rm -f "$out"; exit $rc`;
+}
+
+/**
+ * (Re)starts the writer agent's service and enables it at boot. Its init script is new to systemd
+ * until a daemon-reload (systemd runs it through the sysv generator); update-rc.d links it into the
+ * runlevels on hosts without systemd. The fixtures' boot starts it from the init script too.
+ */
+export function agentServiceCommand(init: InitSystem): string {
+  return init === 'systemd'
+    ? `systemctl daemon-reload && systemctl enable ${AGENT_SERVICE} && systemctl restart ${AGENT_SERVICE}`
+    : `update-rc.d ${AGENT_SERVICE} defaults >/dev/null && service ${AGENT_SERVICE} restart`;
 }
 
 /** Loads the saved rules into the kernel (the rules file itself is managed as a desired file). */
@@ -82,6 +93,9 @@ export function checkCommand(check: NonNullable<DesiredFile['check']>, stagedPat
       return `iptables-restore --test < ${q}`;
     case 'mysqld-options':
       return `${flavor === 'mariadb' ? 'mariadbd' : 'mysqld'} --defaults-file=${q} --help --verbose > /dev/null`;
+    case 'haproxy':
+      // Parses the whole file and resolves users, addresses and paths; starts nothing.
+      return `haproxy -c -f ${q}`;
   }
 }
 

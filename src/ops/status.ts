@@ -10,6 +10,7 @@ import { shellQuote } from '../transport/shell.ts';
 import { HostPool } from '../transport/pool.ts';
 import { NodeConnections, readNodeState, type NodeLiveState } from './pair-state.ts';
 import { readTopology, type TopologyView } from './topology.ts';
+import { formatTierStatus, readTierStatus, type TierStatus } from './load-balancers.ts';
 
 export interface ReplicationStatus {
   /** running: both threads run; connecting: the I/O thread is still reaching its source. */
@@ -48,6 +49,8 @@ export interface PairStatus {
   /** The writer first, then the other node. */
   nodes: NodeStatus[];
   warnings: string[];
+  /** The load-balanced tier in front of the pair, when it has one (its own warnings included). */
+  loadBalancers?: TierStatus;
 }
 
 /** What status reads from a node beyond the shared live state. */
@@ -158,7 +161,12 @@ export function formatNodeLine(n: NodeStatus): string {
 
 export function formatPairStatus(s: PairStatus): string {
   const head = `pair ${s.pair}: ${s.writer ? `writer ${s.writer}` : 'NO single writer'} (floating IP ${s.vip}, epoch ${s.epoch})`;
-  return [head, ...s.nodes.map(formatNodeLine), ...s.warnings.map((w) => `WARNING: ${w}`)].join('\n');
+  return [head, ...s.nodes.map(formatNodeLine), ...s.warnings.map((w) => `WARNING: ${w}`), ...(s.loadBalancers ? [formatTierStatus(s.loadBalancers)] : [])].join('\n');
+}
+
+/** Warnings of the pair and of its load-balanced tier. */
+export function allWarnings(s: PairStatus): string[] {
+  return [...s.warnings, ...(s.loadBalancers?.warnings ?? [])];
 }
 
 export async function readNodeExtras(conn: NodeConnections, live: NodeLiveState): Promise<NodeExtras> {
@@ -183,7 +191,9 @@ export async function readPairStatus(conn: NodeConnections, pair: PairSpec): Pro
       }
     }),
   );
-  return assessPair(pair, read.map(([live]) => live), new Map(read.map(([live, extras]) => [live.node.name, extras])));
+  const status = assessPair(pair, read.map(([live]) => live), new Map(read.map(([live, extras]) => [live.node.name, extras])));
+  if (pair.loadBalancers) status.loadBalancers = await readTierStatus(conn, pair, status.writer);
+  return status;
 }
 
 /** Runs `body` with SSH and MySQL connections for the inventory's nodes, closed afterwards. */

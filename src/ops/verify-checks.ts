@@ -1,6 +1,6 @@
 // verify's judgements: live facts in, findings out. Pure, so every diagnosis is unit-tested with the
 // rows and outputs real servers give; verify.ts gathers the facts and runs the live probes.
-import type { Flavor, Inventory, NodeSpec, PairSpec } from '../inventory/model.ts';
+import type { Flavor, HostSpec, Inventory, NodeSpec, PairSpec } from '../inventory/model.ts';
 import { peerOf } from '../inventory/model.ts';
 import type { ReplicationSettings } from '../mysql/dao.ts';
 import { replicaThreads, type Account } from '../mysql/dialect.ts';
@@ -11,7 +11,7 @@ import type { NodeLiveState, PortAnswer } from './pair-state.ts';
 
 export type Status = 'ok' | 'warn' | 'fail';
 
-export type CheckName = 'ssh' | 'replication' | 'canary' | 'config' | 'consistency' | 'roles' | 'firewall' | 'accounts' | 'drift';
+export type CheckName = 'ssh' | 'replication' | 'canary' | 'config' | 'consistency' | 'roles' | 'balancers' | 'firewall' | 'accounts' | 'drift';
 
 export interface Finding {
   check: CheckName;
@@ -364,8 +364,15 @@ export function checkRoles(pair: PairSpec, nodes: [NodeLiveState, NodeLiveState]
  * connection id names a pending login on exactly one server. `writable`: the nodes with read_only
  * OFF, undefined when a server could not be asked.
  */
-export function checkVipRoute(pair: PairSpec, from: string, answer: PortAnswer, reached: string[], writable: string[] | undefined): Finding[] {
-  const target = `${pair.vip.address}:${MYSQL_PORT}`;
+export function checkVipRoute(
+  pair: PairSpec,
+  from: string,
+  answer: PortAnswer,
+  reached: string[],
+  writable: string[] | undefined,
+  route: { check: CheckName; target: string } = { check: 'roles', target: `${pair.vip.address}:${MYSQL_PORT}` },
+): Finding[] {
+  const { target } = route;
   const out: Draft[] = [];
   if (answer.kind === 'no answer') {
     out.push({ status: 'fail', message: `from ${from}, ${target} does not answer: ${answer.reason}`, hint: 'check that mysqld on the writer listens on all addresses (bind_address) and that the floating IP is up' });
@@ -378,7 +385,7 @@ export function checkVipRoute(pair: PairSpec, from: string, answer: PortAnswer, 
   } else {
     out.push({ status: 'ok', message: `from ${from}, ${target} reaches ${reached[0]}${writable ? ', a writable node' : ''}` });
   }
-  return findings('roles', pair, out);
+  return findings(route.check, pair, out);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -502,7 +509,7 @@ export function checkAccounts(pair: PairSpec, node: NodeSpec, wildcard: Account[
 // Drift
 
 /** The managed files that differ from what the inventory renders now. */
-export function checkDrift(pair: PairSpec, node: NodeSpec, changes: FileChange[], managedCount: number): Finding[] {
+export function checkDrift(pair: PairSpec, node: HostSpec, changes: FileChange[], managedCount: number): Finding[] {
   if (changes.length === 0) {
     return findings('drift', pair, [{ host: node.name, status: 'ok', message: `all ${managedCount} managed files are as the inventory renders them` }]);
   }
@@ -514,5 +521,18 @@ export function checkDrift(pair: PairSpec, node: NodeSpec, changes: FileChange[]
       hint: `provision --dry-run --limit ${node.name} shows the diff; provision puts the files back (put a wanted change into the inventory first)`,
       figures: { driftedFiles: changes.length },
     },
+  ]);
+}
+
+/**
+ * The load-balanced tier (from status's reading of it): its floating IP on exactly one load
+ * balancer, HAProxy and Heartbeat on both, and the write listener sending to the pair's writer.
+ */
+export function checkLoadBalancers(pair: PairSpec, tier: { holder: string | undefined; writeBackend: string | undefined; warnings: string[] }): Finding[] {
+  if (tier.warnings.length > 0) {
+    return findings('balancers', pair, tier.warnings.map((message) => ({ status: 'fail', message, hint: 'duet status shows the tier; provision starts what is not running; /var/log/ha-log on the load balancers' })));
+  }
+  return findings('balancers', pair, [
+    { status: 'ok', message: `${tier.holder ?? '?'} holds ${pair.loadBalancers?.vip.address ?? '?'} alone; HAProxy and Heartbeat run on both; writes go to ${tier.writeBackend ?? '?'}` },
   ]);
 }

@@ -31,13 +31,15 @@ import { desiredFiles } from '../render/desired.ts';
 import { HostPool } from '../transport/pool.ts';
 import { MYSQL_PORT } from '../inventory/model.ts';
 import { NodeConnections, probeMysqlPort, readNodeState, type NodeLiveState, type PortAnswer } from './pair-state.ts';
-import { planNode } from './provision.ts';
+import { planLoadBalancer, planNode } from './provision.ts';
+import { readTierStatus } from './load-balancers.ts';
 import {
   canaryFinding,
   checkAccounts,
   checkConfig,
   checkConsistency,
   checkDrift,
+  checkLoadBalancers,
   checkGtidHistories,
   checkReplication,
   checkRoles,
@@ -78,7 +80,7 @@ export interface VerifyReport {
   };
 }
 
-const CHECK_ORDER: CheckName[] = ['ssh', 'replication', 'config', 'roles', 'canary', 'consistency', 'firewall', 'accounts', 'drift'];
+const CHECK_ORDER: CheckName[] = ['ssh', 'replication', 'config', 'roles', 'balancers', 'canary', 'consistency', 'firewall', 'accounts', 'drift'];
 /** Checksum rounds before a difference measured while the pair kept writing is reported as such. */
 const CHECKSUM_ATTEMPTS = 3;
 const CANARY_POLL_MS = 5;
@@ -175,6 +177,7 @@ async function verifyPair(inv: Inventory, pool: HostPool, pair: PairSpec, opts: 
     await Promise.all([
       ...pair.nodes.map(async (node, i) => checkNodeFirewall(inv, conn, pair, node, await fromPeers[i]!, out)),
       live && guarded(out, 'roles', pair, undefined, async () => out.push(...(await probeVipRoute(conn, pair, live, opts.timeoutMs)))),
+      pair.loadBalancers && guarded(out, 'balancers', pair, undefined, async () => out.push(...(await verifyLoadBalancers(inv, conn, pair, live, opts.timeoutMs)))),
       writeAndCompare(inv, conn, pair, a, b, opts, out),
     ]);
     return out;
@@ -295,17 +298,48 @@ async function probeVipRoute(conn: NodeConnections, pair: PairSpec, live: [NodeL
   const probe = await probeMysqlPort(await conn.ssh(from), pair.vip.address, MYSQL_PORT, timeoutMs);
   try {
     const { answer } = probe;
-    const reached =
-      answer.kind !== 'greeting'
-        ? []
-        : (await Promise.all(pair.nodes.map(async (n) => ((await hasPendingLogin(await conn.mysql(n), answer.connectionId)) ? n.name : undefined)))).filter(
-            (name): name is string => name !== undefined,
-          );
+    const reached = answer.kind !== 'greeting' ? [] : await pendingOn(conn, pair, answer.connectionId);
     const writable = live.every((n) => n.mysql) ? live.filter((n) => !n.mysql?.readOnly).map((n) => n.node.name) : undefined;
     return checkVipRoute(pair, from.name, answer, reached, writable);
   } finally {
     probe.close();
   }
+}
+
+/**
+ * The load-balanced tier: its state (checkLoadBalancers), the files on each load balancer (drift),
+ * and a connection to the tier's floating IP, opened on the load balancer holding it (the firewall
+ * admits only the application hosts from elsewhere), greeted by the writer: its connection id shows
+ * up as a pending login there, as for the pair's own floating IP (probeVipRoute).
+ */
+async function verifyLoadBalancers(inv: Inventory, conn: NodeConnections, pair: PairSpec, live: [NodeLiveState, NodeLiveState] | undefined, timeoutMs: number): Promise<Finding[]> {
+  const tier = pair.loadBalancers!;
+  const writable = live?.every((n) => n.mysql) ? live.filter((n) => !n.mysql?.readOnly).map((n) => n.node.name) : undefined;
+  const status = await readTierStatus(conn, pair, writable?.length === 1 ? writable[0] : undefined);
+  const out = checkLoadBalancers(pair, status);
+  for (const host of tier.nodes) {
+    if (status.loadBalancers.find((l) => l.host.name === host.name)?.unreachable) continue;
+    const { plan } = await planLoadBalancer(inv, await conn.ssh(host), pair, host);
+    out.push(...checkDrift(pair, host, changedFiles(plan), plan.changes.length));
+  }
+  const holder = tier.nodes.find((h) => h.name === status.holder);
+  if (!holder) return out;
+  const target = `${tier.vip.address}:${tier.port}`;
+  const probe = await probeMysqlPort(await conn.ssh(holder), tier.vip.address, tier.port, timeoutMs);
+  try {
+    const { answer } = probe;
+    const reached = answer.kind !== 'greeting' ? [] : await pendingOn(conn, pair, answer.connectionId);
+    out.push(...checkVipRoute(pair, holder.name, answer, reached, writable, { check: 'balancers', target }));
+  } finally {
+    probe.close();
+  }
+  return out;
+}
+
+/** The nodes of the pair where this connection id is a pending login. */
+async function pendingOn(conn: NodeConnections, pair: PairSpec, connectionId: number): Promise<string[]> {
+  const hits = await Promise.all(pair.nodes.map(async (n) => ((await hasPendingLogin(await conn.mysql(n), connectionId)) ? n.name : undefined)));
+  return hits.filter((name): name is string => name !== undefined);
 }
 
 /**

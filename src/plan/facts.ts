@@ -1,5 +1,6 @@
 // What a host is like now, gathered in one SSH round trip by a small shell script, and parsed here.
 // Both the script text and the parser are pure, so they are unit-tested without a host.
+import { AGENT_PID_PATH, AGENT_SERVICE } from '../render/desired.ts';
 import { shellQuote } from '../transport/shell.ts';
 
 export type InitSystem = 'systemd' | 'sysvinit';
@@ -21,8 +22,8 @@ export interface HostFacts {
   packages: Set<string>;
   /** Global IPv4 addresses on the host ("198.18.0.11/24 eth0"), to find the floating IP. */
   addresses: Array<{ address: string; prefixLength: number; device: string }>;
-  /** Whether each service's daemon runs now. */
-  running: { mysql: boolean; heartbeat: boolean };
+  /** Whether each service's daemon runs now (haproxy on load balancers, duet's writer agent on database nodes). */
+  running: { mysql: boolean; heartbeat: boolean; haproxy: boolean; agent: boolean };
   files: Map<string, FileFact>;
   /** The filter table in force (`iptables -S`), when asked for; undefined otherwise. */
   firewallRules?: string;
@@ -36,6 +37,10 @@ export const REQUIRED_PACKAGES: Record<'mariadb' | 'mysql', string[][]> = {
   mariadb: [['mariadb-server'], ['heartbeat'], ['iptables']],
   mysql: [['mysql-server', 'mysql-community-server', 'percona-server-server'], ['heartbeat'], ['iptables']],
 };
+/** What a database node of a pair with load balancers needs besides: socat runs the writer agent. */
+export const AGENT_PACKAGES: string[][] = [['socat']];
+/** Packages duet needs on a load balancer (socat reads HAProxy's admin socket for status and verify). */
+export const LOAD_BALANCER_PACKAGES: string[][] = [['haproxy'], ['heartbeat'], ['iptables'], ['socat']];
 
 const MARK = '@@duet';
 
@@ -45,7 +50,8 @@ const MARK = '@@duet';
  */
 const LIVE_SECTIONS = [
   `echo "${MARK} addresses"; ip -4 -o addr show scope global 2>/dev/null | awk '{print $4, $2}'`,
-  `echo "${MARK} running"; for p in mariadbd mysqld heartbeat; do if pidof "$p" >/dev/null 2>&1; then echo "$p"; fi; done`,
+  `echo "${MARK} running"; for p in mariadbd mysqld heartbeat haproxy; do if pidof "$p" >/dev/null 2>&1; then echo "$p"; fi; done; ` +
+    `if [ -r ${AGENT_PID_PATH} ] && kill -0 "$(cat ${AGENT_PID_PATH})" 2>/dev/null; then echo ${AGENT_SERVICE}; fi`,
 ];
 
 /** Just the daemons and addresses (parse with parseFacts): what a pair's live state needs from the host. */
@@ -81,7 +87,7 @@ export function parseFacts(output: string): HostFacts {
     initSystem: 'sysvinit',
     packages: new Set(),
     addresses: [],
-    running: { mysql: false, heartbeat: false },
+    running: { mysql: false, heartbeat: false, haproxy: false, agent: false },
     files: new Map(),
   };
   const sections = output.split(`${MARK} `).slice(1);
@@ -112,6 +118,8 @@ export function parseFacts(output: string): HostFacts {
       case 'running':
         facts.running.mysql = lines.some((l) => l === 'mariadbd' || l === 'mysqld');
         facts.running.heartbeat = lines.includes('heartbeat');
+        facts.running.haproxy = lines.includes('haproxy');
+        facts.running.agent = lines.includes(AGENT_SERVICE);
         break;
       case 'file': {
         const [mode, owner, group] = (lines[0] ?? '').split(' ');

@@ -1,8 +1,8 @@
 // What every host should hold: each config file's path, content, owner, mode and the service that
 // reads it, rendered from the resolved inventory. Pure: the only I/O is reading templates.
 import { RenderError } from '../errors.ts';
-import type { Inventory, NodeSpec, PairSpec } from '../inventory/model.ts';
-import { allNodes, MYSQL_PORT, peerOf, preferredNode } from '../inventory/model.ts';
+import type { HeartbeatSettings, HostSpec, Inventory, LoadBalancerTier, NodeSpec, PairSpec } from '../inventory/model.ts';
+import { allLoadBalancers, allNodes, MYSQL_PORT, peerHost, peerOf, preferredNode } from '../inventory/model.ts';
 import { DUET_SCHEMA } from '../inventory/validate.ts';
 import { clientConnectionIds, duetAccounts, grantWriterRole, literalSql, TOPOLOGY_TABLE, writerRoleScriptSql } from '../mysql/dialect.ts';
 import { shellQuote } from '../transport/shell.ts';
@@ -16,11 +16,11 @@ export interface DesiredFile {
   owner: string;
   group: string;
   /** The service that must be reloaded or restarted when this file changes. */
-  service: 'mysql' | 'firewall' | 'heartbeat';
+  service: 'mysql' | 'firewall' | 'heartbeat' | 'haproxy' | 'agent';
   /** The content holds a secret: diffs and logs of it must be redacted. */
   secret: boolean;
   /** How to validate the content on the host before installing it. */
-  check?: 'iptables-restore' | 'mysqld-options';
+  check?: 'iptables-restore' | 'mysqld-options' | 'haproxy';
 }
 
 export const IPTABLES_RULES_PATH = '/etc/iptables.rules';
@@ -48,6 +48,25 @@ const WRITER_APPLY_TIMEOUT_SECONDS = 60;
 /** How long its stop waits for the peer to be sent the whole binlog (then it stops anyway). */
 const WRITER_SEND_TIMEOUT_SECONDS = 10;
 
+export const HAPROXY_CONFIG_PATH = '/etc/haproxy/haproxy.cfg';
+/** HAProxy's admin socket (Debian's path): status reads which server is up from it. */
+export const HAPROXY_STATS_SOCKET = '/run/haproxy/admin.sock';
+/** The listener (HAProxy proxy) names: status and verify look them up on the stats socket. */
+export const HAPROXY_WRITE_LISTENER = 'writer';
+export const HAPROXY_READ_LISTENER = 'reader';
+/**
+ * The writer listener's health check: every 300 ms while up, every 100 ms once a check failed and
+ * 200 ms while down; two failures mark a server down, one success up. A writer that turns read-only
+ * is out within about half a second, and a new writer is in within about 200 ms of becoming writable.
+ */
+const HAPROXY_WRITE_CHECK = 'inter 300ms fastinter 100ms downinter 200ms fall 2 rise 1';
+const HAPROXY_READ_CHECK = 'inter 1s fastinter 200ms downinter 500ms fall 2 rise 1';
+/** The agent HAProxy's health check asks on each database node: the script, and the service running socat. */
+export const WRITER_AGENT_PATH = '/etc/duet/writer-agent';
+export const AGENT_SERVICE = 'duet-agent';
+export const AGENT_INIT_PATH = `/etc/init.d/${AGENT_SERVICE}`;
+export const AGENT_PID_PATH = `/run/${AGENT_SERVICE}.pid`;
+
 export interface DesiredOptions {
   /**
    * The node haresources names: Heartbeat gives it the floating IP (and so the write role) when both
@@ -70,6 +89,39 @@ export function desiredFiles(inv: Inventory, pair: PairSpec, node: NodeSpec, opt
     mysqlConfig(inv, pair, node),
     ...(inv.firewall.manage ? firewallFiles(inv, pair, node) : []),
     ...heartbeatFiles(inv, pair, node, writer),
+    ...(pair.loadBalancers ? agentFiles(inv, pair, pair.loadBalancers, node) : []),
+  ];
+}
+
+/**
+ * Every file duet manages on a load balancer of the pair: haproxy.cfg, the firewall files, then
+ * Heartbeat's (the tier's own cluster: only the floating IP moves).
+ */
+export function loadBalancerFiles(inv: Inventory, pair: PairSpec, host: HostSpec): DesiredFile[] {
+  const tier = pair.loadBalancers;
+  if (!tier || !tier.nodes.some((n) => n.name === host.name)) {
+    throw new RenderError(`${host.name} is not a load balancer of pair ${pair.name}`);
+  }
+  // Identical on both load balancers, header included (Heartbeat wants that of its files).
+  const managedFor = `cluster ${inv.cluster}, pair ${pair.name}, load balancers (the same file on both nodes)`;
+  return [
+    haproxyConfig(inv, pair, tier, managedFor),
+    ...(inv.firewall.manage ? loadBalancerFirewallFiles(inv, pair, tier, host) : []),
+    haCf(managedFor, tier.heartbeat, tier.nodes, [], []),
+    rootFile({
+      path: HARESOURCES_PATH,
+      template: 'lb-haresources',
+      mode: 0o644,
+      service: 'heartbeat',
+      context: {
+        managedFor,
+        holder: tier.nodes[0].name,
+        vip: tier.vip.address,
+        prefixLength: tier.vip.prefixLength,
+        interface: tier.vip.interface,
+      },
+    }),
+    authkeysFile(managedFor, tier.heartbeat),
   ];
 }
 
@@ -83,9 +135,12 @@ export function recordedWriter(pair: PairSpec, haresources: string | undefined):
   return pair.nodes.find((n) => n.name === name)?.name;
 }
 
-/** desiredFiles for every node of every pair, keyed by node name. */
+/** desiredFiles for every node of every pair, then loadBalancerFiles for every load balancer, keyed by host name. */
 export function renderInventory(inv: Inventory): Map<string, DesiredFile[]> {
-  return new Map(allNodes(inv).map(({ pair, node }) => [node.name, desiredFiles(inv, pair, node)]));
+  return new Map([
+    ...allNodes(inv).map(({ pair, node }): [string, DesiredFile[]] => [node.name, desiredFiles(inv, pair, node)]),
+    ...allLoadBalancers(inv).map(({ pair, host }): [string, DesiredFile[]] => [host.name, loadBalancerFiles(inv, pair, host)]),
+  ]);
 }
 
 interface FileSpec {
@@ -161,19 +216,15 @@ function firewallFiles(inv: Inventory, pair: PairSpec, node: NodeSpec): DesiredF
         sshPort: node.sshPort,
         peerName: peer.name,
         peerAddress: peer.address,
+        nodeAddress: node.address,
+        loadBalancers: (pair.loadBalancers?.nodes ?? []).map((lb) => ({ address: lb.address, agentPort: pair.loadBalancers!.agentPort })),
         mysqlPort: MYSQL_PORT,
         mysqlFrom: inv.firewall.mysqlFrom,
         vip: pair.vip.address,
         heartbeatPort: pair.heartbeat.udpport,
       },
     }),
-    rootFile({
-      path: IPTABLES_BOOT_SCRIPT_PATH,
-      template: 'duet-iptables',
-      mode: 0o755,
-      service: 'firewall',
-      context: { managedFor, rulesPath: IPTABLES_RULES_PATH },
-    }),
+    iptablesBootScript(managedFor),
   ];
 }
 
@@ -181,25 +232,7 @@ function heartbeatFiles(inv: Inventory, pair: PairSpec, node: NodeSpec, writer: 
   const managedFor = managedForPair(inv, pair);
   const { heartbeat, vip } = pair;
   return [
-    rootFile({
-      path: '/etc/ha.d/ha.cf',
-      template: 'ha.cf',
-      mode: 0o644,
-      service: 'heartbeat',
-      context: {
-        managedFor,
-        keepalive: heartbeat.keepalive,
-        warntime: heartbeat.warntime,
-        deadtime: heartbeat.deadtime,
-        initdead: heartbeat.initdead,
-        udpport: heartbeat.udpport,
-        interface: heartbeat.interface,
-        autoFailback: heartbeat.autoFailback ? 'on' : 'off',
-        nodeNames: pair.nodes.map((n) => n.name),
-        monitorPath: MONITOR_PATH,
-        stonithHosts: pair.failover.stonithHost === undefined ? [] : [pair.failover.stonithHost],
-      },
-    }),
+    haCf(managedFor, heartbeat, pair.nodes, [MONITOR_PATH], pair.failover.stonithHost === undefined ? [] : [pair.failover.stonithHost]),
     rootFile({
       path: HARESOURCES_PATH,
       template: 'haresources',
@@ -214,14 +247,7 @@ function heartbeatFiles(inv: Inventory, pair: PairSpec, node: NodeSpec, writer: 
         interface: vip.interface,
       },
     }),
-    rootFile({
-      path: '/etc/ha.d/authkeys',
-      template: 'authkeys',
-      mode: 0o600,
-      service: 'heartbeat',
-      secret: true,
-      context: { managedFor, authkey: heartbeat.authkey.reveal() },
-    }),
+    authkeysFile(managedFor, heartbeat),
     rootFile({
       path: FENCE_OPTIONS_PATH,
       template: 'duet-fence.cnf',
@@ -232,6 +258,127 @@ function heartbeatFiles(inv: Inventory, pair: PairSpec, node: NodeSpec, writer: 
     }),
     writerResource(inv, pair, node),
     monitorScript(inv, pair, node),
+  ];
+}
+
+/** ha.cf of a Heartbeat cluster of two hosts; monitorPaths are respawned by Heartbeat. */
+function haCf(managedFor: string, heartbeat: HeartbeatSettings, nodes: readonly HostSpec[], monitorPaths: string[], stonithHosts: string[]): DesiredFile {
+  return rootFile({
+    path: '/etc/ha.d/ha.cf',
+    template: 'ha.cf',
+    mode: 0o644,
+    service: 'heartbeat',
+    context: {
+      managedFor,
+      keepalive: heartbeat.keepalive,
+      warntime: heartbeat.warntime,
+      deadtime: heartbeat.deadtime,
+      initdead: heartbeat.initdead,
+      udpport: heartbeat.udpport,
+      interface: heartbeat.interface,
+      autoFailback: heartbeat.autoFailback ? 'on' : 'off',
+      nodeNames: nodes.map((n) => n.name),
+      monitorPaths,
+      stonithHosts,
+    },
+  });
+}
+
+function authkeysFile(managedFor: string, heartbeat: HeartbeatSettings): DesiredFile {
+  return rootFile({
+    path: '/etc/ha.d/authkeys',
+    template: 'authkeys',
+    mode: 0o600,
+    service: 'heartbeat',
+    secret: true,
+    context: { managedFor, authkey: heartbeat.authkey.reveal() },
+  });
+}
+
+function haproxyConfig(inv: Inventory, pair: PairSpec, tier: LoadBalancerTier, managedFor: string): DesiredFile {
+  return rootFile({
+    path: HAPROXY_CONFIG_PATH,
+    template: 'haproxy.cfg',
+    mode: 0o644,
+    service: 'haproxy',
+    check: 'haproxy',
+    context: {
+      managedFor,
+      pairName: pair.name,
+      vip: tier.vip.address,
+      statsSocket: HAPROXY_STATS_SOCKET,
+      maxconn: 4096,
+      connectTimeout: '2s',
+      checkTimeout: '1s',
+      idleTimeout: '1h',
+      writeListener: HAPROXY_WRITE_LISTENER,
+      port: tier.port,
+      agentPort: tier.agentPort,
+      mysqlPort: MYSQL_PORT,
+      writeCheck: HAPROXY_WRITE_CHECK,
+      readCheck: HAPROXY_READ_CHECK,
+      servers: pair.nodes.map((n) => ({ name: n.name, address: n.address })),
+      readListeners: tier.readPort === undefined ? [] : [{ name: HAPROXY_READ_LISTENER, port: tier.readPort }],
+    },
+  });
+}
+
+function iptablesBootScript(managedFor: string): DesiredFile {
+  return rootFile({
+    path: IPTABLES_BOOT_SCRIPT_PATH,
+    template: 'duet-iptables',
+    mode: 0o755,
+    service: 'firewall',
+    context: { managedFor, rulesPath: IPTABLES_RULES_PATH },
+  });
+}
+
+function loadBalancerFirewallFiles(inv: Inventory, pair: PairSpec, tier: LoadBalancerTier, host: HostSpec): DesiredFile[] {
+  const managedFor = `cluster ${inv.cluster}, pair ${pair.name}, load balancer ${host.name}`;
+  const peer = peerHost(tier.nodes, host);
+  const ports = [tier.port, ...(tier.readPort === undefined ? [] : [tier.readPort])];
+  return [
+    rootFile({
+      path: IPTABLES_RULES_PATH,
+      template: 'lb-iptables.rules',
+      mode: 0o640,
+      service: 'firewall',
+      check: 'iptables-restore',
+      context: {
+        managedFor,
+        bootScriptPath: IPTABLES_BOOT_SCRIPT_PATH,
+        sshFrom: inv.firewall.sshFrom,
+        sshPort: host.sshPort,
+        vip: tier.vip.address,
+        clientRules: inv.firewall.mysqlFrom.flatMap((from) => ports.map((port) => ({ from, port }))),
+        peerName: peer.name,
+        peerAddress: peer.address,
+        heartbeatPort: tier.heartbeat.udpport,
+      },
+    }),
+    iptablesBootScript(managedFor),
+  ];
+}
+
+/** On a database node of a pair with load balancers: the writer agent and the service that runs it. */
+function agentFiles(inv: Inventory, pair: PairSpec, tier: LoadBalancerTier, node: NodeSpec): DesiredFile[] {
+  const managedFor = managedForNode(inv, pair, node);
+  const sql = writerRoleScriptSql(inv.mysql.flavor);
+  return [
+    rootFile({
+      path: WRITER_AGENT_PATH,
+      template: 'duet-writer-agent',
+      mode: 0o755,
+      service: 'agent',
+      context: { managedFor, client: sql.client, selectReadOnly: shellQuote(sql.selectReadOnly) },
+    }),
+    rootFile({
+      path: AGENT_INIT_PATH,
+      template: 'duet-agent.init',
+      mode: 0o755,
+      service: 'agent',
+      context: { managedFor, address: node.address, port: tier.agentPort, agentPath: WRITER_AGENT_PATH, pidFile: AGENT_PID_PATH },
+    }),
   ];
 }
 

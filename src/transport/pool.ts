@@ -1,6 +1,6 @@
 // Connections for a whole run, keyed by node name: each host gets one SSH session, opened on first
 // use, shared by every step (commands, file uploads, MySQL channels).
-import type { NodeSpec, SshSettings } from '../inventory/model.ts';
+import type { HostSpec, SshSettings } from '../inventory/model.ts';
 import { SshConnection } from './ssh.ts';
 
 export class HostPool {
@@ -13,7 +13,7 @@ export class HostPool {
   }
 
   /** The node's connection, connecting now if there is none yet or the previous one was lost. */
-  async get(node: NodeSpec): Promise<SshConnection> {
+  async get(node: HostSpec): Promise<SshConnection> {
     const existing = this.#connections.get(node.name);
     if (existing) {
       const connection = await existing.catch(() => undefined);

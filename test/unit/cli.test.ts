@@ -111,7 +111,7 @@ describe('entry points (no host is contacted)', () => {
     assert.equal(r.code, 2, r.stderr);
     const doc = JSON.parse(r.stdout) as { error: { code: number; issues: Array<{ path: string; line: number }> } };
     assert.equal(doc.error.code, 2);
-    assert.deepEqual(doc.error.issues.map((i) => i.path), ['mysql.replication.password', 'pairs[0].heartbeat.authkey']);
+    assert.deepEqual(doc.error.issues.map((i) => i.path), ['mysql.replication.password', 'pairs[0].heartbeat.authkey', 'pairs[0].load_balancers.heartbeat.authkey']);
   });
 
   test('duet --help lists every command of the table; duet swap --help is swap\'s help', async () => {

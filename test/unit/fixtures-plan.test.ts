@@ -79,7 +79,7 @@ describe('rendered files', () => {
   it('lists every host and the floating IP in /etc/hosts', () => {
     assert.equal(
       renderEtcHosts(planHosts('db1,db2')),
-      '127.0.0.1\tlocalhost\n198.18.0.11\tdb1\n198.18.0.12\tdb2\n198.18.0.100\tvip\n',
+      '127.0.0.1\tlocalhost\n198.18.0.11\tdb1\n198.18.0.12\tdb2\n198.18.0.100\tvip\n198.18.0.200\tlbvip\n',
     );
   });
 

@@ -46,13 +46,20 @@ describe('inventory/schema.json', () => {
     assert.equal(readFileSync(join(repo, SCHEMA_FILE), 'utf8'), inventoryJsonSchemaText(), `${SCHEMA_FILE} is stale: run npm run schema`);
   });
 
-  for (const file of ['inventory/example.yml', 'inventory/fixtures.yml']) {
+  for (const file of ['inventory/example.yml', 'inventory/fixtures.yml', 'inventory/fixtures-lb.yml']) {
     it(`accepts ${file}, which refers to it for editors`, () => {
       const text = readFileSync(join(repo, file), 'utf8');
       assert.match(text, /^# yaml-language-server: \$schema=\.\/schema\.json$/m);
       assert.deepEqual(checkJsonSchema(schema, parse(text)), []);
     });
   }
+
+  it('inventory/fixtures-lb.yml is inventory/fixtures.yml plus the load balancer tier', () => {
+    const [pair, withTier] = ['inventory/fixtures.yml', 'inventory/fixtures-lb.yml'].map((file) => parse(readFileSync(join(repo, file), 'utf8')));
+    assert.ok(withTier.pairs[0].load_balancers, 'fixtures-lb.yml has a tier');
+    delete withTier.pairs[0].load_balancers;
+    assert.deepEqual(withTier, pair);
+  });
 
   for (const c of broken) {
     it(`rejects ${c.name}, as the loader does`, async () => {

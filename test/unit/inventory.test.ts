@@ -123,6 +123,73 @@ describe('inventory: a valid file', () => {
   });
 });
 
+/** The valid inventory with a load-balanced tier in front of its pair. */
+function withLoadBalancers(): any {
+  const inv = validInventory();
+  inv.pairs[0].load_balancers = {
+    vip: { address: '192.0.2.200/24' },
+    heartbeat: { udpport: 695, authkey: { env: 'DUET_LB_KEY' } },
+    nodes: [
+      { name: 'lb-01', address: '192.0.2.21' },
+      { name: 'lb-02', address: '192.0.2.22', ssh_port: 2222 },
+    ],
+  };
+  return inv;
+}
+const LB_ENV = { ...ENV, DUET_LB_KEY: 'lb-s3cret-0123456789abcdef' };
+
+describe('inventory: load balancers', () => {
+  it('loads the tier with defaults', async () => {
+    const inv = await parseInventory(stringify(withLoadBalancers()), FILE, LB_ENV);
+    const tier = inv.pairs[0]!.loadBalancers!;
+    assert.equal(tier.port, 3306);
+    assert.equal(tier.readPort, undefined);
+    assert.equal(tier.agentPort, 9200);
+    assert.deepEqual(tier.vip, { address: '192.0.2.200', prefixLength: 24, interface: 'eth0' });
+    assert.equal(tier.heartbeat.interface, 'eth0');
+    assert.equal(tier.heartbeat.authkey.reveal(), LB_ENV.DUET_LB_KEY);
+    assert.deepEqual(tier.nodes.map((n) => [n.name, n.sshHost, n.sshPort]), [['lb-01', '192.0.2.21', 22], ['lb-02', '192.0.2.22', 2222]]);
+    assert.ok(inv.secrets.some((s) => s.reveal() === LB_ENV.DUET_LB_KEY), 'the tier key is redacted like the others');
+  });
+
+  it('is optional', async () => {
+    const inv = await parseInventory(stringify(validInventory()), FILE, ENV);
+    assert.equal(inv.pairs[0]!.loadBalancers, undefined);
+  });
+
+  const lb = (i: any) => i.pairs[0].load_balancers;
+  const lbCases: BadCase[] = [
+    { name: 'one load balancer', change: (i) => lb(i).nodes.pop(), path: 'pairs[0].load_balancers.nodes', message: 'the load balancer tier needs exactly two nodes, found 1' },
+    { name: 'a load balancer named like a database node', change: (i) => (lb(i).nodes[1].name = 'db-02'), path: 'pairs[0].load_balancers.nodes[1].name', message: 'node name db-02 is already used at pairs[0].nodes[1].name' },
+    { name: 'a load balancer with a database address', change: (i) => (lb(i).nodes[0].address = '192.0.2.11'), path: 'pairs[0].load_balancers.nodes[0].address', message: 'address 192.0.2.11 is already used at pairs[0].nodes[0].address' },
+    { name: 'a load balancer on the pair floating IP', change: (i) => (lb(i).nodes[0].address = '192.0.2.100'), path: 'pairs[0].load_balancers.nodes[0].address', message: '192.0.2.100 is the floating IP of a pair' },
+    { name: 'the tier IP is the pair floating IP', change: (i) => (lb(i).vip.address = '192.0.2.100/24'), path: 'pairs[0].load_balancers.vip.address', message: 'floating IP 192.0.2.100 is already used at pairs[0].vip.address' },
+    { name: 'the tier IP is a database node', change: (i) => (lb(i).vip.address = '192.0.2.12/24'), path: 'pairs[0].load_balancers.vip.address', message: 'the floating IP 192.0.2.12 is the address of a database node' },
+    { name: 'the tier IP is a load balancer', change: (i) => (lb(i).vip.address = '192.0.2.22/24'), path: 'pairs[0].load_balancers.vip.address', message: 'the floating IP 192.0.2.22 equals the address of node lb-02' },
+    { name: 'a load balancer outside the tier subnet', change: (i) => (lb(i).nodes[1].address = '198.51.100.22'), path: 'pairs[0].load_balancers.nodes[1].address', message: "198.51.100.22 is outside the floating IP's subnet 192.0.2.200/24" },
+    { name: 'tier IP without prefix', change: (i) => (lb(i).vip.address = '192.0.2.200'), path: 'pairs[0].load_balancers.vip.address', message: '"192.0.2.200" is not an IPv4 address with a prefix length' },
+    { name: 'the pair Heartbeat port on the same network', change: (i) => (lb(i).heartbeat.udpport = 694), path: 'pairs[0].load_balancers.heartbeat.udpport', message: "udpport 694 is the database pair's, on the same network" },
+    { name: 'tier Heartbeat timing', change: (i) => Object.assign(lb(i).heartbeat, { keepalive: 3, deadtime: 3 }), path: 'pairs[0].load_balancers.heartbeat.deadtime', message: 'deadtime 3 must be greater than keepalive 3' },
+    { name: 'read port equal to the write port', change: (i) => (lb(i).read_port = 3306), path: 'pairs[0].load_balancers.read_port', message: 'read_port 3306 is already port' },
+    { name: 'agent on the MySQL port', change: (i) => (lb(i).agent_port = 3306), path: 'pairs[0].load_balancers.agent_port', message: 'agent_port 3306 is already port' },
+    { name: 'agent on the MySQL port, tier on another', change: (i) => Object.assign(lb(i), { port: 4040, agent_port: 3306 }), path: 'pairs[0].load_balancers.agent_port', message: "agent_port 3306 is the database nodes' MySQL port" },
+    { name: 'unknown key in a load balancer', change: (i) => (lb(i).nodes[0].server_id = 5), path: 'pairs[0].load_balancers.nodes[0].server_id', message: 'unknown key "server_id"' },
+    { name: 'tier key missing', change: () => undefined, path: 'pairs[0].load_balancers.heartbeat.authkey', message: 'environment variable DUET_LB_KEY is not set', env: ENV },
+  ];
+  for (const c of lbCases) {
+    it(`refuses ${c.name}`, async () => {
+      const inv = withLoadBalancers();
+      c.change(inv);
+      const issues = await issuesOf(inv, c.env ?? LB_ENV);
+      const hit = issues.find((i) => i.path === c.path);
+      assert.ok(hit, `no issue at ${c.path}; got ${JSON.stringify(issues)}`);
+      if (typeof c.message === 'string') assert.equal(hit.message, c.message);
+      else assert.match(hit.message, c.message);
+      assert.ok(hit.line !== undefined, 'the issue has a line');
+    });
+  }
+});
+
 interface BadCase {
   name: string;
   change: (inv: any) => void;

@@ -17,7 +17,7 @@ function renderScript(args: string[], env: NodeJS.ProcessEnv = {}): { status: nu
   return spawnSync(process.execPath, ['--import', 'tsx', join(repo, 'scripts/render.ts'), ...args], {
     cwd: repo,
     encoding: 'utf8',
-    env: { PATH: process.env.PATH, DUET_REPL_PASSWORD: 'repl-pw-0123456789', DUET_HA_KEY: 'ha-key-0123456789', ...env },
+    env: { PATH: process.env.PATH, DUET_REPL_PASSWORD: 'repl-pw-0123456789', DUET_HA_KEY: 'ha-key-0123456789', DUET_LB_HA_KEY: 'lb-key-0123456789', ...env },
     timeout: 30_000,
   });
 }
@@ -26,19 +26,21 @@ test('--out writes each node\'s files under DIR/<node>/<path on the host> with t
   const out = join(workDir, 'out');
   const { status, stdout, stderr } = renderScript([exampleInventory, '--out', out]);
   assert.equal(status, 0, stderr);
-  assert.match(stdout, /^wrote 18 files for 2 nodes in 1 pair of cluster shop under /);
-  assert.deepEqual(readdirSync(out).sort(), ['db-01', 'db-02']);
+  assert.match(stdout, /^wrote 34 files for 4 nodes in 1 pair of cluster shop under /);
+  assert.deepEqual(readdirSync(out).sort(), ['db-01', 'db-02', 'lb-01', 'lb-02']);
   const authkeys = join(out, 'db-02/etc/ha.d/authkeys');
   assert.equal(statSync(authkeys).mode & 0o777, 0o600);
   assert.match(readFileSync(authkeys, 'utf8'), /^1 sha1 ha-key-0123456789$/m);
   assert.equal(statSync(join(out, 'db-01/etc/network/if-pre-up.d/duet-iptables')).mode & 0o777, 0o755);
   assert.match(readFileSync(join(out, 'db-01/etc/mysql/mariadb.conf.d/60-duet.cnf'), 'utf8'), /^server_id = 1$/m);
+  assert.match(readFileSync(join(out, 'lb-02/etc/haproxy/haproxy.cfg'), 'utf8'), /^ {4}server db-02 192\.0\.2\.12:3306 check$/m);
+  assert.match(readFileSync(join(out, 'lb-02/etc/ha.d/authkeys'), 'utf8'), /^1 sha1 lb-key-0123456789$/m);
 });
 
 test('--check prints a one-line OK summary', () => {
   const { status, stdout, stderr } = renderScript([exampleInventory, '--check']);
   assert.equal(status, 0, stderr);
-  assert.equal(stdout, `OK: ${exampleInventory} renders 18 files for 2 nodes in 1 pair of cluster shop\n`);
+  assert.equal(stdout, `OK: ${exampleInventory} renders 34 files for 4 nodes in 1 pair of cluster shop\n`);
 });
 
 test('an inventory whose secret is missing exits 2 with the loader\'s message', () => {

@@ -62,7 +62,7 @@ describe('iptables.rules through iptables-restore --test', { skip: iptablesMissi
     return run(unshare!, ['--net', iptablesRestore!, '--test', rulesFile]);
   }
 
-  test('the sample fleet renders iptables rules for every node', () => assert.equal(renderedFiles('/etc/iptables.rules').length, 4));
+  test('the sample fleet renders iptables rules for every node and load balancer', () => assert.equal(renderedFiles('/etc/iptables.rules').length, 6));
   for (const { nodeName, file } of renderedFiles('/etc/iptables.rules')) {
     test(`${nodeName} ${file.path} is accepted`, () => {
       const { status, stderr } = iptablesRestoreTest(writeTemp(`${nodeName}.rules`, file.content));
@@ -115,12 +115,35 @@ describe('my.cnf through mariadbd option parsing', { skip: mariadbd ? false : 'm
   }
 });
 
-describe('the boot script through sh -n', () => {
-  test('the sample fleet renders the boot script for every node', () => assert.equal(renderedFiles('/etc/network/if-pre-up.d/duet-iptables').length, 4));
-  for (const { nodeName, file } of renderedFiles('/etc/network/if-pre-up.d/duet-iptables')) {
-    test(`${nodeName} ${file.path} is valid sh`, () => {
-      const { status, stderr } = run('sh', ['-n', writeTemp(`${nodeName}.sh`, file.content)]);
+describe('the boot script and the writer agent through sh -n', () => {
+  test('the sample fleet renders the boot script for every node and load balancer', () => assert.equal(renderedFiles('/etc/network/if-pre-up.d/duet-iptables').length, 6));
+  test('the sample fleet renders the writer agent on the nodes of the pair with load balancers', () => assert.equal(renderedFiles('/etc/init.d/duet-agent').length, 2));
+  for (const path of ['/etc/network/if-pre-up.d/duet-iptables', '/etc/duet/writer-agent', '/etc/init.d/duet-agent']) {
+    for (const { nodeName, file } of renderedFiles(path)) {
+      test(`${nodeName} ${file.path} is valid sh`, () => {
+        const { status, stderr } = run('sh', ['-n', writeTemp(`${nodeName}.sh`, file.content)]);
+        assert.equal(status, 0, stderr);
+      });
+    }
+  }
+});
+
+const haproxy = findExecutable('haproxy');
+
+describe('haproxy.cfg through haproxy -c', { skip: haproxy ? false : 'haproxy is not installed (Debian: apt-get install haproxy)' }, () => {
+  const configs = renderedFiles('/etc/haproxy/haproxy.cfg');
+  test('the sample fleet renders haproxy.cfg for both load balancers', () => assert.equal(configs.length, 2));
+  for (const { nodeName, file } of configs) {
+    test(`${nodeName} ${file.path} is accepted`, () => {
+      const { status, stderr } = run(haproxy!, ['-c', '-q', '-f', writeTemp(`${nodeName}.cfg`, file.content)]);
       assert.equal(status, 0, stderr);
     });
   }
+  test('a config with a mistyped keyword is rejected', () => {
+    const [first] = configs;
+    assert.ok(first);
+    const { status, stderr } = run(haproxy!, ['-c', '-f', writeTemp('bad.cfg', first.file.content.replace('    balance first', '    balance firts'))]);
+    assert.notEqual(status, 0, stderr);
+    assert.match(stderr, /parsing \[.*bad\.cfg:\d+\] : balance only supports/);
+  });
 });

@@ -79,7 +79,19 @@ describe('file metadata', () => {
       '/etc/ha.d/duet-fence.cnf root:root 600 heartbeat -',
       '/etc/ha.d/resource.d/duet-writer root:root 755 heartbeat -',
       '/etc/ha.d/duet-monitor root:root 755 heartbeat -',
+      '/etc/duet/writer-agent root:root 755 agent -',
+      '/etc/init.d/duet-agent root:root 755 agent -',
     ]);
+    const lb = filesOf('lb-01').map((f) => `${f.path} ${f.owner}:${f.group} ${f.mode.toString(8)} ${f.service} ${f.check ?? '-'}`);
+    assert.deepEqual(lb, [
+      '/etc/haproxy/haproxy.cfg root:root 644 haproxy haproxy',
+      '/etc/iptables.rules root:root 640 firewall iptables-restore',
+      '/etc/network/if-pre-up.d/duet-iptables root:root 755 firewall -',
+      '/etc/ha.d/ha.cf root:root 644 heartbeat -',
+      '/etc/ha.d/haresources root:root 644 heartbeat -',
+      '/etc/ha.d/authkeys root:root 600 heartbeat -',
+    ]);
+    assert.equal(filesOf('db-03').filter((f) => f.service === 'agent').length, 0, 'no agent on a pair without load balancers');
   });
 
   test('only authkeys and the fence login are marked secret, and no other file holds a secret value', () => {
@@ -94,8 +106,8 @@ describe('file metadata', () => {
   });
 
   test('the Heartbeat files are identical on both nodes of a pair', () => {
-    for (const [a, b] of [['db-01', 'db-02'], ['db-03', 'db-04']] as const) {
-      for (const path of ['/etc/ha.d/ha.cf', '/etc/ha.d/haresources', '/etc/ha.d/authkeys', '/etc/ha.d/duet-fence.cnf']) {
+    for (const [a, b] of [['db-01', 'db-02'], ['db-03', 'db-04'], ['lb-01', 'lb-02']] as const) {
+      for (const path of ['/etc/ha.d/ha.cf', '/etc/ha.d/haresources', '/etc/ha.d/authkeys', ...(a.startsWith('lb') ? ['/etc/haproxy/haproxy.cfg'] : ['/etc/ha.d/duet-fence.cnf'])]) {
         assert.equal(byPath(filesOf(a), path).content, byPath(filesOf(b), path).content, `${path} on ${a} and ${b}`);
       }
     }

@@ -23,7 +23,7 @@ function count(n: number, noun: string): string {
 export const render = defineCommand({
   name: 'render',
   args: '<inventory>',
-  describe: "render every host's config files (my.cnf, iptables, Heartbeat) from an inventory",
+  describe: "render every host's config files (my.cnf, iptables, Heartbeat, HAProxy) from an inventory",
   builder: (y) =>
     y
       .positional('inventory', { type: 'string', demandOption: true, describe: 'inventory YAML file' })

@@ -1,13 +1,13 @@
 // status: each pair's writer first, then the read-only node, and loud warnings for what is wrong.
 import { loadInventory } from '../../inventory/load.ts';
-import { formatPairStatus, inventoryStatus, type PairStatus } from '../../ops/status.ts';
+import { allWarnings, formatPairStatus, inventoryStatus, type PairStatus } from '../../ops/status.ts';
 import { formatHistoryEntry, readAuditLog, roleHistory } from '../../audit.ts';
 import { commaList, defineCommand, numberOption, traceWhen, verboseOption } from '../command.ts';
 
 export const status = defineCommand({
   name: 'status',
   args: '<inventory>',
-  describe: 'show every pair: the writable node first, then the read-only one; warnings for two writers, none, or a misplaced floating IP',
+  describe: 'show every pair: the writable node first, then the read-only one, then its load balancers; warnings for two writers, none, or a misplaced floating IP',
   builder: (y) =>
     y
       .positional('inventory', { type: 'string', demandOption: true, describe: 'inventory YAML file' })
@@ -39,6 +39,6 @@ export const status = defineCommand({
       };
       process.stdout.write(`${statuses.map(text).join('\n\n')}\n`);
     }
-    return statuses.some((s) => s.warnings.length > 0) ? 1 : 0;
+    return statuses.some((s) => allWarnings(s).length > 0) ? 1 : 0;
   },
 });
