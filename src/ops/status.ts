@@ -5,7 +5,7 @@ import { TransportError } from '../errors.ts';
 import type { Inventory, PairSpec } from '../inventory/model.ts';
 import { selectPairs } from '../inventory/select.ts';
 import { replicaError } from '../mysql/model.ts';
-import { HARESOURCES_PATH, recordedWriter } from '../render/desired.ts';
+import { HA_LOG_PATH, HARESOURCES_PATH, recordedWriter } from '../render/desired.ts';
 import { shellQuote } from '../transport/shell.ts';
 import { HostPool } from '../transport/pool.ts';
 import { NodeConnections, readNodeState, type NodeLiveState } from './pair-state.ts';
@@ -49,6 +49,11 @@ export interface PairStatus {
   /** The writer first, then the other node. */
   nodes: NodeStatus[];
   warnings: string[];
+  /**
+   * The last moves of the write role and why, newest last: the `ROLE:` lines duet's resource script
+   * and monitor write to Heartbeat's log on either node.
+   */
+  lastMoves: string[];
   /** The load-balanced tier in front of the pair, when it has one (its own warnings included). */
   loadBalancers?: TierStatus;
 }
@@ -58,6 +63,8 @@ export interface NodeExtras {
   unreachable?: string;
   topology: TopologyView | undefined;
   haresources: string | undefined;
+  /** `ROLE:` lines of the node's Heartbeat log (its last few). */
+  roleLines?: string[];
 }
 
 export function replicationStatus(live: NodeLiveState): ReplicationStatus {
@@ -137,7 +144,7 @@ export function assessPair(pair: PairSpec, live: NodeLiveState[], extras: Map<st
       `haresources names ${nodes[0].recordedWriter}, not the writer ${writer}: if Heartbeat restarts on both nodes, ${nodes[0].recordedWriter} becomes the writer; run swap to ${writer} to record it`,
     );
   }
-  return { pair: pair.name, vip: pair.vip.address, writer, epoch, nodes, warnings };
+  return { pair: pair.name, vip: pair.vip.address, writer, epoch, nodes, warnings, lastMoves: lastMoves([...extras.values()].flatMap((e) => e.roleLines ?? [])) };
 }
 
 /** One line per node, as Flipper's users liked it: `NODE: db1 has write IP, is writable, ...`. */
@@ -161,7 +168,23 @@ export function formatNodeLine(n: NodeStatus): string {
 
 export function formatPairStatus(s: PairStatus): string {
   const head = `pair ${s.pair}: ${s.writer ? `writer ${s.writer}` : 'NO single writer'} (floating IP ${s.vip}, epoch ${s.epoch})`;
-  return [head, ...s.nodes.map(formatNodeLine), ...s.warnings.map((w) => `WARNING: ${w}`), ...(s.loadBalancers ? [formatTierStatus(s.loadBalancers)] : [])].join('\n');
+  const moved = s.lastMoves.length > 0 ? [`last move: ${s.lastMoves.at(-1)}`] : [];
+  return [head, ...s.nodes.map(formatNodeLine), ...moved, ...s.warnings.map((w) => `WARNING: ${w}`), ...(s.loadBalancers ? [formatTierStatus(s.loadBalancers)] : [])].join('\n');
+}
+
+const ROLE_LINE = /^(\d{4})\/(\d\d)\/(\d\d)_(\d\d:\d\d:\d\d)\s.*?\bROLE: (.*)$/;
+
+/**
+ * The last three `ROLE:` lines of both nodes' Heartbeat logs, oldest first, as "2026-11-29 22:46:17
+ * db1 is the writer: ..." (ha_log stamps them 2026/11/29_22:46:17).
+ */
+export function lastMoves(lines: readonly string[]): string[] {
+  return lines
+    .map((line) => ROLE_LINE.exec(line))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => `${m[1]}-${m[2]}-${m[3]} ${m[4]} ${m[5]}`)
+    .sort()
+    .slice(-3);
 }
 
 /** Warnings of the pair and of its load-balanced tier. */
@@ -172,9 +195,10 @@ export function allWarnings(s: PairStatus): string[] {
 export async function readNodeExtras(conn: NodeConnections, live: NodeLiveState): Promise<NodeExtras> {
   const ssh = await conn.ssh(live.node);
   const haresources = await ssh.exec(`cat ${shellQuote(HARESOURCES_PATH)}`);
+  const roles = await ssh.exec(`grep -h 'ROLE: ' ${shellQuote(HA_LOG_PATH)} 2>/dev/null | tail -n 3`);
   let topology: TopologyView | undefined;
   if (live.mysql) topology = await readTopology(await conn.mysql(live.node)).catch(() => undefined);
-  return { topology, haresources: haresources.code === 0 ? haresources.stdout : undefined };
+  return { topology, haresources: haresources.code === 0 ? haresources.stdout : undefined, roleLines: roles.stdout.split('\n').filter((l) => l !== '') };
 }
 
 /** Both nodes, each read on its own: a node SSH cannot reach is reported, not fatal. */

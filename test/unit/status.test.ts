@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { InstanceState, ReplicaStatus } from '../../src/mysql/model.ts';
 import type { NodeLiveState } from '../../src/ops/pair-state.ts';
-import { assessPair, formatNodeLine, formatPairStatus, type NodeExtras } from '../../src/ops/status.ts';
+import { assessPair, formatNodeLine, formatPairStatus, lastMoves, type NodeExtras } from '../../src/ops/status.ts';
 import { topologyView } from '../../src/ops/topology.ts';
 import { sampleInventory } from './helpers/sample-inventory.ts';
 
@@ -111,4 +111,18 @@ describe('assessPair', () => {
     const status = assessPair(pair, [live(db1, false, mysql(true)), live(db2, true, mysql(false))], extras('db-02', 2, 'db-02', { 'db-01': { haresources: haresources('db-01') } }));
     assert.match(status.warnings.join('\n'), /haresources names different writers on the two nodes \(db-02: db-02, db-01: db-01\)/);
   });
+});
+
+test('lastMoves: the ROLE lines of both Heartbeat logs, oldest first, the last three', () => {
+  const line = (stamp: string, text: string) => `${stamp}  duet-writer(default)[1964]:    info: duet-writer (db2): ROLE: ${text}`;
+  assert.deepEqual(
+    lastMoves([
+      line('2026/11/29_22:46:19', 'db2 is the writer: db1 answered: fenced'),
+      'Nov 29 22:46:20 db2 heartbeat: [684]: info: something else',
+      line('2026/11/29_22:45:47', 'the server on db1 restarted read-only'),
+      line('2026/11/29_22:47:31', 'db1 is cut off'),
+      line('2026/11/29_22:44:00', 'an old move'),
+    ]),
+    ['2026-11-29 22:45:47 the server on db1 restarted read-only', '2026-11-29 22:46:19 db2 is the writer: db1 answered: fenced', '2026-11-29 22:47:31 db1 is cut off'],
+  );
 });
