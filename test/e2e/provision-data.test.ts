@@ -40,7 +40,7 @@ describe('provision with existing data', () => {
     await sql('db2', 'DROP DATABASE app'); // the operator resolves the conflict, as the hint says
     const result = await duet('provision', [INVENTORY, '--yes']);
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /copied app from db1 to db2/);
+    assert.match(result.stdout, /copy app from db1 to db2 \(db2 holds none\), and replicate from the copy.s GTID position: at GTID /);
     assert.equal(await sql('db2', 'SELECT id, item FROM app.orders ORDER BY id'), '1\ttea\n2\tcake\n');
 
     // Replication continues exactly after the copy: no duplicate-key error, rows flow both ways.
