@@ -62,6 +62,8 @@ export interface DrillStep {
    * and a write; undefined when none did.
    */
   queryMs?: number;
+  /** The fault step a query is timed from; undefined when it is timed from its own first try. */
+  queryAfter?: string;
   /** verify after the step; undefined where it is not run (the write-up keeps hosts down across steps). */
   verifyPassed?: boolean;
   passed: boolean;
@@ -203,7 +205,7 @@ export async function drill(inv: Inventory, opts: DrillOptions): Promise<DrillRe
 }
 
 /** The write-up's test needs the tier (its steps name a load balancer) and power cuts (the fixtures); it runs alone. */
-function checkWriteUp(pair: PairSpec, names: string[], onFixtures: boolean): Scenario[] {
+export function checkWriteUp(pair: PairSpec, names: string[], onFixtures: boolean): Scenario[] {
   if (!pair.loadBalancers) throw new UsageError(`pair ${pair.name} has no load_balancers: the write-up's test shuts down a load balancer and queries through the tier`, { hint: 'e.g. inventory/fixtures-lb.yml on fixtures up --hosts db1,db2,app1,lb1:21,lb2:22' });
   if (!onFixtures) throw new UsageError("the write-up's test runs on the fixture hosts only", { hint: 'its "shut down" is a power cut, which cannot be caused safely on real hosts' });
   const others = names.filter((n) => n !== WRITE_UP);
@@ -261,7 +263,7 @@ export function formatStep(s: DrillStep): string {
   const tier = s.lbIpHolders === undefined ? '' : `, tier IP on ${s.lbIpHolders.join(' and ') || 'no load balancer'}`;
   const head =
     s.fault === 'query'
-      ? `${s.name} (${s.node}): ${s.queryMs === undefined ? 'NO answer' : `answered ${s.queryMs} ms after the fault before it`} (goal ${s.goalMs})`
+      ? `${s.name} (${s.node}): ${s.queryMs === undefined ? 'NO answer' : `answered ${s.queryMs} ms ${s.queryAfter ? `after "${s.queryAfter}"` : 'after its first try'}`} (goal ${s.goalMs})`
       : `${s.name} (${s.node}): outage ${s.outageMs} ms (goal ${s.goalMs})`;
   return (
     `${s.passed ? 'OK  ' : 'FAIL'} ${head}, two writers ${s.doubleWriterMs} ms, no writer ${s.noWriterMs} ms${heal}; ` +
@@ -569,7 +571,7 @@ async function runWriteUp(inv: Inventory, pair: PairSpec, site: Site, ctx: Write
   const lbs = tier.nodes.map((n) => n.name);
   const down = new Set<string>();
   let open: { step: DrillStep; started: number } | undefined;
-  let lastFault: { at: number; host: string } | undefined;
+  let lastFault: { at: number; host: string; name: string } | undefined;
   let querySeq = 0;
 
   const figures = (step: DrillStep, from: number, to: number, view: ServingView | undefined) => {
@@ -606,11 +608,12 @@ async function runWriteUp(inv: Inventory, pair: PairSpec, site: Site, ctx: Write
       await site.inject(verb, host);
       if (verb === 'crash') down.add(host);
       else down.delete(host);
-      lastFault = { at: started, host };
+      lastFault = { at: started, host, name };
       open = { step, started };
     } else {
       const limit = outageLimitSeconds(pair, lastFault?.host ?? nodes[0]!);
       const step = blankStep(name, 'query', `${tier.vip.address}:${tier.port}`, limit * 1000);
+      if (lastFault) step.queryAfter = lastFault.name;
       report.steps.push(step);
       const from = Date.now();
       const seq = ++querySeq;
