@@ -4,6 +4,9 @@
 // every 100 ms; each scenario reports the client-seen outage, how long both nodes (or none) were
 // writable, and the writer afterwards. At the end every acknowledged write must be on both nodes
 // exactly once, the drill table's checksums equal, and verify must pass.
+// With load balancers the client goes through the tier's floating IP and the watcher also samples
+// who holds it; `writeUp` runs the write-up's 17 steps (src/ops/write-up-test.ts) instead of
+// scenarios: see runWriteUp.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
