@@ -22,13 +22,14 @@ describe("the write-up's 17 steps through the load balancers", () => {
 
   it('every query answers within deadtime + 2 s, one writer at every step, nothing lost, verify passes', async () => {
     const result = await duet('drill', [INVENTORY, '--write-up', '--json'], { timeoutMs: 480_000 });
-    process.stderr.write(result.stderr.replace(/^/gm, '# '));
+    process.stderr.write(result.stderr);
     const report = JSON.parse(result.stdout) as DrillReport;
     assert.ok(Array.isArray(report.steps), `drill exited ${result.code} without a report:\n${result.stdout}`);
     for (const s of report.steps) {
       const figure = s.fault === 'query' ? `query ${s.queryMs ?? 'none'} ms` : `outage ${s.outageMs} ms`;
       process.stderr.write(`# ${s.name}: ${figure}, two writers ${s.doubleWriterMs} ms, no writer ${s.noWriterMs} ms, writer ${s.writer}, tier IP on ${s.lbIpHolders?.join(' and ')}\n`);
     }
+    process.stderr.write(`# writes acknowledged ${report.acked}, lost ${report.lost}, duplicated ${report.duplicated}; checksums ${report.checksumsEqual ? 'equal' : 'DIFFER'}; verify ${report.verifyPassed ? 'passed' : 'FAILED'}\n`);
     assert.equal(report.steps.length, 17);
     const queries = report.steps.filter((s) => s.fault === 'query');
     assert.deepEqual(queries.map((s) => s.name.split('.')[0]), ['1', '3', '6', '9', '11', '14', '17']);
