@@ -6,6 +6,8 @@ import { loadInventory } from '../src/inventory/load.ts';
 import { provision } from '../src/ops/provision.ts';
 
 export const FIXTURE_INVENTORY = new URL('../inventory/fixtures.yml', import.meta.url).pathname;
+/** The pair with its load-balanced tier; needs the hosts of LB_HOST_SPECS. */
+export const FIXTURE_LB_INVENTORY = new URL('../inventory/fixtures-lb.yml', import.meta.url).pathname;
 
 /** "label median X unit  min X unit  max X unit  (all values)" */
 export function summary(label: string, values: number[], unit: string, digits = 0): string {
@@ -27,10 +29,10 @@ export async function withFixtureHosts(body: () => Promise<void>): Promise<void>
   }
 }
 
-/** Fresh bare hosts, provisioned into the fixture pair; returns its inventory. */
-export async function provisionedFixturePair(): Promise<Inventory> {
-  await fixturesUp();
-  const inv = await loadInventory(FIXTURE_INVENTORY);
+/** Fresh bare hosts (default db1, db2, app1), provisioned by an inventory (default the fixture pair); returns it. */
+export async function provisionedFixturePair(options: { inventory?: string; hosts?: string } = {}): Promise<Inventory> {
+  await fixturesUp({ hosts: options.hosts });
+  const inv = await loadInventory(options.inventory ?? FIXTURE_INVENTORY);
   const report = await provision(inv, { dryRun: false, confirm: async () => true, parallel: 1, log: () => {} });
   if (report.summary.failed > 0) throw new Error(`provision failed: ${JSON.stringify(report.pairs)}`);
   return inv;

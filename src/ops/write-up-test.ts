@@ -1,7 +1,7 @@
 // The Heartbeat write-up's closing test, as data for a drill runner (issue 11): "at all stages you
 // should get a result from your query". Pure: the names come from the inventory, the runner acts.
 //
-// What a runner needs to run it (scripts/drill.ts, in progress elsewhere):
+// What a runner needs to run it (`drill --write-up`: runWriteUp in src/ops/drill/drill.ts does this):
 // - the pair's tier (pairs[].load_balancers) provisioned, and a client querying and writing through
 //   the tier's floating IP (tier.vip.address, tier.port) the whole time, with an application account
 //   for the load balancers' addresses (HAProxy connects from there);

@@ -1,9 +1,9 @@
 // The drill's figures from samples and acknowledgements, and its choice of scenarios. Pure.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { chooseScenarios } from '../../src/ops/drill/drill.ts';
+import { checkWriteUp, chooseScenarios, drillEntry } from '../../src/ops/drill/drill.ts';
 import { OPERATOR_DRILL, SCENARIOS, SHORT_DRILL } from '../../src/ops/drill/scenarios.ts';
-import { compareRows, longestGapMs, writerFigures, type Sample } from '../../src/ops/drill/timeline.ts';
+import { compareRows, longestGapMs, servingView, writerFigures, type Sample } from '../../src/ops/drill/timeline.ts';
 import { sampleInventory } from './helpers/sample-inventory.ts';
 
 const s = (node: string, t: number, writable: boolean, vip = writable): Sample => ({ node, t, writable, vip });
@@ -63,5 +63,51 @@ describe('scenarios', () => {
     assert.throws(() => chooseScenarios(['crash-writer', 'stop-mysql'], false), /crash-writer: only on the fixture hosts/);
     assert.throws(() => chooseScenarios(['meteor'], true), /no drill scenario meteor/);
     assert.equal(chooseScenarios(['crash-writer'], true).length, 1);
+  });
+});
+
+describe('servingView', () => {
+  const LBS = ['lb1', 'lb2'];
+  const base = [s('db1', 10, true), s('db2', 10, false), s('lb1', 10, false, true), s('lb2', 10, false, false)];
+
+  test('one writer holding the pair IP and one load balancer holding the tier IP: serving', () => {
+    assert.deepEqual(servingView(base, NODES, LBS, new Set(), 0), { writers: ['db1'], ipHolders: ['db1'], lbIpHolders: ['lb1'], serving: true });
+  });
+
+  test('only samples after `since` count; a running host not sampled since is not known yet', () => {
+    assert.equal(servingView(base, NODES, LBS, new Set(), 10), undefined);
+    assert.equal(servingView([...base, s('db1', 20, true), s('db2', 20, false), s('lb1', 20, false, true)], NODES, LBS, new Set(), 10), undefined);
+  });
+
+  test('a powered-off host is left out, though its kernel state still shows the floating IP', () => {
+    const samples = [s('db1', 20, false, true), s('db2', 20, true), s('lb1', 20, false, true), s('lb2', 20, false, false)];
+    assert.equal(servingView(samples, NODES, LBS, new Set(), 0)!.serving, false, 'the pair IP on both');
+    assert.deepEqual(servingView(samples, NODES, LBS, new Set(['db1']), 0), { writers: ['db2'], ipHolders: ['db2'], lbIpHolders: ['lb1'], serving: true });
+    const lbMoved = [...samples, s('lb2', 30, false, true)];
+    assert.deepEqual(servingView(lbMoved, NODES, LBS, new Set(['db1', 'lb1']), 0)!.lbIpHolders, ['lb2']);
+  });
+
+  test('two writers, or the tier IP on no load balancer, is not serving', () => {
+    assert.equal(servingView([...base, s('db2', 20, true, false)], NODES, LBS, new Set(), 0)!.serving, false);
+    assert.equal(servingView([...base, s('lb1', 20, false, false)], NODES, LBS, new Set(), 0)!.serving, false);
+    assert.equal(servingView(base.slice(0, 2), NODES, [], new Set(), 0)!.serving, true, 'no tier: the pair alone');
+  });
+});
+
+describe('the drill through the load balancers', () => {
+  test("a pair with a tier: the client uses the tier's IP and port, the account is for the load balancers' addresses", () => {
+    const pair = sampleInventory().pairs[0]!;
+    const tier = pair.loadBalancers!;
+    assert.deepEqual(drillEntry(pair, '192.0.2.50'), { address: tier.vip.address, port: tier.port, via: 'tier', accountHosts: tier.nodes.map((n) => n.address) });
+    const bare = { ...pair, loadBalancers: undefined };
+    assert.deepEqual(drillEntry(bare, '192.0.2.50'), { address: pair.vip.address, port: 3306, via: 'pair', accountHosts: ['192.0.2.50'] });
+  });
+
+  test("the write-up's test needs the tier and the fixtures, and runs alone", () => {
+    const pair = sampleInventory().pairs[0]!;
+    assert.deepEqual(checkWriteUp(pair, ['write-up'], true), []);
+    assert.throws(() => checkWriteUp(pair, [], false), /fixture hosts only/);
+    assert.throws(() => checkWriteUp({ ...pair, loadBalancers: undefined }, [], true), /has no load_balancers/);
+    assert.throws(() => checkWriteUp(pair, ['write-up', 'crash-writer'], true), /runs alone, not with crash-writer/);
   });
 });

@@ -6,6 +6,9 @@
 // Every acknowledgement is printed at once as a JSON line {"ack": seq, "t": ms}; errors as
 // {"error": code, "t": ms}. Bounded: stops after --seconds or once the stop file exists. The
 // password comes on stdin, never in the arguments.
+// --probe SEQ: the write-up's "run a query" instead: a fresh connection each attempt (every 200 ms)
+// runs a SELECT and writes key SEQ, until one attempt succeeds or --seconds pass; prints
+// {"query": "ok", "first": ms, "t": ms, "tries": n} (or "query": "failed") and exits.
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createConnection, type Connection } from 'mysql2/promise';
@@ -15,12 +18,14 @@ const ER_DUP_ENTRY = 1062;
 const { values } = parseArgs({
   options: {
     host: { type: 'string' },
+    port: { type: 'string', default: '3306' },
     user: { type: 'string' },
     table: { type: 'string' },
     run: { type: 'string' },
     seconds: { type: 'string', default: '600' },
     'interval-ms': { type: 'string', default: '20' },
     'stop-file': { type: 'string' },
+    probe: { type: 'string' },
   },
 });
 const password = readFileSync(0, 'utf8').trim();
@@ -30,8 +35,38 @@ const stopped = () => Date.now() >= deadline || (values['stop-file'] !== undefin
 const emit = (line: object) => process.stdout.write(`${JSON.stringify(line)}\n`);
 
 let connection: Connection | undefined;
-const connect = async () =>
-  (connection ??= await createConnection({ host: values.host, user: values.user, password, database: 'duet', connectTimeout: 1000 }));
+const open = () => createConnection({ host: values.host, port: Number(values.port), user: values.user, password, database: 'duet', connectTimeout: 1000 });
+const connect = async () => (connection ??= await open());
+
+if (values.probe !== undefined) {
+  const first = Date.now();
+  let tries = 0;
+  let last = '';
+  while (Date.now() < deadline) {
+    tries++;
+    const tick = Date.now();
+    let session: Connection | undefined;
+    try {
+      session = await open();
+      await session.query({ sql: `SELECT COUNT(*) FROM ${values.table} WHERE run = ?`, values: [values.run], timeout: 2000 });
+      try {
+        await session.query({ sql: `INSERT INTO ${values.table} (seq, run) VALUES (?, ?)`, values: [Number(values.probe), values.run], timeout: 2000 });
+      } catch (err) {
+        if ((err as { errno?: number }).errno !== ER_DUP_ENTRY) throw err;
+      }
+      emit({ query: 'ok', first, t: Date.now(), tries });
+      session.destroy();
+      process.exit(0);
+    } catch (err) {
+      const { errno, code } = err as { errno?: number; code?: string };
+      last = String(errno ?? code ?? 'other');
+      session?.destroy();
+    }
+    await new Promise((r) => setTimeout(r, Math.max(0, 200 - (Date.now() - tick))));
+  }
+  emit({ query: 'failed', first, t: Date.now(), tries, error: last });
+  process.exit(0);
+}
 
 for (let seq = 1; !stopped(); seq++) {
   // The same seq until it is acknowledged (or the drill ends).

@@ -42,6 +42,9 @@ export const SCENARIOS: readonly Scenario[] = [
   { name: 'stop-mysql', what: 'service mariadb stop on the writer, then start', target: 'writer', fault: 'stop-mysql', recover: 'start-mysql', afterFlapWindow: true, goal: monitorGoal },
 ];
 
+/** The scenario name (and `--write-up`) of the write-up's 17-step test through the load balancers (src/ops/write-up-test.ts). */
+export const WRITE_UP = 'write-up';
+
 /** The drill `npm test` runs: one power cut, one Heartbeat kill, one cut link. */
 export const SHORT_DRILL = ['crash-writer', 'kill-heartbeat', 'partition-writer'];
 /** Every scenario (on the fixtures). */

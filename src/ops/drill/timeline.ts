@@ -63,3 +63,36 @@ export function compareRows(acknowledged: readonly number[], rows: readonly numb
     duplicated: [...counts].filter(([, n]) => n > 1).map(([seq]) => seq),
   };
 }
+
+/** Who serves, from each running host's latest sample since a moment (load balancers' samples: `vip` is the tier's IP). */
+export interface ServingView {
+  /** Running database nodes that are writable. */
+  writers: string[];
+  /** Running database nodes holding the pair's floating IP. */
+  ipHolders: string[];
+  /** Running load balancers holding the tier's floating IP. */
+  lbIpHolders: string[];
+  /** One writer holding the pair's IP, and (with a tier) one load balancer holding the tier's IP. */
+  serving: boolean;
+}
+
+/**
+ * The latest sample after `since` of each host not in `down` (a powered-off host keeps its
+ * addresses in the fixtures' kernel state, so it is left out, not sampled); undefined while a
+ * running host has no sample after `since` yet.
+ */
+export function servingView(samples: readonly Sample[], nodes: readonly string[], loadBalancers: readonly string[], down: ReadonlySet<string>, since: number): ServingView | undefined {
+  const latest = new Map<string, Sample>();
+  for (const s of samples) {
+    if (s.t <= since) continue;
+    const seen = latest.get(s.node);
+    if (!seen || seen.t <= s.t) latest.set(s.node, s);
+  }
+  const up = (names: readonly string[]) => names.filter((n) => !down.has(n));
+  if ([...up(nodes), ...up(loadBalancers)].some((n) => !latest.has(n))) return undefined;
+  const writers = up(nodes).filter((n) => latest.get(n)!.writable);
+  const ipHolders = up(nodes).filter((n) => latest.get(n)!.vip);
+  const lbIpHolders = up(loadBalancers).filter((n) => latest.get(n)!.vip);
+  const serving = writers.length === 1 && ipHolders.length === 1 && ipHolders[0] === writers[0] && (loadBalancers.length === 0 || lbIpHolders.length === 1);
+  return { writers, ipHolders, lbIpHolders, serving };
+}
