@@ -285,6 +285,7 @@ function buildModel(raw: RawInventory, file: string, replicationPassword: Secret
       hooks: {
         preSwap: raw.hooks.pre_swap && { run: raw.hooks.pre_swap.run, timeoutSeconds: raw.hooks.pre_swap.timeout },
         postSwap: raw.hooks.post_swap && { run: raw.hooks.post_swap.run, timeoutSeconds: raw.hooks.post_swap.timeout },
+        postFailover: raw.hooks.post_failover && { run: raw.hooks.post_failover.run, timeoutSeconds: raw.hooks.post_failover.timeout },
       },
     }),
     auditLog: raw.audit_log === undefined ? defaultAuditLogPath(raw.cluster) : expandPath(raw.audit_log, baseDir),

@@ -152,6 +152,8 @@ export interface Hook {
 export interface SwapHooks {
   preSwap?: Hook | undefined;
   postSwap?: Hook | undefined;
+  /** Run on the node that took the writer role through Heartbeat (its resource script), in the background; a failure is logged. */
+  postFailover?: Hook | undefined;
 }
 
 export interface Inventory {

@@ -152,11 +152,13 @@ export const inventorySchema = z.strictObject({
   mysql: mysqlSchema,
   pairs: z.array(pairSchema).min(1, 'an inventory needs at least one pair'),
   firewall: firewallSchema.default(firewallSchema.parse({})),
-  // Commands run on the controller around a swap (src/ops/hooks.ts).
+  // Commands run on the controller around a swap (src/ops/hooks.ts), and on a node that takes the
+  // writer role through Heartbeat (post_failover, from its resource script).
   hooks: z
     .strictObject({
       pre_swap: hookSchema.optional(),
       post_swap: hookSchema.optional(),
+      post_failover: hookSchema.optional(),
     })
     .optional(),
   // Where every change duet makes is recorded (one JSON line each); default ~/.duet/log/<cluster>.jsonl.

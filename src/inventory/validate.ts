@@ -377,5 +377,9 @@ export function validateInventory(inv: RawInventory): RuleViolation[] {
     }
   });
 
+  const failoverHook = inv.hooks?.post_failover?.run;
+  if (failoverHook !== undefined && /[\x00-\x1f\x7f]/.test(failoverHook)) {
+    out.push({ path: ['hooks', 'post_failover', 'run'], message: 'the post_failover command must be one line', hint: 'it is written into the resource script on the nodes; put longer scripts in a file on the nodes and name it here' });
+  }
   return out;
 }

@@ -445,6 +445,13 @@ function writerResource(inv: Inventory, pair: PairSpec, node: NodeSpec): Desired
     template: 'duet-writer',
     mode: 0o755,
     service: 'heartbeat',
-    context: { ...roleScriptContext(inv, pair, node), applyTimeout: WRITER_APPLY_TIMEOUT_SECONDS, sendTimeout: WRITER_SEND_TIMEOUT_SECONDS },
+    context: {
+      ...roleScriptContext(inv, pair, node),
+      applyTimeout: WRITER_APPLY_TIMEOUT_SECONDS,
+      sendTimeout: WRITER_SEND_TIMEOUT_SECONDS,
+      pairName: pair.name,
+      failoverHook: shellQuote(inv.hooks?.postFailover?.run ?? ''),
+      failoverHookTimeout: inv.hooks?.postFailover?.timeoutSeconds ?? 30,
+    },
   });
 }

@@ -228,6 +228,7 @@ const cases: BadCase[] = [
   { name: 'ping node not an address', change: (i) => (i.pairs[0].failover.ping_node = 'gateway'), path: 'pairs[0].failover.ping_node', message: '"gateway" is not an IPv4 address' },
   { name: 'ping node is a node', change: (i) => (i.pairs[0].failover.ping_node = '192.0.2.12'), path: 'pairs[0].failover.ping_node', message: 'the ping node 192.0.2.12 is a node or the floating IP of this pair' },
   { name: 'monitor slower than deadtime', change: (i) => Object.assign(i.pairs[0].failover, { monitor_interval: 5, monitor_failures: 5 }), path: 'pairs[0].failover.monitor_failures', message: 'the monitor needs up to 31 s (monitor_interval 5 x (monitor_failures 5 + 1) + 1 s) to notice a cut link, not less than deadtime 30' },
+  { name: 'post_failover hook on two lines', change: (i) => (i.hooks = { post_failover: { run: 'true\nreboot' } }), path: 'hooks.post_failover.run', message: 'the post_failover command must be one line' },
   { name: 'stonith_host on two lines', change: (i) => (i.pairs[0].failover.stonith_host = '* external/ssh db-01\nnode evil'), path: 'pairs[0].failover.stonith_host', message: 'stonith_host must be one line' },
   { name: 'initdead under twice deadtime', change: (i) => Object.assign(i.pairs[0].heartbeat, { deadtime: 30, initdead: 59 }), path: 'pairs[0].heartbeat.initdead', message: 'initdead 59 must be at least twice deadtime (60)' },
   { name: 'warntime outside keepalive..deadtime', change: (i) => Object.assign(i.pairs[0].heartbeat, { warntime: 40 }), path: 'pairs[0].heartbeat.warntime', message: 'warntime 40 must lie between keepalive 2 and deadtime 30' },
@@ -446,10 +447,14 @@ describe('inventory: ssh.config', () => {
 describe('inventory: hooks and audit_log', () => {
   it('reads swap hooks with a default timeout, and the audit log path relative to the inventory', async () => {
     const inv = validInventory();
-    inv.hooks = { pre_swap: { run: './drain.sh' }, post_swap: { run: 'notify', timeout: 5 } };
+    inv.hooks = { pre_swap: { run: './drain.sh' }, post_swap: { run: 'notify', timeout: 5 }, post_failover: { run: '/usr/local/bin/page-oncall' } };
     inv.audit_log = 'logs/audit.jsonl';
     const model = await parseInventory(stringify(inv), FILE, ENV);
-    assert.deepEqual(model.hooks, { preSwap: { run: './drain.sh', timeoutSeconds: 30 }, postSwap: { run: 'notify', timeoutSeconds: 5 } });
+    assert.deepEqual(model.hooks, {
+      preSwap: { run: './drain.sh', timeoutSeconds: 30 },
+      postSwap: { run: 'notify', timeoutSeconds: 5 },
+      postFailover: { run: '/usr/local/bin/page-oncall', timeoutSeconds: 30 },
+    });
     assert.equal(model.auditLog, '/inv/logs/audit.jsonl');
     assert.match((await parseInventory(stringify(validInventory()), FILE, ENV)).auditLog, /\/\.duet\/log\/shop\.jsonl$/);
   });

@@ -13,12 +13,13 @@ import { sampleInventory } from './helpers/sample-inventory.ts';
 const dir = mkdtempSync(join(tmpdir(), 'duet-writer-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function scriptFor(flavor: 'mariadb' | 'mysql', nodeName = 'db-01'): string {
+function scriptFor(flavor: 'mariadb' | 'mysql', nodeName = 'db-01', failoverHook?: string): string {
   const inv = sampleInventory();
   inv.mysql.flavor = flavor;
+  if (failoverHook) inv.hooks = { postFailover: { run: failoverHook, timeoutSeconds: 5 } };
   const file = renderInventory(inv).get(nodeName)?.find((f) => f.path === WRITER_RESOURCE_PATH);
   assert.ok(file, `no ${WRITER_RESOURCE_PATH} for ${nodeName}`);
-  const path = join(dir, `${flavor}-${nodeName}.sh`);
+  const path = join(dir, `${flavor}-${nodeName}${failoverHook ? '-hook' : ''}.sh`);
   writeFileSync(path, file.content);
   return path;
 }
@@ -65,11 +66,12 @@ const REPLICA = (applier: string) => `*************************** 1. row *******
              Slave_SQL_Running: ${applier}
 `;
 
-// The stand-in ping: the ping node answers while STATE/ping exists.
+// The stand-in ping: the peer's host (192.0.2.12) answers while STATE/peer exists, any other
+// address (the ping node) while STATE/ping does.
 const PING = `#!/bin/sh
 for address; do :; done
 echo "ping $address" >> "$STATE/calls"
-[ -e "$STATE/ping" ]
+if [ "$address" = 192.0.2.12 ]; then [ -e "$STATE/peer" ]; else [ -e "$STATE/ping" ]; fi
 `;
 
 describe('the resource script\'s decisions', { skip: existsSync('/etc/ha.d/shellfuncs') ? false : 'heartbeat is not installed' }, () => {
@@ -166,6 +168,14 @@ describe('the resource script\'s decisions', { skip: existsSync('/etc/ha.d/shell
     assert.ok(calls.includes("SELECT MASTER_GTID_WAIT('2-2-15,1-1-40', 0) = 0"));
     assert.match(stderr, /not becoming writable: the relay log is not applied/);
     assert.ok(!calls.includes('SET GLOBAL read_only = OFF'));
+  });
+
+  test('start runs the post_failover hook once the node has the role, with who and why', async () => {
+    const hooked = scriptFor('mariadb', 'db-01', 'echo "$DUET_HOOK $DUET_PAIR $DUET_NEW_WRITER $DUET_OLD_WRITER $DUET_VIP" > "$STATE/hook"');
+    const env = { PATH: `${bin}:${process.env.PATH}`, STATE: state, DUET_WRITER_SINCE: join(state, 'writer-since') };
+    assert.equal(spawnSync('sh', [hooked, 'start'], { encoding: 'utf8', env, timeout: 20_000 }).status, 0);
+    for (let i = 0; i < 50 && !existsSync(join(state, 'hook')); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(readFileSync(join(state, 'hook'), 'utf8'), 'post_failover main db-01 db-02 192.0.2.100\n');
   });
 
   test('start on a server that is no replica does not wait', () => {
