@@ -1,0 +1,76 @@
+// Fleet figures: N fixture pairs (`fixtures up --pairs N`), then, as a user runs them (the package's
+// bin in a fresh process each), cold provision, no-op provision, verify and status over all pairs.
+// One JSON line per measurement on stdout: {"pairs":N,"measure":"cold","seconds":...}; plus the
+// controller's peak RSS per command and the hosts' memory (PSS). Asserts nothing but exit codes.
+// npx tsx bench/fleet.ts --pairs N [--runs R] [--parallel P]
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { fixturesStatus, fixturesUp, statePath } from '../src/fixtures/index.ts';
+import { withFixtureHosts } from './harness.ts';
+
+const { values } = parseArgs({ options: { pairs: { type: 'string', default: '1' }, runs: { type: 'string', default: '1' }, parallel: { type: 'string' } } });
+const pairs = Number(values.pairs);
+const runs = Number(values.runs);
+const parallel = values.parallel ?? String(pairs);
+const BIN = new URL('../bin/duet.js', import.meta.url).pathname;
+const TIME = '/usr/bin/time';
+
+const emit = (record: Record<string, unknown>) => process.stdout.write(`${JSON.stringify({ pairs, ...record })}\n`);
+const progress = (line: string) => process.stderr.write(`fleet bench: ${line}\n`);
+
+/** Runs `duet ARGS` as a command; wall seconds, peak RSS (MB, from /usr/bin/time) and the exit code. */
+async function duet(args: string[]): Promise<{ seconds: number; rssMb: number | undefined; code: number; output: string }> {
+  const rssFile = join(tmpdir(), `duet-fleet-rss-${process.pid}`);
+  const argv = existsSync(TIME) ? [TIME, '-f', '%M', '-o', rssFile, process.execPath, BIN, ...args] : [process.execPath, BIN, ...args];
+  const started = performance.now();
+  const { code, output } = await new Promise<{ code: number; output: string }>((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (exit) => resolve({ code: exit ?? 1, output }));
+  });
+  const seconds = (performance.now() - started) / 1000;
+  let rssMb: number | undefined;
+  if (existsSync(rssFile)) {
+    rssMb = Number(readFileSync(rssFile, 'utf8').trim().split('\n').at(-1)) / 1024;
+    rmSync(rssFile);
+  }
+  return { seconds, rssMb, code, output };
+}
+
+async function measure(name: string, args: string[], okCodes: number[] = [0]): Promise<void> {
+  const { seconds, rssMb, code, output } = await duet(args);
+  if (!okCodes.includes(code)) {
+    process.stderr.write(output);
+    throw new Error(`duet ${args.join(' ')} exited ${code}`);
+  }
+  emit({ measure: name, seconds: Number(seconds.toFixed(2)), ...(rssMb === undefined ? {} : { rssMb: Number(rssMb.toFixed(0)) }) });
+}
+
+await withFixtureHosts(async () => {
+  for (let run = 0; run < runs; run++) {
+    const upStarted = performance.now();
+    const state = await fixturesUp({ pairs, log: progress });
+    emit({ measure: 'fixtures-up', seconds: Number(((performance.now() - upStarted) / 1000).toFixed(2)) });
+    const inventory = statePath(state.stateDir, 'fleetInventory');
+    await measure('cold', ['provision', inventory, '--yes', '--parallel', parallel]);
+    await measure('no-op', ['provision', inventory, '--yes', '--parallel', parallel]);
+    await measure('dry-run', ['provision', inventory, '--dry-run', '--parallel', parallel]);
+    await measure('verify', ['verify', inventory, ...(await supportsParallel('verify') ? ['--parallel', parallel] : [])]);
+    await measure('status', ['status', inventory, ...(await supportsParallel('status') ? ['--parallel', parallel] : [])]);
+    const status = await fixturesStatus({ stateDir: state.stateDir });
+    const processes = status.hosts.flatMap((host) => host.processes);
+    const pssMb = (command?: string) => processes.filter((p) => !command || p.command === command).reduce((sum, p) => sum + p.pssKb, 0) / 1024;
+    emit({ measure: 'hosts-pss', mb: Math.round(pssMb()), mariadbdMb: Math.round(pssMb('mariadbd')), hosts: status.hosts.length });
+  }
+});
+
+async function supportsParallel(command: string): Promise<boolean> {
+  const { output } = await duet([command, '--help']);
+  return output.includes('--parallel');
+}
