@@ -12,6 +12,7 @@ import { changedFiles, hostHasWork, planHost, type HostPlan, type Repair } from 
 import { desiredFiles, HARESOURCES_PATH, loadBalancerFiles, recordedWriter, type DesiredFile } from '../render/desired.ts';
 import { firewallReloadReasons } from './verify-firewall.ts';
 import { HostPool } from '../transport/pool.ts';
+import { mapLimit } from './fan-out.ts';
 import type { SshConnection } from '../transport/ssh.ts';
 import { applyHostPlan } from './apply.ts';
 import { maintenanceCommand } from './services.ts';
@@ -108,7 +109,7 @@ export async function provision(inv: Inventory, opts: ProvisionOptions): Promise
     // Failures of a host or pair are in the report (exit 1); anything else escaping from here on
     // comes after hosts may have been changed: an ApplyError (exit 5), never "nothing changed".
     await afterFirstChange('provision failed while applying changes', () =>
-      inBatches(pairs, opts.parallel, async (pair) => {
+      mapLimit(pairs, opts.parallel, async (pair) => {
         const hosts = work.filter((w) => w.pair === pair);
         const convergence = hosts.length > 0 ? await provisionPair(inv, pool, pair, hosts, pairPlans.get(pair.name), opts) : undefined;
         if (convergence) report.pairs[report.pairs.findIndex((p) => p.pair === pair.name)] = convergence;
@@ -351,14 +352,6 @@ function currentWriter(pair: PairSpec, hosts: HostWork[]): string {
   const recorded = new Set(hosts.map((h) => recordedWriter(pair, h.facts.files.get(HARESOURCES_PATH)?.content)).filter((w) => w !== undefined));
   if (recorded.size === 1) return [...recorded][0]!;
   return (pair.nodes.find((n) => n.preferred) ?? pair.nodes[0]).name;
-}
-
-async function inBatches<T>(items: T[], size: number, fn: (item: T) => Promise<void>): Promise<void> {
-  const queue = [...items];
-  const workers = Array.from({ length: Math.max(1, Math.min(size, queue.length)) }, async () => {
-    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await fn(item);
-  });
-  await Promise.all(workers);
 }
 
 function summarize(report: ProvisionReport): ProvisionReport {

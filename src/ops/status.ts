@@ -8,6 +8,7 @@ import { replicaError } from '../mysql/model.ts';
 import { HARESOURCES_PATH, recordedWriter } from '../render/desired.ts';
 import { shellQuote } from '../transport/shell.ts';
 import { HostPool } from '../transport/pool.ts';
+import { mapLimit } from './fan-out.ts';
 import { NodeConnections, readNodeState, type NodeLiveState } from './pair-state.ts';
 import { readTopology, type TopologyView } from './topology.ts';
 import { formatTierStatus, readTierStatus, type TierStatus } from './load-balancers.ts';
@@ -208,8 +209,11 @@ export async function withConnections<T>(inv: Inventory, body: (conn: NodeConnec
   }
 }
 
-/** Status of the chosen pairs (all when `pairs` is empty; an unknown name is a UsageError). */
-export async function inventoryStatus(inv: Inventory, pairs: string[] = []): Promise<PairStatus[]> {
+/** Pairs read at once by default (status --parallel). */
+export const DEFAULT_STATUS_PARALLEL = 8;
+
+/** Status of the chosen pairs (all when `pairs` is empty; an unknown name is a UsageError), `parallel` at once. */
+export async function inventoryStatus(inv: Inventory, pairs: string[] = [], parallel = DEFAULT_STATUS_PARALLEL): Promise<PairStatus[]> {
   const chosen = selectPairs(inv, pairs);
-  return withConnections(inv, (conn) => Promise.all(chosen.map((pair) => readPairStatus(conn, pair))));
+  return withConnections(inv, (conn) => mapLimit(chosen, parallel, (pair) => readPairStatus(conn, pair)));
 }

@@ -1,0 +1,28 @@
+// Is dist/ (src/ bundled by scripts/build-bin.ts) current? Only when its stamp is newer than every
+// file under src/: an edited, added or checked-out source file makes the bin run the TypeScript
+// itself instead, so a stale bundle is never run. Plain JavaScript: the bin reads it before tsx.
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const BUNDLE_ENTRY = 'dist/duet.mjs';
+export const BUNDLE_STAMP = 'dist/.built';
+
+/** Newest mtime (ms) of the files under dir, recursively. */
+export function newestMtime(dir) {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs, entry.isDirectory() ? statSync(path).mtimeMs : 0);
+  }
+  return newest;
+}
+
+/** True when root/dist holds a bundle built after the last change under root/src. */
+export function bundleIsCurrent(root) {
+  try {
+    statSync(join(root, BUNDLE_ENTRY));
+    return statSync(join(root, BUNDLE_STAMP)).mtimeMs > newestMtime(join(root, 'src'));
+  } catch {
+    return false;
+  }
+}
