@@ -2,6 +2,7 @@
 // bin in a fresh process each), cold provision, no-op provision, verify and status over all pairs.
 // One JSON line per measurement on stdout: {"pairs":N,"measure":"cold","seconds":...}; plus the
 // controller's peak RSS per command and the hosts' memory (PSS). Asserts nothing but exit codes.
+// `bin` says whether the bin ran dist/ (npm run build, current) or the TypeScript through tsx.
 // npx tsx bench/fleet.ts --pairs N [--runs R] [--parallel P]
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
@@ -9,6 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fixturesStatus, fixturesUp, statePath } from '../src/fixtures/index.ts';
+import { packagePath } from '../src/paths.ts';
+// @ts-expect-error plain JavaScript, read by the bin before tsx
+import { bundleIsCurrent } from '../bin/bundle-current.js';
 import { withFixtureHosts } from './harness.ts';
 
 const { values } = parseArgs({ options: { pairs: { type: 'string', default: '1' }, runs: { type: 'string', default: '1' }, parallel: { type: 'string' } } });
@@ -49,7 +53,7 @@ async function measure(name: string, args: string[], okCodes: number[] = [0]): P
     process.stderr.write(output);
     throw new Error(`duet ${args.join(' ')} exited ${code}`);
   }
-  emit({ measure: name, seconds: Number(seconds.toFixed(2)), ...(rssMb === undefined ? {} : { rssMb: Number(rssMb.toFixed(0)) }) });
+  emit({ measure: name, seconds: Number(seconds.toFixed(2)), bin: bundleIsCurrent(packagePath()) ? 'bundle' : 'tsx', ...(rssMb === undefined ? {} : { rssMb: Number(rssMb.toFixed(0)) }) });
 }
 
 await withFixtureHosts(async () => {

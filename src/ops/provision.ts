@@ -84,7 +84,7 @@ export async function provision(inv: Inventory, opts: ProvisionOptions): Promise
     // Then each pair's plan, from its live state: a refusal (differing data, extra grants, the wrong
     // server flavor) stops the run here too.
     const pairs = [...new Set([...work, ...lbWork].map((w) => w.pair))];
-    const pairPlans = await planPairs(inv, pool, pairs, work);
+    const pairPlans = await planPairs(inv, pool, pairs, work, opts.parallel);
     const report: ProvisionReport = {
       dryRun: opts.dryRun,
       aborted: false,
@@ -156,18 +156,19 @@ function describeWork(pending: Array<Work<HostSpec>>, pairActions: number): stri
  * Each pair's plan (both of its nodes selected): what converge will do after the files, from the
  * live state read now. Servers the files restart are planned as coming up read-only.
  */
-async function planPairs(inv: Inventory, pool: HostPool, pairs: PairSpec[], work: HostWork[]): Promise<Map<string, PairConvergence>> {
+async function planPairs(inv: Inventory, pool: HostPool, pairs: PairSpec[], work: HostWork[], parallel: number): Promise<Map<string, PairConvergence>> {
   const conn = new NodeConnections(pool);
   const plans = new Map<string, PairConvergence>();
   try {
-    for (const pair of pairs) {
+    // `parallel` pairs read at once; the map keeps the inventory's order.
+    const planned = await mapLimit(pairs, parallel, async (pair): Promise<PairConvergence | undefined> => {
       const hosts = work.filter((w) => w.pair === pair);
-      if (hosts.length < 2) continue;
+      if (hosts.length < 2) return undefined;
       const writer = currentWriter(pair, hosts);
       const restarting = new Set(hosts.filter((h) => h.plan.services.includes('mysql') && h.facts.running.mysql).map((h) => h.node.name));
-      const planned = await planPairNow(inv, pair, conn, { writer, restarting });
-      plans.set(pair.name, { pair: pair.name, writer, planned, actions: [] });
-    }
+      return { pair: pair.name, writer, planned: await planPairNow(inv, pair, conn, { writer, restarting }), actions: [] };
+    });
+    for (const plan of planned) if (plan) plans.set(plan.pair, plan);
   } finally {
     await conn.closeMysql();
   }
