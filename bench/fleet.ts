@@ -9,13 +9,15 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { fixturesStatus, fixturesUp, statePath } from '../src/fixtures/index.ts';
+import { fixturesDown, fixturesStatus, fixturesUp, releaseHostLock, statePath } from '../src/fixtures/index.ts';
 import { packagePath } from '../src/paths.ts';
 // @ts-expect-error plain JavaScript, read by the bin before tsx
 import { bundleIsCurrent } from '../bin/bundle-current.js';
 import { withFixtureHosts } from './harness.ts';
 
-const { values } = parseArgs({ options: { pairs: { type: 'string', default: '1' }, runs: { type: 'string', default: '1' }, parallel: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { pairs: { type: 'string', default: '1' }, runs: { type: 'string', default: '1' }, parallel: { type: 'string' }, 'max-minutes': { type: 'string', default: '9' } },
+});
 const pairs = Number(values.pairs);
 const runs = Number(values.runs);
 const parallel = values.parallel ?? String(pairs);
@@ -57,7 +59,28 @@ async function measure(name: string, args: string[], env?: NodeJS.ProcessEnv): P
   emit({ measure: name, seconds: Number(seconds.toFixed(2)), bin: env?.DUET_NO_BUNDLE === '1' || !bundleIsCurrent(packagePath()) ? 'tsx' : 'bundle', ...(rssMb === undefined ? {} : { rssMb: Number(rssMb.toFixed(0)) }) });
 }
 
+/**
+ * Bounded: once the hosts are ours, the run gets --max-minutes; past that, or on Ctrl-C / SIGTERM,
+ * the hosts are torn down and the lock released before exiting (waiting for the lock is not counted).
+ */
+function guard(): () => void {
+  const abort = async (why: string) => {
+    progress(`${why}: tearing the fixture hosts down`);
+    await fixturesDown().catch((err: unknown) => progress(`down failed: ${String(err)}`));
+    releaseHostLock();
+    process.exit(1);
+  };
+  const timer = setTimeout(() => void abort(`over ${values['max-minutes']} min`), Number(values['max-minutes']) * 60_000);
+  const onSignal = (signal: NodeJS.Signals) => void abort(signal);
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+  return () => {
+    clearTimeout(timer);
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+  };
+}
+
 await withFixtureHosts(async () => {
+  const unguard = guard();
   for (let run = 0; run < runs; run++) {
     const upStarted = performance.now();
     const state = await fixturesUp({ pairs, log: progress });
@@ -75,6 +98,7 @@ await withFixtureHosts(async () => {
     const pssMb = (command?: string) => processes.filter((p) => !command || p.command === command).reduce((sum, p) => sum + p.pssKb, 0) / 1024;
     emit({ measure: 'hosts-pss', mb: Math.round(pssMb()), mariadbdMb: Math.round(pssMb('mariadbd')), hosts: status.hosts.length });
   }
+  unguard();
 });
 
 async function supportsParallel(command: string): Promise<boolean> {
