@@ -3,7 +3,7 @@
 // One JSON line per measurement on stdout: {"pairs":N,"measure":"cold","seconds":...}; plus the
 // controller's peak RSS per command and the hosts' memory (PSS). Asserts nothing but exit codes.
 // `bin` says whether the bin ran dist/ (npm run build, current) or the TypeScript through tsx.
-// npx tsx bench/fleet.ts --pairs N [--runs R] [--parallel P]
+// npx tsx bench/fleet.ts --pairs N [--runs R] [--parallel P] [--max-minutes M] [--profile DIR]
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +16,7 @@ import { bundleIsCurrent } from '../bin/bundle-current.js';
 import { withFixtureHosts } from './harness.ts';
 
 const { values } = parseArgs({
-  options: { pairs: { type: 'string', default: '1' }, runs: { type: 'string', default: '1' }, parallel: { type: 'string' }, 'max-minutes': { type: 'string', default: '9' } },
+  options: { pairs: { type: 'string', default: '1' }, runs: { type: 'string', default: '1' }, parallel: { type: 'string' }, 'max-minutes': { type: 'string', default: '9' }, profile: { type: 'string' } },
 });
 const pairs = Number(values.pairs);
 const runs = Number(values.runs);
@@ -28,9 +28,9 @@ const emit = (record: Record<string, unknown>) => process.stdout.write(`${JSON.s
 const progress = (line: string) => process.stderr.write(`fleet bench: ${line}\n`);
 
 /** Runs `duet ARGS` as a command; wall seconds, peak RSS (MB, from /usr/bin/time) and the exit code. */
-async function duet(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ seconds: number; rssMb: number | undefined; code: number; output: string }> {
+async function duet(args: string[], env: NodeJS.ProcessEnv = process.env, nodeFlags: string[] = []): Promise<{ seconds: number; rssMb: number | undefined; code: number; output: string }> {
   const rssFile = join(tmpdir(), `duet-fleet-rss-${process.pid}`);
-  const argv = existsSync(TIME) ? [TIME, '-f', '%M', '-o', rssFile, process.execPath, BIN, ...args] : [process.execPath, BIN, ...args];
+  const argv = existsSync(TIME) ? [TIME, '-f', '%M', '-o', rssFile, process.execPath, ...nodeFlags, BIN, ...args] : [process.execPath, ...nodeFlags, BIN, ...args];
   const started = performance.now();
   const { code, output } = await new Promise<{ code: number; output: string }>((resolve, reject) => {
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env });
@@ -90,6 +90,8 @@ await withFixtureHosts(async () => {
     for (let i = 0; i < 3; i++) await measure('no-op', ['provision', inventory, '--yes', '--parallel', parallel]);
     // The same through tsx, for the start-up cost the bundle saves.
     await measure('no-op', ['provision', inventory, '--yes', '--parallel', parallel], { ...process.env, DUET_NO_BUNDLE: '1' });
+    // --profile DIR: one more no-op under `node --cpu-prof`, for where its time goes.
+    if (values.profile) await duet(['provision', inventory, '--yes', '--parallel', parallel], process.env, ['--cpu-prof', '--cpu-prof-dir', values.profile]);
     await measure('dry-run', ['provision', inventory, '--dry-run', '--parallel', parallel]);
     await measure('verify', ['verify', inventory, ...(await supportsParallel('verify') ? ['--parallel', parallel] : [])]);
     await measure('status', ['status', inventory, ...(await supportsParallel('status') ? ['--parallel', parallel] : [])]);
