@@ -3,7 +3,8 @@
 // One JSON line per measurement on stdout: {"pairs":N,"measure":"cold","seconds":...}; plus the
 // controller's peak RSS per command and the hosts' memory (PSS). Asserts nothing but exit codes.
 // `bin` says whether the bin ran dist/ (npm run build, current) or the TypeScript through tsx.
-// npx tsx bench/fleet.ts --pairs N [--runs R] [--parallel P] [--max-minutes M] [--profile DIR]
+// npx tsx bench/fleet.ts --pairs N[,N...] [--runs R] [--parallel P] [--max-minutes M] [--profile DIR]
+// (several sizes one after the other under one hold of the fixture lock: --pairs 1,5,20)
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,9 +19,9 @@ import { withFixtureHosts } from './harness.ts';
 const { values } = parseArgs({
   options: { pairs: { type: 'string', default: '1' }, runs: { type: 'string', default: '1' }, parallel: { type: 'string' }, 'max-minutes': { type: 'string', default: '9' }, profile: { type: 'string' } },
 });
-const pairs = Number(values.pairs);
+const sizes = values.pairs.split(',').map(Number);
+let pairs = sizes[0]!;
 const runs = Number(values.runs);
-const parallel = values.parallel ?? String(pairs);
 const BIN = new URL('../bin/duet.js', import.meta.url).pathname;
 const TIME = '/usr/bin/time';
 
@@ -81,7 +82,10 @@ function guard(): () => void {
 
 await withFixtureHosts(async () => {
   const unguard = guard();
-  for (let run = 0; run < runs; run++) {
+  for (const [size, run] of sizes.flatMap((n) => Array.from({ length: runs }, (_, r) => [n, r] as const))) {
+    pairs = size;
+    const parallel = values.parallel ?? String(pairs);
+    progress(`${pairs} pair(s), run ${run + 1} of ${runs}`);
     const upStarted = performance.now();
     const state = await fixturesUp({ pairs, log: progress });
     emit({ measure: 'fixtures-up', seconds: Number(((performance.now() - upStarted) / 1000).toFixed(2)) });
