@@ -6,11 +6,11 @@
 // npx tsx bench/fleet.ts --pairs N[,N...] [--runs R] [--parallel P] [--max-minutes M] [--profile DIR]
 // (several sizes one after the other under one hold of the fixture lock: --pairs 1,5,20)
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { fixturesDown, fixturesStatus, fixturesUp, releaseHostLock, statePath } from '../src/fixtures/index.ts';
+import { fixtureStateDir, fixturesDown, fixturesStatus, fixturesUp, releaseHostLock, statePath } from '../src/fixtures/index.ts';
 import { packagePath } from '../src/paths.ts';
 // @ts-expect-error plain JavaScript, read by the bin before tsx
 import { bundleIsCurrent } from '../bin/bundle-current.js';
@@ -55,7 +55,12 @@ async function measure(name: string, args: string[], env?: NodeJS.ProcessEnv): P
   const okCodes = [0];
   if (!okCodes.includes(code)) {
     process.stderr.write(output);
-    throw new Error(`duet ${args.join(' ')} exited ${code}`);
+    // The hosts' logs (ha-log, MariaDB's error log) outlive the teardown that follows.
+    const kept = join(tmpdir(), `duet-fleet-logs-${process.pid}`);
+    for (const host of readdirSync(statePath(fixtureStateDir(), 'hosts'))) {
+      cpSync(join(statePath(fixtureStateDir(), 'hosts'), host, 'log'), join(kept, host), { recursive: true });
+    }
+    throw new Error(`duet ${args.join(' ')} exited ${code}; the hosts' /var/log are kept in ${kept}`);
   }
   emit({ measure: name, seconds: Number(seconds.toFixed(2)), bin: env?.DUET_NO_BUNDLE === '1' || !bundleIsCurrent(packagePath()) ? 'tsx' : 'bundle', ...(rssMb === undefined ? {} : { rssMb: Number(rssMb.toFixed(0)) }) });
 }
