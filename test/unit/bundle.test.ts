@@ -41,7 +41,13 @@ describe("the bin's bundle", () => {
       assert.equal(bundleIsCurrent(root), false, 'no stamp');
       writeFileSync(join(root, 'dist/.built'), '');
       assert.equal(bundleIsCurrent(root), true);
+      writeFileSync(join(root, 'package.json'), '{}');
+      utimesSync(join(root, 'package.json'), past, past);
+      assert.equal(bundleIsCurrent(root), true, 'package.json older than the build');
       const future = new Date(Date.now() + 60_000);
+      utimesSync(join(root, 'package.json'), future, future);
+      assert.equal(bundleIsCurrent(root), false, 'packages changed after the build');
+      utimesSync(join(root, 'package.json'), past, past);
       utimesSync(join(root, 'src/cli/a.ts'), future, future);
       assert.equal(bundleIsCurrent(root), false, 'a source edited after the build');
     } finally {
