@@ -4,7 +4,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { UsageError } from '../errors.ts';
 import { withDuetDefaults, type DuetCommand } from './command.ts';
-import { COMMANDS } from './commands/index.ts';
+import { commandsFor } from './commands/table.ts';
 import { runMain } from './main.ts';
 
 /** Runs one command as its own program: `npx tsx scripts/<name>.ts ARGS`. */
@@ -17,9 +17,13 @@ export function runScript(command: DuetCommand, args: string[] = hideBin(process
   }, args);
 }
 
-/** `duet <command> ARGS`, and `duet completion` (a bash/zsh completion script). */
-export function runDuet(args: string[] = hideBin(process.argv), commands: readonly DuetCommand[] = COMMANDS): void {
+/**
+ * `duet <command> ARGS`, and `duet completion` (a bash/zsh completion script). Without `given`, only
+ * the named command's module is loaded (start-up time), or every one when the arguments name none.
+ */
+export function runDuet(args: string[] = hideBin(process.argv), given?: readonly DuetCommand[]): void {
   runMain(async () => {
+    const commands = given ?? (await commandsFor(args));
     const named = commands.find((c) => c.name === args[0]);
     let parser = withDuetDefaults(yargs(args), 'duet', named ? `duet ${named.name}` : 'duet')
       .usage('duet <command> ...\n\nOne inventory YAML -> a running, verified MySQL/MariaDB master-master pair with a Heartbeat floating IP.')

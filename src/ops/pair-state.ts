@@ -295,20 +295,25 @@ async function readConvergeNode(inv: Inventory, pair: PairSpec, conn: NodeConnec
     const login = grants.exists ? await tryLogin(await conn.ssh(peer), node.address, MYSQL_PORT, user, password, LOGIN_TEST_MS) : undefined;
     return { ...grants, login };
   };
-  const state = await readInstanceState(session);
+  // Asked at once: the login tests run on the peer over SSH while this server answers the queries.
+  const [state, replication, fence, databases, duetSchema, topology] = await Promise.all([
+    readInstanceState(session),
+    account(inv.mysql.replication.user, inv.mysql.replication.password, REPLICATION_ACCOUNT),
+    account(FENCE_USER, pair.failover.fencePassword, FENCE_ACCOUNT),
+    missingDatabases(session, inv.mysql.databases),
+    missingDuetSchema(session),
+    readTopology(session).catch(() => undefined),
+  ]);
   facts.server = {
     flavor: session.dialect.flavor,
     version: session.dialect.version.text,
     gtidMode: session.dialect.gtidMode,
     readOnly: state.readOnly,
     replica: state.replica,
-    accounts: {
-      replication: await account(inv.mysql.replication.user, inv.mysql.replication.password, REPLICATION_ACCOUNT),
-      fence: await account(FENCE_USER, pair.failover.fencePassword, FENCE_ACCOUNT),
-    },
-    missingDatabases: await missingDatabases(session, inv.mysql.databases),
-    missingDuetSchema: await missingDuetSchema(session),
-    topology: await readTopology(session).catch(() => undefined),
+    accounts: { replication, fence },
+    missingDatabases: databases,
+    missingDuetSchema: duetSchema,
+    topology,
   };
   return facts;
 }

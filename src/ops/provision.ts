@@ -12,6 +12,7 @@ import { changedFiles, hostHasWork, planHost, type HostPlan, type Repair } from 
 import { desiredFiles, HARESOURCES_PATH, loadBalancerFiles, recordedWriter, type DesiredFile } from '../render/desired.ts';
 import { firewallReloadReasons } from './verify-firewall.ts';
 import { HostPool } from '../transport/pool.ts';
+import { mapLimit } from './fan-out.ts';
 import type { SshConnection } from '../transport/ssh.ts';
 import { applyHostPlan } from './apply.ts';
 import { maintenanceCommand } from './services.ts';
@@ -83,7 +84,7 @@ export async function provision(inv: Inventory, opts: ProvisionOptions): Promise
     // Then each pair's plan, from its live state: a refusal (differing data, extra grants, the wrong
     // server flavor) stops the run here too.
     const pairs = [...new Set([...work, ...lbWork].map((w) => w.pair))];
-    const pairPlans = await planPairs(inv, pool, pairs, work);
+    const pairPlans = await planPairs(inv, pool, pairs, work, opts.parallel);
     const report: ProvisionReport = {
       dryRun: opts.dryRun,
       aborted: false,
@@ -108,7 +109,7 @@ export async function provision(inv: Inventory, opts: ProvisionOptions): Promise
     // Failures of a host or pair are in the report (exit 1); anything else escaping from here on
     // comes after hosts may have been changed: an ApplyError (exit 5), never "nothing changed".
     await afterFirstChange('provision failed while applying changes', () =>
-      inBatches(pairs, opts.parallel, async (pair) => {
+      mapLimit(pairs, opts.parallel, async (pair) => {
         const hosts = work.filter((w) => w.pair === pair);
         const convergence = hosts.length > 0 ? await provisionPair(inv, pool, pair, hosts, pairPlans.get(pair.name), opts) : undefined;
         if (convergence) report.pairs[report.pairs.findIndex((p) => p.pair === pair.name)] = convergence;
@@ -155,18 +156,19 @@ function describeWork(pending: Array<Work<HostSpec>>, pairActions: number): stri
  * Each pair's plan (both of its nodes selected): what converge will do after the files, from the
  * live state read now. Servers the files restart are planned as coming up read-only.
  */
-async function planPairs(inv: Inventory, pool: HostPool, pairs: PairSpec[], work: HostWork[]): Promise<Map<string, PairConvergence>> {
+async function planPairs(inv: Inventory, pool: HostPool, pairs: PairSpec[], work: HostWork[], parallel: number): Promise<Map<string, PairConvergence>> {
   const conn = new NodeConnections(pool);
   const plans = new Map<string, PairConvergence>();
   try {
-    for (const pair of pairs) {
+    // `parallel` pairs read at once; the map keeps the inventory's order.
+    const planned = await mapLimit(pairs, parallel, async (pair): Promise<PairConvergence | undefined> => {
       const hosts = work.filter((w) => w.pair === pair);
-      if (hosts.length < 2) continue;
+      if (hosts.length < 2) return undefined;
       const writer = currentWriter(pair, hosts);
       const restarting = new Set(hosts.filter((h) => h.plan.services.includes('mysql') && h.facts.running.mysql).map((h) => h.node.name));
-      const planned = await planPairNow(inv, pair, conn, { writer, restarting });
-      plans.set(pair.name, { pair: pair.name, writer, planned, actions: [] });
-    }
+      return { pair: pair.name, writer, planned: await planPairNow(inv, pair, conn, { writer, restarting }), actions: [] };
+    });
+    for (const plan of planned) if (plan) plans.set(plan.pair, plan);
   } finally {
     await conn.closeMysql();
   }
@@ -351,14 +353,6 @@ function currentWriter(pair: PairSpec, hosts: HostWork[]): string {
   const recorded = new Set(hosts.map((h) => recordedWriter(pair, h.facts.files.get(HARESOURCES_PATH)?.content)).filter((w) => w !== undefined));
   if (recorded.size === 1) return [...recorded][0]!;
   return (pair.nodes.find((n) => n.preferred) ?? pair.nodes[0]).name;
-}
-
-async function inBatches<T>(items: T[], size: number, fn: (item: T) => Promise<void>): Promise<void> {
-  const queue = [...items];
-  const workers = Array.from({ length: Math.max(1, Math.min(size, queue.length)) }, async () => {
-    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await fn(item);
-  });
-  await Promise.all(workers);
 }
 
 function summarize(report: ProvisionReport): ProvisionReport {

@@ -8,6 +8,7 @@ import { replicaError } from '../mysql/model.ts';
 import { HA_LOG_PATH, HARESOURCES_PATH, recordedWriter } from '../render/desired.ts';
 import { shellQuote } from '../transport/shell.ts';
 import { HostPool } from '../transport/pool.ts';
+import { mapLimit } from './fan-out.ts';
 import { NodeConnections, readNodeState, type NodeLiveState } from './pair-state.ts';
 import { readTopology, type TopologyView } from './topology.ts';
 import { formatTierStatus, readTierStatus, type TierStatus } from './load-balancers.ts';
@@ -201,13 +202,19 @@ export async function readNodeExtras(conn: NodeConnections, live: NodeLiveState)
   return { topology, haresources: haresources.code === 0 ? haresources.stdout : undefined, roleLines: roles.stdout.split('\n').filter((l) => l !== '') };
 }
 
-/** Both nodes, each read on its own: a node SSH cannot reach is reported, not fatal. */
-export async function readPairStatus(conn: NodeConnections, pair: PairSpec): Promise<PairStatus> {
+/**
+ * Both nodes, each read on its own: a node SSH cannot reach, or (with `deadlineMs`) one that has not
+ * answered everything within that time, is reported as unreachable, not fatal.
+ */
+export async function readPairStatus(conn: NodeConnections, pair: PairSpec, deadlineMs?: number): Promise<PairStatus> {
   const read = await Promise.all(
     pair.nodes.map(async (node): Promise<[NodeLiveState, NodeExtras]> => {
       try {
-        const live = await readNodeState(conn, pair, node);
-        return [live, await readNodeExtras(conn, live)];
+        const reading = (async (): Promise<[NodeLiveState, NodeExtras]> => {
+          const live = await readNodeState(conn, pair, node);
+          return [live, await readNodeExtras(conn, live)];
+        })();
+        return await (deadlineMs === undefined ? reading : withDeadline(reading, deadlineMs, node.name));
       } catch (err) {
         if (!(err instanceof TransportError)) throw err;
         const live: NodeLiveState = { node, holdsVip: false, heartbeatRunning: false, mysqlRunning: false, mysql: undefined };
@@ -232,8 +239,24 @@ export async function withConnections<T>(inv: Inventory, body: (conn: NodeConnec
   }
 }
 
-/** Status of the chosen pairs (all when `pairs` is empty; an unknown name is a UsageError). */
-export async function inventoryStatus(inv: Inventory, pairs: string[] = []): Promise<PairStatus[]> {
+/** Pairs read at once by default (status --parallel), and how long a node may take to answer (--timeout). */
+export const DEFAULT_STATUS_PARALLEL = 8;
+export const DEFAULT_STATUS_TIMEOUT_MS = 15_000;
+
+/** A TransportError naming the node when `work` has not settled within `ms` (its connections are closed at the end). */
+function withDeadline<T>(work: Promise<T>, ms: number, node: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TransportError(`no answer within ${ms / 1000} s`, { host: node, hint: 'a slow or hung host: check its load, sshd and MariaDB; raise --timeout for slow links' })), ms);
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Status of the chosen pairs (all when `pairs` is empty; an unknown name is a UsageError), `parallel`
+ * at once; a node that does not answer within `timeoutMs` is reported as unreachable.
+ */
+export async function inventoryStatus(inv: Inventory, pairs: string[] = [], parallel = DEFAULT_STATUS_PARALLEL, timeoutMs = DEFAULT_STATUS_TIMEOUT_MS): Promise<PairStatus[]> {
   const chosen = selectPairs(inv, pairs);
-  return withConnections(inv, (conn) => Promise.all(chosen.map((pair) => readPairStatus(conn, pair))));
+  return withConnections(inv, (conn) => mapLimit(chosen, parallel, (pair) => readPairStatus(conn, pair, timeoutMs)));
 }

@@ -29,6 +29,7 @@ import { LIVE_RULES_COMMAND } from '../plan/facts.ts';
 import { changedFiles } from '../plan/plan.ts';
 import { desiredFiles } from '../render/desired.ts';
 import { HostPool } from '../transport/pool.ts';
+import { mapLimit } from './fan-out.ts';
 import { MYSQL_PORT } from '../inventory/model.ts';
 import { NodeConnections, probeMysqlPort, readNodeState, type NodeLiveState, type PortAnswer } from './pair-state.ts';
 import { planLoadBalancer, planNode } from './provision.ts';
@@ -61,10 +62,12 @@ export interface VerifyOptions {
   timeoutMs: number;
   /** Compare CHECKSUM TABLE of the replicated tables (a full read of every table). */
   checksum: boolean;
+  /** Pairs verified at once (--parallel); a slow pair holds one of these, not the others (default 8). */
+  parallel?: number;
 }
 
 /** What verify does when not told otherwise (the command line's defaults too). */
-export const DEFAULT_VERIFY_OPTIONS: VerifyOptions = { pairs: [], maxLagSeconds: 30, timeoutMs: 5000, checksum: true };
+export const DEFAULT_VERIFY_OPTIONS: VerifyOptions & { parallel: number } = { pairs: [], maxLagSeconds: 30, timeoutMs: 5000, checksum: true, parallel: 8 };
 
 export interface VerifyReport {
   inventory: string;
@@ -93,7 +96,7 @@ export async function verify(inv: Inventory, opts: VerifyOptions): Promise<Verif
   const pool = new HostPool(inv.ssh);
   let perPair: Finding[][];
   try {
-    perPair = await Promise.all(pairs.map((pair) => verifyPair(inv, pool, pair, opts)));
+    perPair = await mapLimit(pairs, opts.parallel ?? DEFAULT_VERIFY_OPTIONS.parallel, (pair) => verifyPair(inv, pool, pair, opts));
   } finally {
     await pool.closeAll();
   }

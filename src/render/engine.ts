@@ -1,11 +1,11 @@
 // The template engine: one private Handlebars instance, strict about every variable, loading
 // templates/NAME.hbs next to the package. Rendering is pure apart from reading those files.
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import { RenderError } from '../errors.ts';
+import { packagePath } from '../paths.ts';
 
-const templatesDir = fileURLToPath(new URL('../../templates/', import.meta.url));
+const templatesDir = `${packagePath('templates')}/`;
 
 function templatePath(name: string): string {
   return `${templatesDir}${name}.hbs`;

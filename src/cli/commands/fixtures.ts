@@ -11,16 +11,17 @@ import {
   fixturesUp,
   healHost,
   killDaemon,
+  MAX_FLEET_PAIRS,
   partitionHost,
   statePath,
   type FixtureStatus,
 } from '../../fixtures/index.ts';
-import { defineCommand } from '../command.ts';
+import { defineCommand, describeRule, parseNumberOption } from '../command.ts';
 
 const started = performance.now();
 const log = (line: string) => process.stderr.write(`fixtures [${((performance.now() - started) / 1000).toFixed(1)} s] ${line}\n`);
 
-function formatStatus({ state, hosts, vipHolders }: FixtureStatus): string {
+function formatStatus({ state, hosts, vips }: FixtureStatus): string {
   const lines = hosts.map((host) => {
     const head = `${host.name.padEnd(6)} ${host.address.padEnd(13)} anchor ${host.anchorPid ?? '-'}`;
     if (!host.running) return `${head}  NOT RUNNING`;
@@ -28,7 +29,9 @@ function formatStatus({ state, hosts, vipHolders }: FixtureStatus): string {
     const daemons = [...new Set(host.processes.map((p) => p.command))].sort().join(' ');
     return `${head}  ${pssMb.toFixed(0)} MB PSS  ${daemons || '(no daemons)'}`;
   });
-  lines.push(`floating IP ${state.vip}: ${vipHolders.length === 0 ? 'not held' : vipHolders.join(' and ')}`);
+  for (const { address, holders } of vips) lines.push(`floating IP ${address}: ${holders.length === 0 ? 'not held' : holders.join(' and ')}`);
+  const totalMb = hosts.flatMap((host) => host.processes).reduce((sum, p) => sum + p.pssKb, 0) / 1024;
+  lines.push(`total ${totalMb.toFixed(0)} MB PSS in ${hosts.length} hosts${state.vips ? ` (${state.vips.length} pairs, inventory ${statePath(state.stateDir, 'fleetInventory')})` : ''}`);
   return lines.join('\n');
 }
 
@@ -42,6 +45,8 @@ function execInteractive(host: string, command: string[]): Promise<number> {
   });
 }
 
+const PAIRS_RULE = { integer: true, min: 1, max: MAX_FLEET_PAIRS };
+
 const ACTIONS = ['up', 'down', 'status', 'exec', 'crash', 'boot', 'partition', 'heal', 'kill'] as const;
 
 export const fixtures = defineCommand({
@@ -51,7 +56,14 @@ export const fixtures = defineCommand({
   builder: (y) =>
     y
       .command('up', 'remove leftovers, then build fresh bare hosts', (c) =>
-        c.option('hosts', { type: 'string', default: DEFAULT_HOST_SPECS, describe: 'name[:lastOctet],... (app*/lb* hosts get no MariaDB server)' }),
+        c
+          .option('hosts', { type: 'string', describe: `name[:lastOctet],... (app*/lb* hosts get no MariaDB server; default ${DEFAULT_HOST_SPECS})` })
+          .option('pairs', {
+            requiresArg: true,
+            describe: `build N pairs (db1..db2N, app1, a floating IP each) and their inventory in the state folder (fleet.yml); instead of --hosts (${describeRule(PAIRS_RULE)})`,
+            coerce: (value: unknown) => parseNumberOption('pairs', value, PAIRS_RULE),
+          })
+          .conflicts('pairs', 'hosts'),
       )
       .command('down', 'end every host and remove namespaces, bridge and state (safe to repeat)')
       .command('status', 'hosts, anchor PIDs, daemons, memory, floating IP holder')
@@ -70,6 +82,7 @@ export const fixtures = defineCommand({
         c.positional('host', { type: 'string', demandOption: true }).positional('process', { type: 'string', demandOption: true }),
       )
       .example('$0 up --hosts db1,db2,app1', '')
+      .example('$0 up --pairs 5', 'five pairs (db1..db10, app1) and .fixtures/fleet.yml to provision them')
       .example('$0 crash db1 && sleep 10 && $0 boot db1', 'a power cut of db1, then power on')
       .example('$0 exec db1 -- ss -ltn', '')
       .example('ssh -F .fixtures/ssh_config db1', 'log into a host with the real ssh client')
@@ -81,8 +94,10 @@ export const fixtures = defineCommand({
     const action = argv._.map(String).filter((word) => (ACTIONS as readonly string[]).includes(word)).at(-1);
     switch (action) {
       case 'up': {
-        const state = await fixturesUp({ hosts: argv.hosts as string, log });
+        const pairs = argv.pairs as number | undefined;
+        const state = await fixturesUp({ hosts: argv.hosts as string | undefined, ...(pairs ? { pairs } : {}), log });
         log(`up; log in with: ssh -F ${statePath(state.stateDir, 'sshConfig')} ${state.hosts[0]?.name ?? ''}`);
+        if (pairs) log(`inventory of the ${pairs} pair(s): ${statePath(state.stateDir, 'fleetInventory')}`);
         return;
       }
       case 'down':

@@ -1,6 +1,6 @@
 // status: each pair's writer first, then the read-only node, and loud warnings for what is wrong.
 import { loadInventory } from '../../inventory/load.ts';
-import { allWarnings, formatPairStatus, inventoryStatus, type PairStatus } from '../../ops/status.ts';
+import { allWarnings, DEFAULT_STATUS_PARALLEL, DEFAULT_STATUS_TIMEOUT_MS, formatPairStatus, inventoryStatus, type PairStatus } from '../../ops/status.ts';
 import { formatHistoryEntry, readAuditLog, roleHistory } from '../../audit.ts';
 import { commaList, defineCommand, numberOption, traceWhen, verboseOption } from '../command.ts';
 
@@ -13,6 +13,8 @@ export const status = defineCommand({
       .positional('inventory', { type: 'string', demandOption: true, describe: 'inventory YAML file' })
       .option('pair', { type: 'string', array: true, describe: 'only these pairs (repeat or comma-separate)' })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON document on stdout' })
+      .option('parallel', numberOption('parallel', { integer: true, min: 1, max: 64, default: DEFAULT_STATUS_PARALLEL, describe: 'pairs read at once (an unreachable node is reported after its SSH timeout; the other pairs go on)' }))
+      .option('timeout', numberOption('timeout', { min: 1, max: 3600, default: DEFAULT_STATUS_TIMEOUT_MS / 1000, describe: 'seconds a node may take to answer before it is reported as unreachable' }))
       .option('verbose', verboseOption)
       .option(
         'history',
@@ -24,7 +26,7 @@ export const status = defineCommand({
   run: async (argv) => {
     traceWhen(argv.verbose);
     const inv = await loadInventory(argv.inventory as string);
-    const statuses = await inventoryStatus(inv, commaList(argv.pair));
+    const statuses = await inventoryStatus(inv, commaList(argv.pair), argv.parallel, argv.timeout * 1000);
     // --history: each pair's last role changes, from this machine's audit log.
     const entries = argv.history > 0 ? readAuditLog(inv.auditLog) : [];
     const history = (pair: string) => roleHistory(entries, [pair], argv.history);

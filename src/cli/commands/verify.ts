@@ -15,6 +15,7 @@ export const verify = defineCommand({
       .option('max-lag', numberOption('max-lag', { min: 0, default: DEFAULT_VERIFY_OPTIONS.maxLagSeconds, describe: 'seconds a replica may be behind before it fails' }))
       .option('timeout', numberOption('timeout', { min: 1, max: 3600, default: DEFAULT_VERIFY_OPTIONS.timeoutMs / 1000, describe: 'seconds a canary row, a TCP probe or a catch-up wait may take' }))
       .option('checksum', { type: 'boolean', default: DEFAULT_VERIFY_OPTIONS.checksum, describe: 'compare CHECKSUM TABLE of the replicated tables (reads every row; --no-checksum skips it)' })
+      .option('parallel', numberOption('parallel', { integer: true, min: 1, max: 64, default: DEFAULT_VERIFY_OPTIONS.parallel, describe: 'pairs verified at once (a slow or unreachable pair holds one of these for its timeout, not the others)' }))
       .option('verbose', verboseOption)
       .example('$0 inventory/fixtures.yml', 'verify the fixture pair')
       .example('$0 inventory/shop.yml --json --no-checksum', 'machine-readable, without reading every table')
@@ -30,6 +31,7 @@ export const verify = defineCommand({
       maxLagSeconds: argv.maxLag,
       timeoutMs: argv.timeout * 1000,
       checksum: argv.checksum,
+      parallel: argv.parallel,
     });
     process.stdout.write(argv.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
     return exitCodeFor(report);

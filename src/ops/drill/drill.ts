@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { packagePath } from '../../paths.ts';
 import { ApplyError, UsageError } from '../../errors.ts';
 import type { HostSpec, Inventory, NodeSpec, PairSpec } from '../../inventory/model.ts';
 import { peerOf } from '../../inventory/model.ts';
@@ -88,7 +88,7 @@ export interface DrillReport {
 
 const SAMPLE_MS = 100;
 const HEALTHY_TIMEOUT_MS = 150_000;
-const CLIENT = fileURLToPath(new URL('./client.ts', import.meta.url));
+const CLIENT = packagePath('src/ops/drill/client.ts');
 
 /** Where the drill runs: the fixture hosts (every fault), or real hosts (operator actions only). */
 interface Site {

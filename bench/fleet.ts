@@ -1,0 +1,118 @@
+// Fleet figures: N fixture pairs (`fixtures up --pairs N`), then, as a user runs them (the package's
+// bin in a fresh process each), cold provision, no-op provision, verify and status over all pairs.
+// One JSON line per measurement on stdout: {"pairs":N,"measure":"cold","seconds":...}; plus the
+// controller's peak RSS per command and the hosts' memory (PSS). Asserts nothing but exit codes.
+// `bin` says whether the bin ran dist/ (npm run build, current) or the TypeScript through tsx.
+// npx tsx bench/fleet.ts --pairs N[,N...] [--runs R] [--parallel P] [--max-minutes M] [--profile DIR]
+// (several sizes one after the other under one hold of the fixture lock: --pairs 1,5,20)
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { fixtureStateDir, fixturesDown, fixturesStatus, fixturesUp, releaseHostLock, statePath } from '../src/fixtures/index.ts';
+import { packagePath } from '../src/paths.ts';
+// @ts-expect-error plain JavaScript, read by the bin before tsx
+import { bundleIsCurrent } from '../bin/bundle-current.js';
+import { withFixtureHosts } from './harness.ts';
+
+const { values } = parseArgs({
+  options: { pairs: { type: 'string', default: '1' }, runs: { type: 'string', default: '1' }, parallel: { type: 'string' }, 'max-minutes': { type: 'string', default: '9' }, profile: { type: 'string' } },
+});
+const sizes = values.pairs.split(',').map(Number);
+let pairs = sizes[0]!;
+const runs = Number(values.runs);
+const BIN = new URL('../bin/duet.js', import.meta.url).pathname;
+const TIME = '/usr/bin/time';
+
+const emit = (record: Record<string, unknown>) => process.stdout.write(`${JSON.stringify({ pairs, ...record })}\n`);
+const progress = (line: string) => process.stderr.write(`fleet bench: ${line}\n`);
+
+/** Runs `duet ARGS` as a command; wall seconds, peak RSS (MB, from /usr/bin/time) and the exit code. */
+async function duet(args: string[], env: NodeJS.ProcessEnv = process.env, nodeFlags: string[] = []): Promise<{ seconds: number; rssMb: number | undefined; code: number; output: string }> {
+  const rssFile = join(tmpdir(), `duet-fleet-rss-${process.pid}`);
+  const argv = existsSync(TIME) ? [TIME, '-f', '%M', '-o', rssFile, process.execPath, ...nodeFlags, BIN, ...args] : [process.execPath, ...nodeFlags, BIN, ...args];
+  const started = performance.now();
+  const { code, output } = await new Promise<{ code: number; output: string }>((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (exit) => resolve({ code: exit ?? 1, output }));
+  });
+  const seconds = (performance.now() - started) / 1000;
+  let rssMb: number | undefined;
+  if (existsSync(rssFile)) {
+    rssMb = Number(readFileSync(rssFile, 'utf8').trim().split('\n').at(-1)) / 1024;
+    rmSync(rssFile);
+  }
+  return { seconds, rssMb, code, output };
+}
+
+async function measure(name: string, args: string[], env?: NodeJS.ProcessEnv): Promise<void> {
+  const { seconds, rssMb, code, output } = await duet(args, env);
+  const okCodes = [0];
+  if (!okCodes.includes(code)) {
+    process.stderr.write(output);
+    // The hosts' logs (ha-log, MariaDB's error log) outlive the teardown that follows.
+    const kept = join(tmpdir(), `duet-fleet-logs-${process.pid}`);
+    for (const host of readdirSync(statePath(fixtureStateDir(), 'hosts'))) {
+      cpSync(join(statePath(fixtureStateDir(), 'hosts'), host, 'log'), join(kept, host), { recursive: true });
+    }
+    throw new Error(`duet ${args.join(' ')} exited ${code}; the hosts' /var/log are kept in ${kept}`);
+  }
+  emit({ measure: name, seconds: Number(seconds.toFixed(2)), bin: env?.DUET_NO_BUNDLE === '1' || !bundleIsCurrent(packagePath()) ? 'tsx' : 'bundle', ...(rssMb === undefined ? {} : { rssMb: Number(rssMb.toFixed(0)) }) });
+}
+
+/**
+ * Bounded: once the hosts are ours, the run gets --max-minutes; past that, or on Ctrl-C / SIGTERM,
+ * the hosts are torn down and the lock released before exiting (waiting for the lock is not counted).
+ */
+function guard(): () => void {
+  const abort = async (why: string) => {
+    progress(`${why}: tearing the fixture hosts down`);
+    await fixturesDown().catch((err: unknown) => progress(`down failed: ${String(err)}`));
+    releaseHostLock();
+    process.exit(1);
+  };
+  const timer = setTimeout(() => void abort(`over ${values['max-minutes']} min`), Number(values['max-minutes']) * 60_000);
+  const onSignal = (signal: NodeJS.Signals) => void abort(signal);
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+  return () => {
+    clearTimeout(timer);
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+  };
+}
+
+await withFixtureHosts(async () => {
+  const unguard = guard();
+  for (const [size, run] of sizes.flatMap((n) => Array.from({ length: runs }, (_, r) => [n, r] as const))) {
+    pairs = size;
+    const parallel = values.parallel ?? String(pairs);
+    progress(`${pairs} pair(s), run ${run + 1} of ${runs}`);
+    const upStarted = performance.now();
+    const state = await fixturesUp({ pairs, log: progress });
+    emit({ measure: 'fixtures-up', seconds: Number(((performance.now() - upStarted) / 1000).toFixed(2)) });
+    const inventory = statePath(state.stateDir, 'fleetInventory');
+    await measure('cold', ['provision', inventory, '--yes', '--parallel', parallel]);
+    for (let i = 0; i < 3; i++) await measure('no-op', ['provision', inventory, '--yes', '--parallel', parallel]);
+    // The same through tsx, for the start-up cost the bundle saves.
+    await measure('no-op', ['provision', inventory, '--yes', '--parallel', parallel], { ...process.env, DUET_NO_BUNDLE: '1' });
+    // --profile DIR: one more no-op under `node --cpu-prof`, for where its time goes.
+    if (values.profile) await duet(['provision', inventory, '--yes', '--parallel', parallel], process.env, ['--cpu-prof', '--cpu-prof-dir', values.profile]);
+    await measure('dry-run', ['provision', inventory, '--dry-run', '--parallel', parallel]);
+    await measure('verify', ['verify', inventory, ...(await supportsParallel('verify') ? ['--parallel', parallel] : [])]);
+    await measure('status', ['status', inventory, ...(await supportsParallel('status') ? ['--parallel', parallel] : [])]);
+    const status = await fixturesStatus({ stateDir: state.stateDir });
+    const processes = status.hosts.flatMap((host) => host.processes);
+    const pssMb = (command?: string) => processes.filter((p) => !command || p.command === command).reduce((sum, p) => sum + p.pssKb, 0) / 1024;
+    emit({ measure: 'hosts-pss', mb: Math.round(pssMb()), mariadbdMb: Math.round(pssMb('mariadbd')), hosts: status.hosts.length });
+  }
+  unguard();
+});
+
+async function supportsParallel(command: string): Promise<boolean> {
+  const { output } = await duet([command, '--help']);
+  return output.includes('--parallel');
+}
