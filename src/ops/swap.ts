@@ -462,7 +462,7 @@ async function waitApplied(run: SwapRun, source: NodeSpec, on: NodeSpec, positio
 /** Kills the sessions `list` returns on the old writer, then waits until they are gone. */
 async function killAndWait(run: SwapRun, list: SqlStatement): Promise<void> {
   for (const row of await run.io.sql(run.from, list, 'read')) await run.io.sql(run.from, killConnection(Number(row.ID)), 'change').catch(() => []);
-  await run.io.waitUntil('those sessions are gone', KILLED_GONE_TIMEOUT_MS, async () => (await run.io.sql(run.from, list, 'read')).length === 0);
+  await run.io.waitUntil('those sessions are gone', KILLED_GONE_TIMEOUT_MS, async () => (await run.io.sql(run.from, list, 'read')).length === 0, DRAIN_POLL_MS);
 }
 
 /** Accounts that can write through read_only on the old writer (except duet's own), not locked already. */
