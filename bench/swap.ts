@@ -49,7 +49,10 @@ await withFixtureHosts(async () => {
   const app1 = requireState().hosts.find((h) => h.name === 'app1')!;
   await withConnections(inv, async (conn) => {
     const [db1] = pair.nodes;
-    await query(await conn.mysql(db1!), 'CREATE TABLE app.writes (id INT AUTO_INCREMENT PRIMARY KEY, seq INT NOT NULL, KEY (seq))');
+    // With app as the default database: binlog_do_db filters statements by it.
+    const session = await conn.mysql(db1!);
+    await query(session, 'USE app');
+    await query(session, 'CREATE TABLE writes (id INT AUTO_INCREMENT PRIMARY KEY, seq INT NOT NULL, KEY (seq))');
     // The application's account on each node (not replicated), with READ_ONLY ADMIN: the bypass a freeze must block.
     for (const node of pair.nodes) {
       const session = await conn.mysql(node);
