@@ -49,6 +49,8 @@ export { swapProblems, type NodeFacts, type SwapProblem } from './swap-preflight
 export const HB_TAKEOVER = '/usr/share/heartbeat/hb_takeover all';
 /** Heartbeat's resource script for the floating IP: the one haresources names (IPaddr::...). */
 const IPADDR = '/etc/ha.d/resource.d/IPaddr';
+/** Heartbeat's gratuitous ARP sender, the one IPaddr uses (its folder differs between releases). */
+const SEND_ARP_PATHS = ['/usr/libexec/heartbeat/send_arp', '/usr/lib/heartbeat/send_arp'];
 /** Which resources Heartbeat thinks this node holds: all, local, foreign, none or transition. */
 const RSC_STATUS = 'cl_status rscstatus';
 const POLL_MS = 50;
@@ -196,6 +198,22 @@ function ipaddr(pair: PairSpec, action: 'start' | 'stop'): string {
   return `${IPADDR} ${pair.vip.address}/${pair.vip.prefixLength}/${pair.vip.interface} ${action} </dev/null >/dev/null 2>&1`;
 }
 
+/**
+ * What `IPaddr start` does, without its shell library (100-300 ms on the critical path): the address
+ * as the alias IF:0 (where IPaddr's status and stop find it), one gratuitous ARP sent before the
+ * command returns (so the old writer may drop the address at once), more in the background for a
+ * client that missed it. Idempotent.
+ */
+function vipUpCommand(pair: PairSpec): string {
+  const { address, prefixLength, interface: dev } = pair.vip;
+  const arp = (more: string) => `"$arp" ${more} ${dev} ${address} auto ${address} ffffffffffff </dev/null >/dev/null 2>&1`;
+  return (
+    `for arp in ${SEND_ARP_PATHS.join(' ')}; do [ -x "$arp" ] && break; done; ` +
+    `{ ip -4 -o addr show dev ${dev} | grep -q ' ${address}/' || ip addr add ${address}/${prefixLength} brd + dev ${dev} label ${dev}:0; } && ` +
+    `{ ${arp('-i 10 -r 1')} || true; } && { (${arp('-i 200 -r 5')} &) ; }`
+  );
+}
+
 const onBoth = async (run: SwapRun, command: string) => {
   await Promise.all(run.pair.nodes.map((n) => run.io.command(n, command)));
 };
@@ -291,12 +309,12 @@ const SWAP: Array<Step<SwapRun>> = [
     },
   },
   {
-    // The freeze ends: the address on the target too (gratuitous ARPs lead the clients there),
+    // The freeze ends: the address on the target too (a gratuitous ARP leads the clients there),
     // before it leaves the old writer (read-only, so a client still led there only fails).
     // Never a moment where the address answers nowhere (a SYN lost there costs a client 1 s).
     name: 'vip up',
     run: async (run) => {
-      await run.io.command(run.to, `date +%s > ${WRITER_SINCE_PATH} && ${ipaddr(run.pair, 'start')}`);
+      await run.io.command(run.to, `date +%s > ${WRITER_SINCE_PATH} && ${vipUpCommand(run.pair)}`);
       run.freezeMs = Math.round(performance.now() - run.frozenAt);
     },
     undo: (run) => run.io.command(run.to, ipaddr(run.pair, 'stop')),

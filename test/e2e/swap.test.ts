@@ -89,7 +89,7 @@ describe('swap', () => {
       /db2 SQL> SELECT MASTER_GTID_WAIT\('[\d,-]+', 30\) = 0 AS reached/, // the final position
       /db2 SQL> INSERT INTO duet\.topology/,
       /db2 SQL> SET GLOBAL read_only = OFF/,
-      /db2 \$ date \+%s > \/var\/lib\/heartbeat\/duet-writer-since && \/etc\/ha\.d\/resource\.d\/IPaddr 198\.18\.0\.100\/24\/eth0 start/,
+      /db2 \$ date \+%s > \/var\/lib\/heartbeat\/duet-writer-since && .*ip addr add 198\.18\.0\.100\/24 brd \+ dev eth0 label eth0:0/,
       /db1 \$ \/etc\/ha\.d\/resource\.d\/IPaddr 198\.18\.0\.100\/24\/eth0 stop/,
       /db2 \$ \/usr\/share\/heartbeat\/hb_takeover all/,
       /db1 \$ install \/etc\/ha\.d\/haresources naming db2/,
@@ -137,6 +137,9 @@ describe('swap', () => {
     assert.deepEqual(after.filter((x) => !(x.db2Writable && x.holders.join() === 'db2')), [], 'db2 lost the role or the IP after it got them');
     process.stderr.write(`# ${samples.length} samples, ${after.length} after db2 became the writer, none lost it\n`);
     assert.equal(there.outcome, 'swapped');
+    // The address duet brought up is the one Heartbeat's IPaddr sees as running (so the alignment did not start it again).
+    assert.equal((await pair.sh('db2', `/etc/ha.d/resource.d/IPaddr ${FIXTURE_VIP}/24/eth0 status`)).trim(), 'running');
+    assert.equal((await pair.sh('db2', 'ip -4 -o addr show dev eth0')).split(` ${FIXTURE_VIP}/`).length - 1, 1, 'the floating IP once on db2');
     assert.ok(there.critical_path && there.critical_path.map((s) => s.step).join() === 'freeze,drain,catch up,promote,vip up', JSON.stringify(there.critical_path));
     assert.equal(there.status.writer, 'db2');
     assert.deepEqual(there.status.warnings.filter((w) => !/haresources/.test(w)), []);
