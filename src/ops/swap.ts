@@ -54,6 +54,8 @@ const SEND_ARP_PATHS = ['/usr/libexec/heartbeat/send_arp', '/usr/lib/heartbeat/s
 /** Which resources Heartbeat thinks this node holds: all, local, foreign, none or transition. */
 const RSC_STATUS = 'cl_status rscstatus';
 const POLL_MS = 50;
+/** How long the floating IP stays on the old writer after it came up on the target (the background ARPs repeat every 200 ms). */
+const VIP_OVERLAP_MS = 250;
 const DRAIN_POLL_MS = 10;
 const RESUME_HINT = 'run status, then swap --resume: it finishes the swap or rolls it back';
 const KILLED_GONE_TIMEOUT_MS = 10_000;
@@ -320,8 +322,14 @@ const SWAP: Array<Step<SwapRun>> = [
     undo: (run) => run.io.command(run.to, ipaddr(run.pair, 'stop')),
   },
   {
+    // Clients write through the target already. The old writer keeps answering (read-only: a
+    // client led there fails at once and reconnects) until the background ARPs went out too, for a
+    // client that missed the first one: a SYN sent to an address that answers nowhere costs 1 s.
     name: 'vip down',
-    run: (run) => run.io.command(run.from, ipaddr(run.pair, 'stop')),
+    run: async (run) => {
+      if (!run.io.dryRun) await new Promise((r) => setTimeout(r, VIP_OVERLAP_MS));
+      await run.io.command(run.from, ipaddr(run.pair, 'stop'));
+    },
   },
   {
     // Heartbeat's view in line: its resource manager finds duet-writer and IPaddr running on the
