@@ -305,9 +305,18 @@ const REPLICATION_COMMANDS = "'Binlog Dump', 'Binlog Dump GTID', 'Slave_IO', 'Sl
  * PROCESSLIST host is exactly 'localhost').
  */
 export function clientConnectionIds(exempt: Account[]): SqlStatement {
+  return clientConnectionsWith('ID', exempt);
+}
+
+/** The same connections with what each is doing (ID, COMMAND: 'Sleep' for an idle one). */
+export function clientConnectionCommands(exempt: Account[]): SqlStatement {
+  return clientConnectionsWith('ID, COMMAND', exempt);
+}
+
+function clientConnectionsWith(columns: string, exempt: Account[]): SqlStatement {
   return {
     sql:
-      `SELECT ID FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND COMMAND NOT IN (${REPLICATION_COMMANDS}) ` +
+      `SELECT ${columns} FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND COMMAND NOT IN (${REPLICATION_COMMANDS}) ` +
       "AND USER NOT IN ('system user', 'event_scheduler')" +
       exempt.map(() => ' AND NOT (USER = ? AND HOST = ?)').join(''),
     params: exempt.flatMap((a) => [a.user, a.host]),

@@ -7,8 +7,21 @@ import { dirname, join } from 'node:path';
 import { UsageError } from '../errors.ts';
 import type { Account } from '../mysql/dialect.ts';
 
-/** The steps that change something, in the order a swap runs them. */
-export const SWAP_STEPS = ['freeze', 'kill clients', 'catch up', 'move', 'record', 'unlock'] as const;
+/** The steps of a swap, in the order it runs them (src/ops/swap.ts declares what each does and undoes). */
+export const SWAP_STEPS = [
+  'pre-sync',
+  'maintenance',
+  'freeze',
+  'drain',
+  'catch up',
+  'promote',
+  'vip down',
+  'vip up',
+  'align',
+  'record',
+  'maintenance end',
+  'unlock',
+] as const;
 export type SwapStep = (typeof SWAP_STEPS)[number];
 
 export type SwapOutcome = 'swapped' | 'rolled back';
@@ -17,6 +30,8 @@ export type JournalEntry =
   | { event: 'begin'; swap: string; cluster: string; pair: string; from: string; to: string; at: string }
   /** Written before the step runs: the step may have run partly, fully or not at all. */
   | { event: 'step'; step: SwapStep; at: string; locked?: Account[]; position?: string }
+  /** Written once the step ran to its end. (Older journals have none: a later step begun says it.) */
+  | { event: 'done'; step: SwapStep; at: string }
   | { event: 'end'; outcome: SwapOutcome; at: string; freezeMs?: number; error?: string };
 
 /** What a journal says about the last swap it records. */
@@ -24,6 +39,8 @@ export interface JournalState {
   begin: Extract<JournalEntry, { event: 'begin' }>;
   /** Steps begun, in order. */
   steps: SwapStep[];
+  /** Steps that ran to their end: those with a `done` line, and any step followed by another one. */
+  done: SwapStep[];
   /** Accounts the freeze locked (to unlock on every way out). */
   locked: Account[];
   /** The old writer's final GTID position, once read. */
@@ -49,11 +66,16 @@ export function parseJournal(text: string, path: string): JournalState | undefin
       if (i === lines.length - 1) break;
       throw new UsageError(`${path}:${i + 1}: not a journal line`, { hint: 'the swap journal was edited or damaged; move it aside after checking the pair with status' });
     }
-    if (entry.event === 'begin') state = { begin: entry, steps: [], locked: [], position: undefined, end: undefined };
+    if (entry.event === 'begin') state = { begin: entry, steps: [], done: [], locked: [], position: undefined, end: undefined };
     else if (state && entry.event === 'step') {
+      // A journal of an older duet has no done lines: its steps ran one after the other.
+      const previous = state.steps.at(-1);
+      if (previous !== undefined && !state.done.includes(previous)) state.done.push(previous);
       state.steps.push(entry.step);
       if (entry.locked) state.locked = entry.locked;
       if (entry.position !== undefined) state.position = entry.position;
+    } else if (state && entry.event === 'done') {
+      if (!state.done.includes(entry.step)) state.done.push(entry.step);
     } else if (state && entry.event === 'end') state.end = entry;
   }
   return state;
@@ -91,5 +113,9 @@ export class Journal {
 
   step(step: SwapStep, extra: { locked?: Account[]; position?: string } = {}): void {
     this.append({ event: 'step', step, at: new Date().toISOString(), ...extra });
+  }
+
+  done(step: SwapStep): void {
+    this.append({ event: 'done', step, at: new Date().toISOString() });
   }
 }

@@ -1,11 +1,14 @@
-// swap: a controlled switchover of the writable role and the floating IP, in the order the best
-// tools converge on. Pre-flight (nothing touched), pre-sync, freeze the old writer (bypass accounts
-// locked, read_only ON, their sessions killed; after a grace period every client connection), wait
-// until the target applied exactly the old writer's final GTID position, then move the IP through
-// Heartbeat (hb_takeover on the target: the old node takes the IP down and freezes, the target's
-// duet-writer start makes it writable and the IP comes up with a gratuitous ARP), record the new
-// writer in haresources, unlock. Every changing step is journaled first; any failure before the
-// target is the writer undoes the freeze, and `--resume` finishes or rolls back an interrupted swap.
+// swap: a controlled switchover of the writable role and the floating IP, as a declared list of
+// steps (see SWAP below), each with the undo that puts it back, run and journaled by StepRunner
+// (swap-runner.ts). Pre-flight (swap-preflight.ts, nothing touched), pre-sync, a maintenance window
+// on both nodes (the monitors stand still), freeze the old writer (bypass accounts locked,
+// read_only ON), drain its clients (idle ones at once, running ones up to --grace), wait until the
+// target applied the final GTID position, make the target writable (new epoch), bring the floating
+// IP up there (gratuitous ARP): the freeze ends. Then, with clients writing again: the IP down on
+// the old writer, Heartbeat's view brought in line (hb_takeover finds both resources running on
+// the target already: nothing moves twice), haresources recorded, the window closed, unlock. Before
+// the IP is up on the target a failure (or `--resume` after a crash) undoes every step begun;
+// after it, the swap is finished.
 import { randomUUID } from 'node:crypto';
 import type { RowDataPacket } from 'mysql2/promise';
 import { audit, auditSql } from '../audit.ts';
@@ -14,31 +17,50 @@ import type { Inventory, NodeSpec, PairSpec } from '../inventory/model.ts';
 import { peerOf } from '../inventory/model.ts';
 import { binlogOffAround, query, readOnlyBypassers, readReplicationSettings } from '../mysql/dao.ts';
 import {
+  clientConnectionCommands,
   clientConnectionIds,
   duetAccounts,
+  grantWriterRole,
   killConnection,
   literalSql,
   lockAccount,
   lockedAccounts,
   selectReadOnly,
   sessionsOfUsers,
+  useDuetSchema,
   type Account,
   type SqlStatement,
 } from '../mysql/dialect.ts';
 import { planHost } from '../plan/plan.ts';
-import { desiredFiles, FENCE_USER, HARESOURCES_PATH, recordedWriter, WRITER_RESOURCE } from '../render/desired.ts';
+import { desiredFiles, FENCE_USER, HARESOURCES_PATH, recordedWriter, WRITER_SINCE_PATH } from '../render/desired.ts';
 import { applyHostPlan } from './apply.ts';
 import { postSwapHook, preSwapHook } from './hooks.ts';
-import { probeHost, readNodeState, type NodeConnections, type NodeLiveState } from './pair-state.ts';
+import { probeHost, readNodeState, type NodeConnections } from './pair-state.ts';
 import { planNode } from './provision.ts';
-import { assessPair, readNodeExtras, readPairStatus, type NodeExtras, type PairStatus } from './status.ts';
-import { Journal, readJournal, type JournalState } from './swap-journal.ts';
+import { maintenanceCommand } from './services.ts';
+import { readNodeExtras, readPairStatus, type PairStatus } from './status.ts';
+import { Journal, readJournal, SWAP_STEPS, type JournalState, type SwapStep } from './swap-journal.ts';
+import { swapProblems, type NodeFacts } from './swap-preflight.ts';
+import { StepRunner, type Step } from './swap-runner.ts';
+
+export { swapProblems, type NodeFacts, type SwapProblem } from './swap-preflight.ts';
 
 /** Heartbeat's own way to ask for the resources (Debian's path); the peer releases them first. */
 export const HB_TAKEOVER = '/usr/share/heartbeat/hb_takeover all';
+/** Heartbeat's resource script for the floating IP: the one haresources names (IPaddr::...). */
+const IPADDR = '/etc/ha.d/resource.d/IPaddr';
+/** Heartbeat's gratuitous ARP sender, the one IPaddr uses (its folder differs between releases). */
+const SEND_ARP_PATHS = ['/usr/libexec/heartbeat/send_arp', '/usr/lib/heartbeat/send_arp'];
+/** Which resources Heartbeat thinks this node holds: all, local, foreign, none or transition. */
+const RSC_STATUS = 'cl_status rscstatus';
 const POLL_MS = 50;
+const DRAIN_POLL_MS = 10;
 const RESUME_HINT = 'run status, then swap --resume: it finishes the swap or rolls it back';
 const KILLED_GONE_TIMEOUT_MS = 10_000;
+/** Ends the freeze: once it is done the swap stands (later failures finish it). */
+const COMMIT_STEP: SwapStep = 'vip up';
+/** The steps clients wait for: from read_only ON to the target writable and holding the IP. */
+const CRITICAL_PATH: SwapStep[] = ['freeze', 'drain', 'catch up', 'promote', 'vip down', 'vip up'];
 
 export interface SwapOptions {
   pair: PairSpec;
@@ -49,6 +71,7 @@ export interface SwapOptions {
   /** Allows only what --help lists as safe to force (see swapProblems). */
   force: boolean;
   maxLagSeconds: number;
+  /** How long running statements on the old writer may go on after read_only ON before they are killed. */
   graceMs: number;
   timeoutSeconds: number;
   journalPath: string;
@@ -67,64 +90,11 @@ export interface SwapReport {
   outcome: SwapResult;
   /** From read_only ON on the old writer to the target writable and holding the floating IP. */
   freeze_ms?: number;
+  /** The steps of the freeze (CRITICAL_PATH) with their ms; they add up to about freeze_ms. */
+  critical_path?: Array<{ step: string; ms: number }>;
   steps: Array<{ step: string; ms: number }>;
   notes: string[];
   status: PairStatus;
-}
-
-export interface SwapProblem {
-  message: string;
-  /** Safe to override with --force (it makes the swap slower or the pair one-way, never loses writes). */
-  forceable: boolean;
-}
-
-/** What pre-flight reads from each node. */
-export interface NodeFacts {
-  live: NodeLiveState;
-  extras: NodeExtras;
-  /** "do=...; ignore=..." from the binary log status, undefined when the binlog is off. */
-  binlogFilters: string | undefined;
-}
-
-/** Everything that makes a swap from `from` to `to` unsafe, read from both nodes. Pure. */
-export function swapProblems(pair: PairSpec, from: NodeSpec, to: NodeSpec, facts: Map<string, NodeFacts>, maxLagSeconds: number): SwapProblem[] {
-  const problems: SwapProblem[] = [];
-  const never = (message: string) => problems.push({ message, forceable: false });
-  const old = facts.get(from.name)!;
-  const target = facts.get(to.name)!;
-  for (const [name, f] of facts) {
-    if (f.extras.unreachable) never(`${name} cannot be reached over SSH: ${f.extras.unreachable}`);
-    else if (!f.live.mysql) never(`MySQL on ${name} does not answer: ${f.live.mysqlError ?? 'no answer'}`);
-    else {
-      if (!f.live.heartbeatRunning) never(`Heartbeat is not running on ${name}: the floating IP cannot move through it`);
-      if (!f.extras.haresources?.split('\n').some((l) => l.split(/\s+/).includes(WRITER_RESOURCE))) {
-        never(`haresources on ${name} has no ${WRITER_RESOURCE} resource: run provision first`);
-      }
-    }
-  }
-  if (problems.length > 0) return problems;
-  const status = assessPair(pair, [old.live, target.live], new Map([...facts].map(([n, f]) => [n, f.extras])));
-  const nodeStatus = (name: string) => status.nodes.find((n) => n.node === name)!;
-  if (old.live.mysql!.readOnly) never(`${from.name} is read-only: there is no writer to swap from`);
-  if (!old.live.holdsVip || target.live.holdsVip) never(`the floating IP is not on ${from.name} alone (on: ${status.nodes.filter((n) => n.holdsVip).map((n) => n.node).join(', ') || 'none'})`);
-  if (!target.live.mysql!.readOnly) never(`${to.name} is writable already: two writers; make one read-only first`);
-  if (nodeStatus(from.name).stale) never(`${from.name} is stale (a higher epoch names another writer)`);
-
-  const replica = target.live.mysql!.replica;
-  if (!replica || replica.sourceHost !== from.address) {
-    never(`${to.name} does not replicate from ${from.name} (${from.address})${replica ? `: its source is ${replica.sourceHost}` : ''}`);
-  } else if (replica.ioRunning !== 'Yes' || replica.sqlRunning !== 'Yes') {
-    never(`replication on ${to.name} (from ${from.name}) is not running (I/O ${replica.ioRunning}, SQL ${replica.sqlRunning})${nodeStatus(to.name).replication.lastError ? `: ${nodeStatus(to.name).replication.lastError}` : ''}`);
-  } else if (replica.secondsBehind === null || replica.secondsBehind > maxLagSeconds) {
-    problems.push({ message: `${to.name} is ${replica.secondsBehind ?? '?'} s behind ${from.name} (limit ${maxLagSeconds} s): the freeze would last until it catches up`, forceable: true });
-  }
-  if (nodeStatus(from.name).replication.state !== 'running') {
-    problems.push({ message: `replication on ${from.name} (from ${to.name}) is ${nodeStatus(from.name).replication.state}: ${to.name}'s writes would not reach ${from.name} after the swap`, forceable: true });
-  }
-  if (old.binlogFilters !== target.binlogFilters) {
-    never(`the binlog filters differ (${from.name}: ${old.binlogFilters ?? 'binlog off'}; ${to.name}: ${target.binlogFilters ?? 'binlog off'}): some changes would not replicate back`);
-  }
-  return problems;
 }
 
 /** Runs statements and commands for a swap; in a dry run only what reads, printing everything. */
@@ -174,19 +144,20 @@ class SwapIo {
     this.#changed = [];
   }
 
+  /** A command that only reads: it runs in a dry run too. Its output. */
+  async read(node: NodeSpec, command: string): Promise<string> {
+    this.trace(`${node.name} $ ${command}`);
+    return (await (await this.conn.ssh(node)).run(command)).stdout;
+  }
+
   async holdsVip(pair: PairSpec, node: NodeSpec): Promise<boolean> {
     this.trace(`${node.name} $ (probe: daemons and addresses)`);
     return (await probeHost(await this.conn.ssh(node))).addresses.includes(pair.vip.address);
   }
 
-  async sleep(ms: number): Promise<void> {
-    this.note(`wait ${ms} ms`);
-    if (!this.dryRun) await new Promise((r) => setTimeout(r, ms));
-  }
-
   /** Repeats `check` until it is true; a dry run prints one round. */
-  async waitUntil(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
-    this.note(`repeat every ${POLL_MS} ms, up to ${timeoutMs / 1000} s, until ${what}:`);
+  async waitUntil(what: string, timeoutMs: number, check: () => Promise<boolean>, pollMs = POLL_MS): Promise<void> {
+    this.note(`repeat every ${pollMs} ms, up to ${timeoutMs / 1000} s, until ${what}:`);
     if (this.dryRun) {
       await check();
       return;
@@ -196,7 +167,7 @@ class SwapIo {
       while (!(await check())) {
         this.#muted = true;
         if (Date.now() > deadline) throw new ReplicationError(`gave up after ${timeoutMs / 1000} s waiting until ${what}`);
-        await new Promise((r) => setTimeout(r, POLL_MS));
+        await new Promise((r) => setTimeout(r, pollMs));
       }
     } finally {
       this.#muted = false;
@@ -213,9 +184,166 @@ interface SwapRun {
   io: SwapIo;
   journal: Journal | undefined;
   opts: SwapOptions;
+  /** Accounts the freeze locks on the old writer (from the journal on a resume). */
+  locked: Account[];
+  /** performance.now() at read_only ON; freezeMs once the target is writable and holds the IP. */
+  frozenAt: number;
+  freezeMs: number | undefined;
   steps: Array<{ step: string; ms: number }>;
   notes: string[];
 }
+
+/** `/etc/ha.d/resource.d/IPaddr VIP/PREFIX/IF start|stop`, detached from the command's output (its gratuitous ARPs go on in the background). */
+function ipaddr(pair: PairSpec, action: 'start' | 'stop'): string {
+  return `${IPADDR} ${pair.vip.address}/${pair.vip.prefixLength}/${pair.vip.interface} ${action} </dev/null >/dev/null 2>&1`;
+}
+
+/**
+ * What `IPaddr start` does, without its shell library (100-300 ms on the critical path): the address
+ * as the alias IF:0 (where IPaddr's status and stop find it), one gratuitous ARP sent before the
+ * command returns, more in the background for a client that missed it. Idempotent.
+ */
+function vipUpCommand(pair: PairSpec): string {
+  const { address, prefixLength, interface: dev } = pair.vip;
+  const arp = (more: string) => `"$arp" ${more} ${dev} ${address} auto ${address} ffffffffffff </dev/null >/dev/null 2>&1`;
+  return (
+    `for arp in ${SEND_ARP_PATHS.join(' ')}; do [ -x "$arp" ] && break; done; ` +
+    `{ ip -4 -o addr show dev ${dev} | grep -q ' ${address}/' || ip addr add ${address}/${prefixLength} brd + dev ${dev} label ${dev}:0; } && ` +
+    `{ ${arp('-i 10 -r 1')} || true; } && { (${arp('-i 200 -r 5')} &) ; }`
+  );
+}
+
+const onBoth = async (run: SwapRun, command: string) => {
+  await Promise.all(run.pair.nodes.map((n) => run.io.command(n, command)));
+};
+
+/**
+ * The swap, step by step. Each undo is idempotent (a crash may leave its step half done) and runs
+ * only on the way back, in reverse order, before COMMIT_STEP is done: so an undo can count on every
+ * later step being undone already.
+ */
+const SWAP: Array<Step<SwapRun>> = [
+  {
+    name: 'pre-sync',
+    run: async (run) => {
+      run.io.note(`pre-sync: ${run.to.name} catches up while ${run.from.name} still takes writes`);
+      await waitApplied(run, run.from, run.to, await binlogPosition(run, run.from), 'pre-sync');
+    },
+  },
+  {
+    // The monitors take no action meanwhile: they would demote the target writable without the IP,
+    // or take the IP on both nodes for a failure. Long enough for a swap that waits its timeouts;
+    // a controller that dies leaves it to expire.
+    name: 'maintenance',
+    run: (run) => onBoth(run, maintenanceCommand(2 * run.opts.timeoutSeconds + 60)),
+    undo: (run) => onBoth(run, maintenanceCommand(0)),
+  },
+  {
+    name: 'freeze',
+    journal: (run) => ({ locked: run.locked }),
+    run: async (run) => {
+      const { io, from } = run;
+      // Not binlogged: the target keeps these accounts unlocked, ready for the application.
+      if (run.locked.length > 0) await notBinlogged(run, run.locked.map((account) => lockAccount(account, true)));
+      run.frozenAt = performance.now();
+      await io.sql(from, (await run.conn.mysql(from)).dialect.setReadOnly(true), 'change');
+      // Only sessions of accounts that bypass read_only can still write: end them before the final position is read.
+      if (run.locked.length > 0) await killAndWait(run, sessionsOfUsers([...new Set(run.locked.map((a) => a.user))]));
+    },
+    undo: async (run) => {
+      const { io, from, to, pair } = run;
+      // Every later step is undone: the old writer holds the IP alone, the target is read-only.
+      if (!(await io.holdsVip(pair, from)) || (await io.holdsVip(pair, to))) {
+        throw new ApplyError(`not making ${from.name} writable again: it does not hold the floating IP alone`, { host: from.name, hint: RESUME_HINT });
+      }
+      await io.sql(from, (await run.conn.mysql(from)).dialect.setReadOnly(false), 'change');
+      await unlock(run);
+    },
+  },
+  {
+    // Nothing can commit on the old writer any more: idle connections go at once, running
+    // statements (reads, mostly) may finish within --grace, then whatever is left is killed.
+    name: 'drain',
+    run: async (run) => {
+      const { io, from } = run;
+      const list = clientConnectionCommands(duetAccounts(run.inv.ssh.user));
+      const deadline = performance.now() + run.opts.graceMs;
+      // Those open at read_only ON: a client that reconnects since finds a read-only server, and
+      // loses its way there when the address moves.
+      let open: Set<number> | undefined;
+      await io.waitUntil(`the client connections open at read_only ON are gone (idle ones killed at once, running ones after ${run.opts.graceMs} ms)`, run.opts.graceMs + KILLED_GONE_TIMEOUT_MS, async () => {
+        const all = await io.sql(from, list, 'read');
+        open ??= new Set(all.map((r) => Number(r.ID)));
+        const rows = all.filter((r) => open!.has(Number(r.ID)));
+        const late = performance.now() >= deadline;
+        const kill = rows.filter((r) => late || r.COMMAND === 'Sleep' || r.COMMAND === 'Killed');
+        for (const row of kill) await io.sql(from, killConnection(Number(row.ID)), 'change').catch(() => []);
+        return rows.length === 0;
+      }, DRAIN_POLL_MS);
+    },
+  },
+  {
+    name: 'catch up',
+    run: async (run) => {
+      await waitApplied(run, run.from, run.to, await binlogPosition(run, run.from), 'the final position');
+    },
+  },
+  {
+    // The target has everything: a new epoch naming it, then writable. No client reaches it yet.
+    name: 'promote',
+    run: async (run) => {
+      const { io, to, from } = run;
+      await io.sql(to, useDuetSchema, 'change');
+      for (const statement of grantWriterRole(to, from)) await io.sql(to, statement, 'change');
+      await io.sql(to, (await run.conn.mysql(to)).dialect.setReadOnly(false), 'change');
+    },
+    undo: async (run) => {
+      const { io, to, from } = run;
+      await io.sql(to, (await run.conn.mysql(to)).dialect.setReadOnly(true), 'change');
+      for (const row of await io.sql(to, clientConnectionIds(duetAccounts(run.inv.ssh.user)), 'read')) await io.sql(to, killConnection(Number(row.ID)), 'change').catch(() => []);
+      // Whatever the target wrote (its epoch at least) reaches the old writer before that records a newer one.
+      await waitApplied(run, to, from, await binlogPosition(run, to), 'the position');
+      await io.sql(from, useDuetSchema, 'change');
+      for (const statement of grantWriterRole(from, to)) await io.sql(from, statement, 'change');
+    },
+  },
+  {
+    // The address leaves the old writer first (read-only and without clients already), so at no
+    // moment do two nodes hold it; it comes up on the target a few milliseconds later (next step).
+    name: 'vip down',
+    run: (run) => run.io.command(run.from, ipaddr(run.pair, 'stop')),
+    undo: (run) => run.io.command(run.from, vipUpCommand(run.pair)),
+  },
+  {
+    // The freeze ends: the address on the target, with a gratuitous ARP sent before the command
+    // returns (more in the background) that leads the clients there.
+    name: 'vip up',
+    run: async (run) => {
+      await run.io.command(run.to, `date +%s > ${WRITER_SINCE_PATH} && ${vipUpCommand(run.pair)}`);
+      run.freezeMs = Math.round(performance.now() - run.frozenAt);
+    },
+    undo: (run) => run.io.command(run.to, ipaddr(run.pair, 'stop')),
+  },
+  {
+    // Heartbeat's view in line: its resource manager finds duet-writer and IPaddr running on the
+    // target (status) and skips their start; the old node stops what already is stopped.
+    name: 'align',
+    run: async (run) => {
+      const { io, to, from, pair } = run;
+      await io.command(to, HB_TAKEOVER);
+      await io.waitUntil(`Heartbeat on ${to.name} holds all resources and on ${from.name} none`, run.opts.timeoutSeconds * 1000, async () => {
+        const [mine, theirs] = await Promise.all([io.read(to, RSC_STATUS), io.read(from, RSC_STATUS)]);
+        return mine.trim() === 'all' && theirs.trim() === 'none';
+      }, 200);
+      if (!io.dryRun && (!(await io.holdsVip(pair, to)) || (await io.holdsVip(pair, from)))) {
+        throw new ReplicationError(`after Heartbeat took the resources over, the floating IP is not on ${to.name} alone`, { host: to.name });
+      }
+    },
+  },
+  { name: 'record', run: (run) => recordOnHosts(run, run.to) },
+  { name: 'maintenance end', run: (run) => onBoth(run, maintenanceCommand(0)) },
+  { name: 'unlock', run: (run) => unlock(run) },
+];
 
 export async function swap(inv: Inventory, conn: NodeConnections, opts: SwapOptions): Promise<SwapReport> {
   const { pair } = opts;
@@ -235,7 +363,7 @@ export async function swap(inv: Inventory, conn: NodeConnections, opts: SwapOpti
     throw new UsageError(opts.target === undefined ? `pair ${pair.name} has no writer holding the floating IP: name the node to make the writer` : `${opts.target} is not a node of pair ${pair.name}`);
   }
   const from = peerOf(pair, to);
-  const run: SwapRun = { inv, pair, from, to, conn, io: new SwapIo(conn, opts.dryRun, opts.trace), journal: undefined, opts, steps: [], notes: [] };
+  const run = newRun(inv, conn, opts, from, to, opts.dryRun, undefined, []);
   if (writer?.name === to.name) return alreadyWriter(run, facts);
 
   const problems = swapProblems(pair, from, to, facts, opts.maxLagSeconds);
@@ -247,106 +375,75 @@ export async function swap(inv: Inventory, conn: NodeConnections, opts: SwapOpti
     });
   }
   for (const p of problems) run.notes.push(`forced: ${p.message}`);
-  const locked = await accountsToLock(run);
-  if (locked.length > 0) run.notes.push(`accounts that bypass read_only, locked during the freeze: ${locked.map((a) => `${a.user}@${a.host}`).join(', ')}`);
+  run.locked = await accountsToLock(run);
+  if (run.locked.length > 0) run.notes.push(`accounts that bypass read_only, locked during the freeze: ${run.locked.map((a) => `${a.user}@${a.host}`).join(', ')}`);
 
   if (opts.dryRun) {
     run.io.note(`pre-flight passed: swap pair ${pair.name} from ${from.name} to ${to.name}`);
     if (inv.hooks?.preSwap) run.io.note(`pre_swap hook on this machine (a failure aborts here): ${inv.hooks.preSwap.run}`);
-    await forward(run, locked);
+    await runner(run).forward();
     if (inv.hooks?.postSwap) run.io.note(`post_swap hook on this machine (a failure only warns): ${inv.hooks.postSwap.run}`);
-    run.io.note(`on a failure before ${to.name} is writable: ${from.name} read_only OFF (or ${HB_TAKEOVER} on it once the IP moved), accounts unlocked`);
+    run.io.note(`on a failure before ${COMMIT_STEP} is done, each step begun is undone, the last first (${from.name} writable again, holding the IP); after it, the swap is finished`);
     return { ...(await finished(conn, opts, undefined, 'dry run')), from: from.name, to: to.name, notes: run.notes };
   }
 
   await preSwapHook(inv, pair, from, to, opts.log);
   run.journal = new Journal(opts.journalPath);
   run.journal.append({ event: 'begin', swap: randomUUID(), cluster: inv.cluster, pair: pair.name, from: from.name, to: to.name, at: new Date().toISOString() });
-  let freezeMs: number;
+  const steps = runner(run);
   try {
-    freezeMs = await forward(run, locked);
+    await steps.forward();
   } catch (err) {
-    const steps = readJournal(opts.journalPath)!;
     const cause = err instanceof Error ? err.message : String(err);
     opts.log(`${pair.name}: swap failed: ${cause}`);
     // From here on the pair has been changed: whatever fails is an ApplyError (exit 5), never "nothing changed".
-    const outcome = await afterFirstChange(`swap of pair ${pair.name} failed (${cause}), and so did the rollback`, () => finishOrRollBack(run, steps, cause), RESUME_HINT);
-    if (outcome === 'swapped') return afterSwap(run, undefined);
+    const outcome = await afterFirstChange(`swap of pair ${pair.name} failed (${cause}), and so did the ${steps.committed ? 'rest of the swap' : 'rollback'}`, () => recover(run, steps, cause), RESUME_HINT);
+    if (outcome === 'swapped') return afterSwap(run);
     throw new ApplyError(`swap of pair ${pair.name} failed (${cause}); rolled back: ${from.name} is the writer and holds the floating IP`, {
       hint: 'status shows the pair; nothing else needs undoing',
     });
   }
-  return afterSwap(run, freezeMs);
+  ended(run, 'swapped');
+  return afterSwap(run);
+}
+
+function newRun(inv: Inventory, conn: NodeConnections, opts: SwapOptions, from: NodeSpec, to: NodeSpec, dryRun: boolean, journal: Journal | undefined, locked: Account[]): SwapRun {
+  return { inv, pair: opts.pair, from, to, conn, io: new SwapIo(conn, dryRun, opts.trace), journal, opts, locked, frozenAt: 0, freezeMs: undefined, steps: [], notes: [] };
+}
+
+function runner(run: SwapRun, journal?: JournalState): StepRunner<SwapRun> {
+  return new StepRunner(SWAP, COMMIT_STEP, run, run.journal, (name, body) => timed(run, name, body), journal && { begun: journal.steps, done: journal.done });
+}
+
+/** Finishes or undoes (StepRunner.recover), then checks and journals where the role ended up. */
+async function recover(run: SwapRun, steps: StepRunner<SwapRun>, cause: string): Promise<'swapped' | 'rolled back'> {
+  const { pair, from, to, opts } = run;
+  opts.log(steps.committed ? `${pair.name}: ${to.name} is the writer: finishing the swap` : `${pair.name}: rolling back: ${from.name} becomes the writer again`);
+  const outcome = await steps.recover();
+  const writer = outcome === 'swapped' ? to : from;
+  const [w, other] = await Promise.all([readNodeState(run.conn, pair, writer), readNodeState(run.conn, pair, peerOf(pair, writer))]);
+  if (!w.holdsVip || w.mysql?.readOnly !== false || other.holdsVip || other.mysql?.readOnly === false) {
+    throw new ApplyError(`swap of pair ${pair.name} (${cause}) did not leave ${writer.name} as the only writer holding the floating IP`, { hint: RESUME_HINT });
+  }
+  ended(run, outcome, cause);
+  return outcome;
+}
+
+/** The journal's end line and the audit log's record of where the role is. */
+function ended(run: SwapRun, outcome: 'swapped' | 'rolled back', cause?: string): void {
+  const { pair, from, to } = run;
+  run.journal?.append({ event: 'end', outcome, at: new Date().toISOString(), ...(run.freezeMs === undefined ? {} : { freezeMs: run.freezeMs }), ...(cause ? { error: cause } : {}) });
+  if (outcome === 'swapped') {
+    const how = cause ? `finished after: ${cause}` : `writes frozen ${run.freezeMs} ms`;
+    auditRole(run, to, `${to.name} is the writer of pair ${pair.name}, swapped from ${from.name} (${how})`);
+  } else auditRole(run, from, `swap of pair ${pair.name} to ${to.name} rolled back: ${from.name} is the writer (${cause})`);
 }
 
 /** The post_swap hook (a failure is a note: the swap stands), then the report. */
-async function afterSwap(run: SwapRun, freezeMs: number | undefined): Promise<SwapReport> {
+async function afterSwap(run: SwapRun): Promise<SwapReport> {
   const warning = await postSwapHook(run.inv, run.pair, run.from, run.to, run.opts.log);
   if (warning) run.notes.push(warning);
-  return report(run, 'swapped', freezeMs);
-}
-
-/** The steps from pre-sync to unlock; returns the freeze time in ms. */
-async function forward(run: SwapRun, locked: Account[]): Promise<number> {
-  const { io, from, to, opts } = run;
-  const timeoutMs = opts.timeoutSeconds * 1000;
-  const dialect = (await run.conn.mysql(from)).dialect;
-
-  await timed(run, 'pre-sync', async () => {
-    io.note(`pre-sync: ${to.name} catches up while ${from.name} still takes writes`);
-    await waitApplied(run, await binlogPosition(run), 'pre-sync');
-  });
-
-  let frozenAt = 0;
-  await timed(run, 'freeze', async () => {
-    run.journal?.step('freeze', { locked });
-    if (locked.length > 0) {
-      // Not binlogged: the target keeps these accounts unlocked, ready for the application.
-      await notBinlogged(run, locked.map((account) => lockAccount(account, true)));
-    }
-    frozenAt = performance.now();
-    await io.sql(from, dialect.setReadOnly(true), 'change');
-    // Only sessions of accounts that bypass read_only can still write: end them before the final position is read.
-    if (locked.length > 0) await killAndWait(run, sessionsOfUsers([...new Set(locked.map((a) => a.user))]));
-  });
-
-  await timed(run, 'kill clients', async () => {
-    run.journal?.step('kill clients');
-    await io.sleep(opts.graceMs);
-    for (const row of await io.sql(from, clientConnectionIds(duetAccounts(run.inv.ssh.user)), 'read')) {
-      await io.sql(from, killConnection(Number(row.ID)), 'change').catch(() => []);
-    }
-  });
-
-  await timed(run, 'catch up', async () => {
-    const position = await binlogPosition(run);
-    run.journal?.step('catch up', { position });
-    await waitApplied(run, position, 'the final position');
-  });
-
-  let freezeMs = 0;
-  await timed(run, 'move', async () => {
-    run.journal?.step('move');
-    await io.command(to, HB_TAKEOVER);
-    await io.waitUntil(`${to.name} is writable and holds the floating IP`, timeoutMs, async () => {
-      const [row] = await io.sql(to, selectReadOnly, 'read');
-      const holdsVip = await io.holdsVip(run.pair, to);
-      return Number(Object.values(row ?? {})[0]) === 0 && holdsVip;
-    });
-    freezeMs = Math.round(performance.now() - frozenAt);
-  });
-
-  await timed(run, 'record', async () => {
-    run.journal?.step('record');
-    await recordOnHosts(run, to);
-  });
-  await timed(run, 'unlock', async () => {
-    run.journal?.step('unlock');
-    await unlock(run, locked);
-  });
-  run.journal?.append({ event: 'end', outcome: 'swapped', at: new Date().toISOString(), freezeMs });
-  auditRole(run, run.to, `${run.to.name} is the writer of pair ${run.pair.name}, swapped from ${run.from.name} (writes frozen ${freezeMs} ms)`);
-  return freezeMs;
+  return report(run, 'swapped');
 }
 
 async function timed(run: SwapRun, step: string, body: () => Promise<void>): Promise<void> {
@@ -365,30 +462,32 @@ function auditRole(run: SwapRun, writer: NodeSpec, what: string): void {
   audit({ host: writer.name, phase: 'swap', kind: 'role', pair: run.pair.name, writer: writer.name, what });
 }
 
-/** What the old writer has written to its binlog: the position the target must apply. */
-async function binlogPosition(run: SwapRun): Promise<string> {
-  const [row] = await run.io.sql(run.from, (await run.conn.mysql(run.from)).dialect.instanceVariables, 'read');
+/** What `node` has written to its binlog: the position its peer must apply. */
+async function binlogPosition(run: SwapRun, node: NodeSpec): Promise<string> {
+  const [row] = await run.io.sql(node, (await run.conn.mysql(node)).dialect.instanceVariables, 'read');
   return String(row?.gtid_binlog ?? '').replace(/\s+/g, '');
 }
 
-async function waitApplied(run: SwapRun, position: string, what: string): Promise<void> {
-  const { dialect } = await run.conn.mysql(run.to);
-  const [row] = await run.io.sql(run.to, dialect.waitForGtid(position, run.opts.timeoutSeconds), 'wait');
+/** Waits until `on` applied `position` of `source`, up to --timeout. */
+async function waitApplied(run: SwapRun, source: NodeSpec, on: NodeSpec, position: string, what: string): Promise<void> {
+  if (position === '') return;
+  const { dialect } = await run.conn.mysql(on);
+  const [row] = await run.io.sql(on, dialect.waitForGtid(position, run.opts.timeoutSeconds), 'wait');
   if (!run.io.dryRun && Number(row?.reached) !== 1) {
-    throw new ReplicationError(`${run.to.name} did not apply ${what} of ${run.from.name} (${position}) within ${run.opts.timeoutSeconds} s`, { host: run.to.name });
+    throw new ReplicationError(`${on.name} did not apply ${what} of ${source.name} (${position}) within ${run.opts.timeoutSeconds} s`, { host: on.name });
   }
 }
 
 /** Kills the sessions `list` returns on the old writer, then waits until they are gone. */
 async function killAndWait(run: SwapRun, list: SqlStatement): Promise<void> {
   for (const row of await run.io.sql(run.from, list, 'read')) await run.io.sql(run.from, killConnection(Number(row.ID)), 'change').catch(() => []);
-  await run.io.waitUntil('those sessions are gone', KILLED_GONE_TIMEOUT_MS, async () => (await run.io.sql(run.from, list, 'read')).length === 0);
+  await run.io.waitUntil('those sessions are gone', KILLED_GONE_TIMEOUT_MS, async () => (await run.io.sql(run.from, list, 'read')).length === 0, DRAIN_POLL_MS);
 }
 
 /** Accounts that can write through read_only on the old writer (except duet's own), not locked already. */
 async function accountsToLock(run: SwapRun): Promise<Account[]> {
   const session = await run.conn.mysql(run.from);
-  // The peer's fence account (READ_ONLY ADMIN, to set read_only) is duet's own too: the move itself uses it.
+  // The peer's fence account (READ_ONLY ADMIN, to set read_only) is duet's own too.
   const grantees = await readOnlyBypassers(session, [...duetAccounts(run.inv.ssh.user), { user: FENCE_USER, host: run.to.address }]);
   const alreadyLocked = new Set((await query(session, lockedAccounts(session.dialect.flavor))).map((r) => `'${String(r.user)}'@'${String(r.host)}'`));
   return grantees.filter((g) => !alreadyLocked.has(g)).map(parseGrantee);
@@ -400,9 +499,9 @@ function parseGrantee(grantee: string): Account {
   return { user: m[1]!, host: m[2]! };
 }
 
-async function unlock(run: SwapRun, locked: Account[]): Promise<void> {
-  if (locked.length === 0) return;
-  await notBinlogged(run, locked.map((account) => lockAccount(account, false)));
+async function unlock(run: SwapRun): Promise<void> {
+  if (run.locked.length === 0) return;
+  await notBinlogged(run, run.locked.map((account) => lockAccount(account, false)));
 }
 
 /** Runs statements on the old writer with its binlog off, turning it back on whatever happens. */
@@ -428,77 +527,6 @@ async function recordOnHosts(run: SwapRun, writer: NodeSpec): Promise<void> {
   }
 }
 
-/**
- * After a failure or a crash: when the target became the writer (the move went through), finish
- * (record, unlock); otherwise give the old writer its role back: read_only OFF where it still holds
- * the floating IP, else through Heartbeat. Either way ends with one writer holding the IP.
- */
-async function finishOrRollBack(run: SwapRun, journal: JournalState, cause: string): Promise<'swapped' | 'rolled back'> {
-  const { pair, from, to, io, opts } = run;
-  const timeoutMs = opts.timeoutSeconds * 1000;
-  const isWriter = async (node: NodeSpec) => {
-    const state = await readNodeState(run.conn, pair, node);
-    return state.holdsVip && state.mysql?.readOnly === false;
-  };
-  if (journal.steps.includes('move')) {
-    await settle(run, isWriter);
-    if ((await isWriter(to)) && !(await readNodeState(run.conn, pair, from)).holdsVip) {
-      opts.log(`${pair.name}: ${to.name} is the writer: finishing the swap`);
-      if (!journal.steps.includes('record')) run.journal?.step('record');
-      await recordOnHosts(run, to);
-      run.journal?.step('unlock');
-      await unlock(run, journal.locked);
-      run.journal?.append({ event: 'end', outcome: 'swapped', at: new Date().toISOString() });
-      io.auditChanges('swap finish');
-      auditRole(run, to, `${to.name} is the writer of pair ${pair.name}, swapped from ${from.name} (finished after: ${cause})`);
-      return 'swapped';
-    }
-  }
-  opts.log(`${pair.name}: rolling back: ${from.name} becomes the writer again`);
-  const fromState = await readNodeState(run.conn, pair, from);
-  const toState = await readNodeState(run.conn, pair, to);
-  if (fromState.holdsVip && !toState.holdsVip) {
-    if (fromState.mysql?.readOnly !== false) await io.sql(from, (await run.conn.mysql(from)).dialect.setReadOnly(false), 'change');
-  } else {
-    await io.command(from, HB_TAKEOVER);
-    await io.waitUntil(`${from.name} is writable and holds the floating IP`, timeoutMs, () => isWriter(from));
-  }
-  const target = await readNodeState(run.conn, pair, to);
-  if (target.mysql?.readOnly === false && !target.holdsVip) await io.sql(to, (await run.conn.mysql(to)).dialect.setReadOnly(true), 'change');
-  await unlock(run, journal.locked);
-  io.auditChanges('swap rollback');
-  if (!(await isWriter(from)) || (await readNodeState(run.conn, pair, to)).holdsVip) {
-    throw new ApplyError(`swap of pair ${pair.name} failed (${cause}) and the rollback did not leave ${from.name} as the only writer holding the floating IP`, {
-      hint: RESUME_HINT,
-    });
-  }
-  run.journal?.append({ event: 'end', outcome: 'rolled back', at: new Date().toISOString(), error: cause });
-  auditRole(run, from, `swap of pair ${pair.name} to ${to.name} rolled back: ${from.name} is the writer (${cause})`);
-  return 'rolled back';
-}
-
-/**
- * Once a move was asked for, Heartbeat may still be carrying it out (its standby handshake takes a
- * few keepalives): wait until the target is the writer, or until nothing has changed for a while.
- */
-async function settle(run: SwapRun, isWriter: (node: NodeSpec) => Promise<boolean>): Promise<void> {
-  const quietMs = Math.max(3, 4 * run.pair.heartbeat.keepalive) * 1000;
-  const snapshot = async () =>
-    JSON.stringify(await Promise.all(run.pair.nodes.map(async (n) => {
-      const state = await readNodeState(run.conn, run.pair, n);
-      return [state.holdsVip, state.mysql?.readOnly];
-    })));
-  let last = await snapshot();
-  let since = Date.now();
-  const deadline = Date.now() + run.opts.timeoutSeconds * 1000;
-  while (Date.now() < deadline && !(await isWriter(run.to))) {
-    const now = await snapshot();
-    if (now !== last) [last, since] = [now, Date.now()];
-    else if (Date.now() - since >= quietMs) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 async function resume(inv: Inventory, conn: NodeConnections, opts: SwapOptions, journal: JournalState): Promise<SwapReport> {
   const { pair } = opts;
   const from = pair.nodes.find((n) => n.name === journal.begin.from);
@@ -506,11 +534,18 @@ async function resume(inv: Inventory, conn: NodeConnections, opts: SwapOptions, 
   if (!from || !to || journal.begin.pair !== pair.name) {
     throw new UsageError(`the journal ${opts.journalPath} is about pair ${journal.begin.pair} (${journal.begin.from} -> ${journal.begin.to}), not this inventory's pair ${pair.name}`);
   }
-  const run: SwapRun = { inv, pair, from, to, conn, io: new SwapIo(conn, false, opts.trace), journal: new Journal(opts.journalPath), opts, steps: [], notes: [] };
-  opts.log(`${pair.name}: resuming the swap from ${from.name} to ${to.name} (steps begun: ${journal.steps.join(', ') || 'none'})`);
-  const outcome = await afterFirstChange(`resuming the swap of pair ${pair.name} failed`, () => finishOrRollBack(run, journal, 'the controller stopped mid-swap'), RESUME_HINT);
+  const unknown = journal.steps.filter((s) => !(SWAP_STEPS as readonly string[]).includes(s));
+  if (unknown.length > 0) {
+    throw new UsageError(`the journal ${opts.journalPath} names steps of an older duet (${unknown.join(', ')}): this one cannot resume that swap`, {
+      hint: 'resume with the duet that started the swap, or check the pair with status and end the journal by hand',
+    });
+  }
+  const run = newRun(inv, conn, opts, from, to, false, new Journal(opts.journalPath), journal.locked);
+  opts.log(`${pair.name}: resuming the swap from ${from.name} to ${to.name} (steps begun: ${journal.steps.join(', ') || 'none'}; done: ${journal.done.join(', ') || 'none'})`);
+  const steps = runner(run, journal);
+  const outcome = await afterFirstChange(`resuming the swap of pair ${pair.name} failed`, () => recover(run, steps, 'the controller stopped mid-swap'), RESUME_HINT);
   run.notes.push(outcome === 'swapped' ? `the swap went through: ${to.name} is the writer` : `rolled back: ${from.name} is the writer`);
-  return report(run, outcome, undefined);
+  return report(run, outcome);
 }
 
 /** Swapping to the node that already is the writer: only make sure haresources records it. */
@@ -519,16 +554,17 @@ async function alreadyWriter(run: SwapRun, facts: Map<string, NodeFacts>): Promi
     await afterFirstChange(`recording ${run.to.name} as the writer in haresources failed`, () => recordOnHosts(run, run.to));
     run.notes.push(`recorded ${run.to.name} as the writer in haresources`);
   }
-  return report(run, 'already the writer', undefined);
+  return report(run, 'already the writer');
 }
 
-async function report(run: SwapRun, outcome: SwapResult, freezeMs: number | undefined): Promise<SwapReport> {
+async function report(run: SwapRun, outcome: SwapResult): Promise<SwapReport> {
+  const critical = run.steps.filter((s) => (CRITICAL_PATH as string[]).includes(s.step));
   return {
     pair: run.pair.name,
     from: run.from.name,
     to: run.to.name,
     outcome,
-    ...(freezeMs === undefined ? {} : { freeze_ms: freezeMs }),
+    ...(run.freezeMs === undefined ? {} : { freeze_ms: run.freezeMs, critical_path: critical }),
     steps: run.steps,
     notes: run.notes,
     status: await readPairStatus(run.conn, run.pair),
@@ -559,4 +595,3 @@ async function readNodeFacts(conn: NodeConnections, pair: PairSpec): Promise<Map
   );
   return new Map(entries);
 }
-

@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { FIXTURE_VIP } from '../../src/fixtures/index.ts';
 import type { SwapReport } from '../../src/ops/swap.ts';
+import { SWAP_STEPS, type SwapStep } from '../../src/ops/swap-journal.ts';
+import { STOP_AFTER_ENV } from '../../src/ops/swap-runner.ts';
 import { duet, REPO_ROOT } from './helpers/cli.ts';
 import { useFixtures } from './helpers/fixtures.ts';
 import { DB_NODES, INVENTORY, pairProbe } from './helpers/pair.ts';
@@ -79,13 +81,19 @@ describe('swap', () => {
     let from = 0;
     for (const line of [
       /db2 SQL> SELECT MASTER_GTID_WAIT\('[\d,-]+', 30\) = 0 AS reached/, // pre-sync
+      /db1 \$ echo \$\(\(\$\(date \+%s\) \+ \d+\)\) > \/run\/duet-maintenance/,
       /db1 SQL> ALTER USER 'writer'@'198\.18\.0\.13' ACCOUNT LOCK/,
       /db1 SQL> SET GLOBAL read_only = ON/,
       /db1 SQL> SELECT ID FROM information_schema\.PROCESSLIST .*USER IN \('mysql', 'writer'\)/,
-      /db1 SQL> SELECT ID FROM information_schema\.PROCESSLIST .*COMMAND NOT IN/,
+      /db1 SQL> SELECT ID, COMMAND FROM information_schema\.PROCESSLIST .*COMMAND NOT IN/, // drain
       /db2 SQL> SELECT MASTER_GTID_WAIT\('[\d,-]+', 30\) = 0 AS reached/, // the final position
+      /db2 SQL> INSERT INTO duet\.topology/,
+      /db2 SQL> SET GLOBAL read_only = OFF/,
+      /db1 \$ \/etc\/ha\.d\/resource\.d\/IPaddr 198\.18\.0\.100\/24\/eth0 stop/,
+      /db2 \$ date \+%s > \/var\/lib\/heartbeat\/duet-writer-since && .*ip addr add 198\.18\.0\.100\/24 brd \+ dev eth0 label eth0:0/,
       /db2 \$ \/usr\/share\/heartbeat\/hb_takeover all/,
       /db1 \$ install \/etc\/ha\.d\/haresources naming db2/,
+      /db1 \$ rm -f \/run\/duet-maintenance/,
       /db1 SQL> ALTER USER 'writer'@'198\.18\.0\.13' ACCOUNT UNLOCK/,
     ]) {
       const at = out.slice(from).search(line);
@@ -107,8 +115,32 @@ describe('swap', () => {
     );
     await pair.waitFor('the first rows', async () => Number((await pair.sql('db1', 'SELECT COUNT(*) FROM app.writes')).trim()) > 20);
 
+    // Every 100 ms while the swap runs: once db2 is writable and holds the IP, it stays so (the
+    // Heartbeat alignment after the unfreeze moves nothing a second time).
+    let swapping = true;
+    const samples: Array<{ ms: number; holders: string[]; db2Writable: boolean }> = [];
+    const sampler = (async () => {
+      const t0 = Date.now();
+      while (swapping) {
+        const tick = Date.now();
+        const [holders, db2ReadOnly] = await Promise.all([pair.vipHolders(), pair.readOnly('db2')]);
+        samples.push({ ms: tick - t0, holders, db2Writable: !db2ReadOnly });
+        await new Promise((r) => setTimeout(r, Math.max(0, 100 - (Date.now() - tick))));
+      }
+    })();
     const there = await swapTo('db2');
+    swapping = false;
+    await sampler;
+    const moved = samples.findIndex((x) => x.db2Writable && x.holders.join() === 'db2');
+    assert.ok(moved >= 0, `db2 never seen writable and alone with the IP: ${JSON.stringify(samples)}`);
+    const after = samples.slice(moved);
+    assert.deepEqual(after.filter((x) => !(x.db2Writable && x.holders.join() === 'db2')), [], 'db2 lost the role or the IP after it got them');
+    process.stderr.write(`# ${samples.length} samples, ${after.length} after db2 became the writer, none lost it\n`);
     assert.equal(there.outcome, 'swapped');
+    // The address duet brought up is the one Heartbeat's IPaddr sees as running (so the alignment did not start it again).
+    assert.match(await pair.sh('db2', `/etc/ha.d/resource.d/IPaddr ${FIXTURE_VIP}/24/eth0 status`), /Running OK/);
+    assert.equal((await pair.sh('db2', 'ip -4 -o addr show dev eth0')).split(` ${FIXTURE_VIP}/`).length - 1, 1, 'the floating IP once on db2');
+    assert.ok(there.critical_path && there.critical_path.map((s) => s.step).join() === 'freeze,drain,catch up,promote,vip down,vip up', JSON.stringify(there.critical_path));
     assert.equal(there.status.writer, 'db2');
     assert.deepEqual(there.status.warnings.filter((w) => !/haresources/.test(w)), []);
     await assertOneWriter('db2');
@@ -159,32 +191,42 @@ describe('swap', () => {
     await pair.sql('db2', 'START SLAVE SQL_THREAD');
   });
 
-  // The catch-up takes milliseconds: a kill aimed at it usually lands in the move.
-  for (const step of ['freeze', 'kill clients', 'catch up', 'move'] as const) {
-    it(`a controller killed at "${step}" is brought back to one writer holding the IP by --resume`, async () => {
+  // The controller stopped (exit 9, like a crash) right after each step was journaled done, and once
+  // inside the commit step (its IP up, not journaled done): before the IP is up on the target, the
+  // resume undoes (the old writer is the writer again); after it, it finishes (the target is).
+  const stops = [...SWAP_STEPS.slice(0, SWAP_STEPS.indexOf('vip up')), 'vip up!', ...SWAP_STEPS.slice(SWAP_STEPS.indexOf('vip up'))];
+  for (const stop of stops) {
+    const committed = SWAP_STEPS.indexOf(stop as SwapStep) >= SWAP_STEPS.indexOf('vip up');
+    it(`a controller stopped after "${stop}" is brought back by --resume: ${committed ? 'the target is' : 'the old writer is'} the writer`, async () => {
       const writer = await assertOneWriter();
       const target = writer === 'db1' ? 'db2' : 'db1';
-      const journal = join(journalDir, `crash-${step.replace(' ', '-')}.jsonl`);
-      const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'scripts/swap.ts'), INVENTORY, target, '--journal', journal], { stdio: 'ignore' });
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      const deadline = Date.now() + 30_000;
-      while (!(existsSync(journal) && readFileSync(journal, 'utf8').includes(`"step":"${step}"`))) {
-        assert.ok(Date.now() < deadline, `the swap never reached ${step}`);
-        await new Promise((r) => setTimeout(r, 5));
-      }
-      child.kill('SIGKILL');
-      await exited;
+      const journal = join(journalDir, `stop-${stop.replace(/\W/g, '-')}.jsonl`);
+      const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'scripts/swap.ts'), INVENTORY, target, '--journal', journal], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { ...process.env, [STOP_AFTER_ENV]: stop },
+      });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const code = await new Promise((resolve) => child.once('exit', resolve));
+      assert.equal(code, 9, `the swap did not stop after ${stop}:\n${stderr}`);
 
-      const refused = await duet('swap', [INVENTORY, target, '--journal', journal]);
-      assert.equal(refused.code, 2, 'a new swap is refused while one is unfinished');
-      assert.match(refused.stderr, /did not finish.*\n\s+hint: run swap --resume/);
+      if (stop === 'freeze') {
+        const refused = await duet('swap', [INVENTORY, target, '--journal', journal]);
+        assert.equal(refused.code, 2, 'a new swap is refused while one is unfinished');
+        assert.match(refused.stderr, /did not finish.*\n\s+hint: run swap --resume/);
+      }
 
       const resumed = await duet('swap', [INVENTORY, '--resume', '--json', '--journal', journal]);
       assert.equal(resumed.code, 0, resumed.stderr);
       const report = JSON.parse(resumed.stdout) as SwapReport;
-      const now = await assertOneWriter();
-      assert.equal(now, report.outcome === 'swapped' ? target : writer, `outcome ${report.outcome}`);
-      process.stderr.write(`# killed at ${step}: resume ${report.outcome}, writer ${now}\n`);
+      assert.equal(report.outcome, committed ? 'swapped' : 'rolled back');
+      const now = await assertOneWriter(committed ? target : writer);
+      for (const host of DB_NODES) {
+        assert.equal((await pair.sh(host, 'test -e /run/duet-maintenance && echo window || echo none')).trim(), 'none', `${host}: the maintenance window is closed`);
+      }
+      const topology = await pair.sql(now, "SELECT node FROM duet.topology WHERE role = 'writer' ORDER BY epoch DESC LIMIT 1");
+      assert.equal(topology.trim(), now, 'the topology names the writer at the highest epoch');
+      process.stderr.write(`# stopped after ${stop}: resume ${report.outcome}, writer ${now}\n`);
       assert.match(readFileSync(journal, 'utf8').trim().split('\n').at(-1)!, /"event":"end"/);
     });
   }

@@ -1,81 +1,12 @@
-// swap's pre-flight decisions from plain data (what refuses, what --force may accept) and the
-// journal format (what --resume reads back after a crash).
+// The swap journal (what --resume reads back after a crash) and the step runner (what a failure or
+// a resume does with the journal: undo what was begun before the commit step, finish after it).
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import type { InstanceState, ReplicaStatus } from '../../src/mysql/model.ts';
-import { Journal, parseJournal, readJournal } from '../../src/ops/swap-journal.ts';
-import { swapProblems, type NodeFacts } from '../../src/ops/swap.ts';
-import { topologyView } from '../../src/ops/topology.ts';
-import { sampleInventory } from './helpers/sample-inventory.ts';
-
-const pair = sampleInventory().pairs[0]!;
-const [db1, db2] = pair.nodes;
-const haresources = 'db-01 duet-writer IPaddr::192.0.2.100/24/eth0\n';
-
-function replica(source: string, overrides: Partial<ReplicaStatus> = {}): ReplicaStatus {
-  return {
-    sourceHost: source, sourcePort: 3306, sourceUser: 'repl', ioState: '', ioRunning: 'Yes', sqlRunning: 'Yes', lastIoErrno: 0, lastIoError: '',
-    lastSqlErrno: 0, lastSqlError: '', secondsBehind: 0, usingGtid: 'slave_pos', gtidIoPos: '', sourceServerId: 1, ...overrides,
-  };
-}
-
-function node(spec: typeof db1, o: { readOnly: boolean; holdsVip: boolean; replica?: ReplicaStatus; heartbeat?: boolean; filters?: string; haresources?: string }): NodeFacts {
-  const mysql: InstanceState = { version: '10.11.19-MariaDB', flavor: 'mariadb', serverId: 1, readOnly: o.readOnly, gtid: { current: '', binlog: '' }, replica: o.replica };
-  const topology = topologyView(pair.nodes.map((n) => ({ node: n.name, address: n.address, role: n.name === 'db-01' ? 'writer' : 'reader', epoch: 1 })));
-  return {
-    live: { node: spec, holdsVip: o.holdsVip, heartbeatRunning: o.heartbeat ?? true, mysqlRunning: true, mysql },
-    extras: { topology, haresources: o.haresources ?? haresources },
-    binlogFilters: o.filters ?? 'do=shop,billing,duet; ignore=mysql,test',
-  };
-}
-
-/** A healthy pair, db-01 the writer, with `change` applied to the target (db-02) and `old` to db-01. */
-function facts(target: Partial<Parameters<typeof node>[1]> = {}, old: Partial<Parameters<typeof node>[1]> = {}): Map<string, NodeFacts> {
-  return new Map([
-    ['db-01', node(db1, { readOnly: false, holdsVip: true, replica: replica(db2.address), ...old })],
-    ['db-02', node(db2, { readOnly: true, holdsVip: false, replica: replica(db1.address), ...target })],
-  ]);
-}
-
-const problems = (f: Map<string, NodeFacts>) => swapProblems(pair, db1, db2, f, 5);
-
-describe('swap pre-flight', () => {
-  test('a healthy pair has no problem', () => {
-    assert.deepEqual(problems(facts()), []);
-  });
-
-  test('the target\'s applier stopped is refused, never forceable', () => {
-    const [p] = problems(facts({ replica: replica(db1.address, { sqlRunning: 'No', lastSqlErrno: 1146, lastSqlError: "Table 'app.t' doesn't exist" }) }));
-    assert.equal(p?.forceable, false);
-    assert.match(p?.message ?? '', /replication on db-02 \(from db-01\) is not running \(I\/O Yes, SQL No\): SQL error 1146/);
-  });
-
-  test('a lagging target and one-way replication are forceable', () => {
-    assert.deepEqual(problems(facts({ replica: replica(db1.address, { secondsBehind: 40 }) })), [
-      { message: 'db-02 is 40 s behind db-01 (limit 5 s): the freeze would last until it catches up', forceable: true },
-    ]);
-    const [oneWay] = problems(facts({}, { replica: replica(db2.address, { ioRunning: 'No', sqlRunning: 'No' }) }));
-    assert.equal(oneWay?.forceable, true);
-    assert.match(oneWay?.message ?? '', /replication on db-01 \(from db-02\) is stopped: db-02's writes would not reach db-01/);
-  });
-
-  test('the target replicating from elsewhere, two writers, a misplaced IP: refused', () => {
-    const messages = (f: Map<string, NodeFacts>) => problems(f).map((p) => `${p.forceable}: ${p.message}`);
-    assert.deepEqual(messages(facts({ replica: replica('192.0.2.99') })), ['false: db-02 does not replicate from db-01 (192.0.2.11): its source is 192.0.2.99']);
-    assert.deepEqual(messages(facts({ readOnly: false })), ['false: db-02 is writable already: two writers; make one read-only first']);
-    assert.deepEqual(messages(facts({ holdsVip: true })), ['false: the floating IP is not on db-01 alone (on: db-01, db-02)']);
-    assert.deepEqual(messages(facts({}, { readOnly: true })), ['false: db-01 is read-only: there is no writer to swap from']);
-  });
-
-  test('differing binlog filters, Heartbeat down, no duet-writer resource: refused', () => {
-    assert.match(problems(facts({ filters: 'do=shop; ignore=' }))[0]?.message ?? '', /the binlog filters differ \(db-01: do=shop,billing,duet; ignore=mysql,test; db-02: do=shop; ignore=\)/);
-    assert.deepEqual(problems(facts({ heartbeat: false })).map((p) => p.message), ['Heartbeat is not running on db-02: the floating IP cannot move through it']);
-    assert.deepEqual(problems(facts({ haresources: 'db-01 IPaddr::192.0.2.100/24/eth0\n' })).map((p) => p.message), ['haresources on db-02 has no duet-writer resource: run provision first']);
-  });
-});
+import { Journal, parseJournal, readJournal, type SwapStep } from '../../src/ops/swap-journal.ts';
+import { StepRunner, type Step } from '../../src/ops/swap-runner.ts';
 
 describe('swap journal', () => {
   const dir = mkdtempSync(join(tmpdir(), 'duet-journal-'));
@@ -86,13 +17,23 @@ describe('swap journal', () => {
     const journal = new Journal(join(dir, 'a', 'main.jsonl'));
     journal.append(begin);
     journal.step('freeze', { locked: [{ user: 'app', host: '%' }] });
-    journal.step('kill clients');
+    journal.done('freeze');
+    journal.step('drain');
+    journal.done('drain');
     journal.step('catch up', { position: '1-1-40' });
     const state = readJournal(journal.path);
-    assert.deepEqual(state?.steps, ['freeze', 'kill clients', 'catch up']);
+    assert.deepEqual(state?.steps, ['freeze', 'drain', 'catch up']);
+    assert.deepEqual(state?.done, ['freeze', 'drain'], 'catch up was begun, not finished');
     assert.deepEqual(state?.locked, [{ user: 'app', host: '%' }]);
     assert.equal(state?.position, '1-1-40');
     assert.equal(state?.end, undefined, 'unfinished');
+  });
+
+  test('a journal without done lines (an older duet): a step followed by another one is done', () => {
+    const text = [begin, { event: 'step', step: 'freeze', at: 't' }, { event: 'step', step: 'catch up', at: 't' }].map((e) => JSON.stringify(e)).join('\n');
+    const state = parseJournal(text, 'j');
+    assert.deepEqual(state?.steps, ['freeze', 'catch up']);
+    assert.deepEqual(state?.done, ['freeze']);
   });
 
   test('the last swap counts; a finished one has an end', () => {
@@ -113,5 +54,69 @@ describe('swap journal', () => {
     writeFileSync(path, `${JSON.stringify(begin)}\nnot json\n${JSON.stringify({ event: 'step', step: 'freeze', at: 't' })}\n`);
     assert.throws(() => readJournal(path), /damaged\.jsonl:2: not a journal line/);
     assert.equal(readJournal(join(dir, 'missing.jsonl')), undefined);
+  });
+});
+
+describe('swap step runner', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'duet-runner-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const begin = { event: 'begin' as const, swap: 'id', cluster: 'shop', pair: 'main', from: 'db-01', to: 'db-02', at: 't' };
+
+  /** Steps that record what ran and what was undone; `fail` makes that step's run throw. */
+  function steps(log: string[], fail?: SwapStep): Array<Step<null>> {
+    const names: SwapStep[] = ['maintenance', 'freeze', 'drain', 'promote', 'vip down', 'vip up', 'record', 'unlock'];
+    return names.map((name) => ({
+      name,
+      run: async () => {
+        if (name === fail) throw new Error(`${name} failed`);
+        log.push(name);
+      },
+      ...(name === 'drain' || name === 'record' ? {} : { undo: async () => void log.push(`undo ${name}`) }),
+    }));
+  }
+  const timed = async (_: string, body: () => Promise<void>) => body();
+
+  test('forward runs each step once, journaled begun and done', async () => {
+    const log: string[] = [];
+    const journal = new Journal(join(dir, 'forward.jsonl'));
+    journal.append(begin);
+    await new StepRunner(steps(log), 'vip up', null, journal, timed).forward();
+    assert.deepEqual(log, ['maintenance', 'freeze', 'drain', 'promote', 'vip down', 'vip up', 'record', 'unlock']);
+    const state = readJournal(journal.path)!;
+    assert.deepEqual(state.done, state.steps);
+    assert.equal(state.steps.length, 8);
+  });
+
+  test('a failure before the commit step undoes every step begun, the failed one too, last first', async () => {
+    const log: string[] = [];
+    const runner = new StepRunner(steps(log, 'promote'), 'vip up', null, undefined, timed);
+    await assert.rejects(runner.forward(), /promote failed/);
+    assert.equal(runner.committed, false);
+    assert.equal(await runner.recover(), 'rolled back');
+    assert.deepEqual(log, ['maintenance', 'freeze', 'drain', 'undo promote', 'undo freeze', 'undo maintenance']);
+  });
+
+  test('a failure after the commit step finishes the steps not done, the failed one first', async () => {
+    const log: string[] = [];
+    let fails = 1;
+    const list = steps(log).map((s) => (s.name === 'record' ? { ...s, run: async () => (fails-- > 0 ? Promise.reject(new Error('record failed')) : void log.push('record')) } : s));
+    const runner = new StepRunner(list, 'vip up', null, undefined, timed);
+    await assert.rejects(runner.forward(), /record failed/);
+    assert.equal(await runner.recover(), 'swapped');
+    assert.deepEqual(log, ['maintenance', 'freeze', 'drain', 'promote', 'vip down', 'vip up', 'record', 'unlock']);
+  });
+
+  test('resumed from a journal: the commit step begun, not done, is undone; done, the rest is finished', async () => {
+    const undone: string[] = [];
+    await new StepRunner(steps(undone), 'vip up', null, undefined, timed, { begun: ['maintenance', 'freeze', 'drain', 'promote', 'vip down', 'vip up'], done: ['maintenance', 'freeze', 'drain', 'promote', 'vip down'] }).recover();
+    assert.deepEqual(undone, ['undo vip up', 'undo vip down', 'undo promote', 'undo freeze', 'undo maintenance']);
+    const finished: string[] = [];
+    const outcome = await new StepRunner(steps(finished), 'vip up', null, undefined, timed, { begun: ['maintenance', 'freeze', 'drain', 'promote', 'vip down', 'vip up', 'record'], done: ['maintenance', 'freeze', 'drain', 'promote', 'vip down', 'vip up'] }).recover();
+    assert.equal(outcome, 'swapped');
+    assert.deepEqual(finished, ['record', 'unlock']);
+  });
+
+  test('a journal naming steps the list does not have is refused', () => {
+    assert.throws(() => new StepRunner(steps([]), 'vip up', null, undefined, timed, { begun: ['catch up'], done: [] }), /steps not in this swap's list: catch up/);
   });
 });

@@ -18,14 +18,15 @@ function formatReport(r: SwapReport): string {
           : r.outcome === 'nothing to resume'
             ? `no unfinished swap of pair ${r.pair}`
             : `dry run: nothing was changed`;
+  const critical = r.critical_path ? [`writes frozen through: ${r.critical_path.map((s) => `${s.step} ${s.ms} ms`).join(', ')}`] : [];
   const steps = r.steps.length > 0 ? [`steps: ${r.steps.map((s) => `${s.step} ${s.ms} ms`).join(', ')}`] : [];
-  return [head, ...r.notes, ...steps, '', formatPairStatus(r.status)].join('\n');
+  return [head, ...r.notes, ...critical, ...steps, '', formatPairStatus(r.status)].join('\n');
 }
 
 export const swap = defineCommand({
   name: 'swap',
   args: '<inventory> [node]',
-  describe: 'make NODE the writer of its pair: freeze the old writer, wait until NODE has applied everything, move the floating IP through Heartbeat',
+  describe: 'make NODE the writer of its pair: freeze the old writer, wait until NODE has applied everything, make NODE writable and move the floating IP to it, then bring Heartbeat in line',
   builder: (y) =>
     y
       .positional('inventory', { type: 'string', demandOption: true, describe: 'inventory YAML file' })
@@ -42,10 +43,10 @@ export const swap = defineCommand({
           'Never forced: the target not replicating from the old writer, two writers, the floating IP elsewhere, Heartbeat down, differing binlog filters',
       })
       .option('max-lag', numberOption('max-lag', { min: 0, default: 5, describe: 'seconds the target may be behind at pre-flight' }))
-      .option('grace', numberOption('grace', { min: 0, max: 600, default: 1, describe: 'seconds between read_only ON and killing the remaining client connections' }))
+      .option('grace', numberOption('grace', { min: 0, max: 600, default: 1, describe: 'seconds that statements still running on the old writer at read_only ON may take to finish before they are killed (idle connections are killed at once)' }))
       .option('timeout', numberOption('timeout', { integer: true, min: 1, max: 86400, default: 30, describe: 'seconds to wait for the target to catch up, and for the floating IP to move' }))
       .option('journal', { type: 'string', describe: 'the journal file (default ~/.duet/journal/<cluster>/<pair>.jsonl)' })
-      .option('json', { type: 'boolean', default: false, describe: 'print one JSON document (outcome, freeze_ms, steps, status) on stdout' })
+      .option('json', { type: 'boolean', default: false, describe: 'print one JSON document (outcome, freeze_ms, critical_path, steps, status) on stdout' })
       .option('verbose', { type: 'boolean', default: false, describe: 'print every SQL statement and remote command on stderr as it runs' })
       .example('$0 inventory/fixtures.yml db2', 'make db2 the writer')
       .example('$0 inventory/fixtures.yml --dry-run', 'show what a swap would do')
