@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
@@ -230,6 +230,28 @@ describe('swap', () => {
       assert.match(readFileSync(journal, 'utf8').trim().split('\n').at(-1)!, /"event":"end"/);
     });
   }
+
+  it('runs the inventory\'s swap hooks on this machine with who, from and to', async () => {
+    const writer = await assertOneWriter();
+    const target = writer === 'db1' ? 'db2' : 'db1';
+    // The fixture inventory plus hooks, beside it (its secrets are named relative to its folder).
+    const hooked = join(REPO_ROOT, 'inventory', `.hooks-e2e-${process.pid}.yml`);
+    const out = join(mkdtempSync(join(tmpdir(), 'duet-hooks-')), 'hooks.log');
+    writeFileSync(
+      hooked,
+      `${readFileSync(INVENTORY, 'utf8')}\nhooks:\n` +
+        `  pre_swap: { run: 'echo "$DUET_HOOK $DUET_PAIR $DUET_OLD_WRITER $DUET_NEW_WRITER $DUET_VIP" >> ${out}' }\n` +
+        `  post_swap: { run: 'echo "$DUET_HOOK $DUET_OLD_WRITER $DUET_NEW_WRITER" >> ${out}' }\n`,
+    );
+    try {
+      const result = await duet('swap', [hooked, target, '--journal', join(journalDir, 'hooks.jsonl')]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(readFileSync(out, 'utf8'), `pre_swap main ${writer} ${target} ${FIXTURE_VIP}\npost_swap ${writer} ${target}\n`);
+      await assertOneWriter(target);
+    } finally {
+      rmSync(hooked, { force: true });
+    }
+  });
 
   it('reports the freeze times', () => {
     process.stderr.write(`# freeze_ms of the swaps: ${freezeTimes.join(', ')}\n`);
