@@ -43,6 +43,7 @@ if [ -n "$peer" ]; then
   [ -e "$STATE/peer" ] || { echo "Can't connect to server on the peer" >&2; exit 1; }
   case $sql in
     'SELECT @@gtid_binlog_pos') cat "$STATE/peer" ;;
+    'SELECT @@read_only') [ -e "$STATE/peer-writable" ] && echo 0 || echo 1 ;;
   esac
   exit 0
 fi
@@ -127,6 +128,15 @@ describe('the resource script\'s decisions', { skip: existsSync('/etc/ha.d/shell
     assert.ok(calls.indexOf('peer: SELECT @@gtid_binlog_pos') < calls.indexOf('SET GLOBAL read_only = OFF'));
     assert.ok(calls.indexOf('peer: SELECT 1') < fenced, 'the peer is asked whether it is there first');
     assert.match(readFileSync(join(state, 'writer-since'), 'utf8'), /^\d+\n$/);
+  });
+
+  test('start refuses the role from a peer that answers as a working writer (Heartbeat\'s view is out of date)', () => {
+    writeFileSync(join(state, 'peer-writable'), '');
+    const { status, stderr, calls } = run('start');
+    assert.equal(status, 1);
+    assert.match(stderr, /not taking the writer role: db-02's server answers and is writable/);
+    assert.ok(!calls.includes('peer: SET GLOBAL read_only = ON'), 'a working writer is not fenced');
+    assert.ok(!calls.includes('SET GLOBAL read_only = OFF'));
   });
 
   test('start takes the role from an unreachable peer only while the ping node answers', () => {
