@@ -237,6 +237,9 @@ async function runStep(inv: Inventory, pair: PairSpec, site: Site, scenario: Sce
   const figures = writerFigures(samples, nodes, started, ended);
   const goal = scenario.goal(pair);
   const outageMs = longestGapMs(acks.map((a) => a.t), started, ended);
+  // A replica whose source was cut off may still sit on the dead connection until slave_net_timeout
+  // (10 s): both nodes first apply what the other wrote, then verify (its canary waits 5 s).
+  await withConnections(inv, (conn) => catchUp(conn, pair));
   const verified = await verify(inv, { ...DEFAULT_VERIFY_OPTIONS, pairs: [pair.name] });
   const step: DrillStep = {
     name: scenario.name,
