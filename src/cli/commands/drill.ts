@@ -26,6 +26,12 @@ export const drillCommand = defineCommand({
       })
       .option('confirm', { type: 'string', describe: 'real hosts only: the pair name, to confirm that the drill may stop Heartbeat and MariaDB on its writer' })
       .option('client-address', { type: 'string', describe: 'real hosts only: the address the nodes see this machine connect from (the drill client runs here)' })
+      .option('fresh-keys', {
+        type: 'boolean',
+        default: false,
+        describe:
+          "the client takes a new key after an error instead of retrying the same one (by default it retries, like an application with idempotency keys; then a write the old writer committed as it was cut off collides with its retry once it is back, and replication stops: see README, what a two-node pair cannot promise)",
+      })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON document on stdout' })
       .option('verbose', verboseOption)
       .example('$0 inventory/fixtures.yml', 'every scenario on the fixture pair')
@@ -53,6 +59,7 @@ export const drillCommand = defineCommand({
       writeUp,
       scenarios: scenarios.length > 0 || writeUp ? scenarios : onFixtures ? FULL_DRILL : OPERATOR_DRILL,
       clientAddress: argv.clientAddress,
+      freshKeys: argv.freshKeys,
       log: (line) => process.stderr.write(`${line}\n`),
     });
     process.stdout.write(argv.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDrill(report)}\n`);

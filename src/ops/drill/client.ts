@@ -25,6 +25,8 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '600' },
     'interval-ms': { type: 'string', default: '20' },
     'stop-file': { type: 'string' },
+    // After an error, go on with a new key instead of retrying the same one.
+    'fresh-keys': { type: 'boolean', default: false },
     probe: { type: 'string' },
   },
 });
@@ -88,8 +90,8 @@ for (let seq = 1; !stopped(); seq++) {
       emit({ error: String(errno ?? code ?? 'other'), t: Date.now() });
       connection?.destroy();
       connection = undefined;
-      if (stopped()) break;
       await new Promise((r) => setTimeout(r, Math.max(0, interval - (Date.now() - tick))));
+      if (stopped() || values['fresh-keys']) break;
     }
   }
 }

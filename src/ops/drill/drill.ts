@@ -42,6 +42,13 @@ export interface DrillOptions {
   writeUp?: boolean;
   /** Where the nodes see the client come from (the drill's account is allowed from there only). */
   clientAddress?: string;
+  /**
+   * The client takes a new key after an error instead of retrying the same one. With retries (the
+   * default, like an application with idempotency keys), a write the old writer committed in the
+   * instant it was cut off collides with its retry on the new writer once the old one is back:
+   * replication stops with a duplicate key (README: what a two-node pair cannot promise).
+   */
+  freshKeys?: boolean;
   log: (line: string) => void;
 }
 
@@ -180,7 +187,7 @@ export async function drill(inv: Inventory, opts: DrillOptions): Promise<DrillRe
   await prepare(inv, pair, accounts, password);
   const watcher = startWatcher(inv, pair, site);
   const stopDir = mkdtempSync(join(tmpdir(), 'duet-drill-'));
-  const writer = startClient(client, entry, accounts[0]!.user, password, run, join(stopDir, 'stop'));
+  const writer = startClient(client, entry, accounts[0]!.user, password, run, join(stopDir, 'stop'), opts.freshKeys ?? false);
   const queries: ProbeRun = { run: randomBytes(8).toString('hex'), acked: [] };
   try {
     await writer.firstAck;
@@ -438,8 +445,8 @@ function clientArgv(place: ClientPlace, entry: Entry, args: string[]): string[] 
   return place.netns ? ['ip', 'netns', 'exec', place.netns, ...node] : node;
 }
 
-function startClient(place: ClientPlace, entry: Entry, user: string, password: Secret, run: string, stopFile: string) {
-  const argv = clientArgv(place, entry, ['--user', user, '--table', DRILL_TABLE, '--run', run, '--stop-file', stopFile, '--seconds', '3600']);
+function startClient(place: ClientPlace, entry: Entry, user: string, password: Secret, run: string, stopFile: string, freshKeys: boolean) {
+  const argv = clientArgv(place, entry, ['--user', user, '--table', DRILL_TABLE, '--run', run, '--stop-file', stopFile, '--seconds', '3600', ...(freshKeys ? ['--fresh-keys'] : [])]);
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] });
   child.stdin!.end(password.reveal());
   const acks: Ack[] = [];
