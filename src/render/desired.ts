@@ -202,27 +202,31 @@ function mysqlConfig(inv: Inventory, pair: PairSpec, node: NodeSpec): DesiredFil
 function firewallFiles(inv: Inventory, pair: PairSpec, node: NodeSpec): DesiredFile[] {
   const managedFor = managedForNode(inv, pair, node);
   const peer = peerOf(pair, node);
+  return rulesFiles(inv, managedFor, node, 'iptables.rules', {
+    peerName: peer.name,
+    peerAddress: peer.address,
+    nodeAddress: node.address,
+    loadBalancers: (pair.loadBalancers?.nodes ?? []).map((lb) => ({ address: lb.address, agentPort: pair.loadBalancers!.agentPort })),
+    mysqlPort: MYSQL_PORT,
+    mysqlFrom: inv.firewall.mysqlFrom,
+    vip: pair.vip.address,
+    heartbeatPort: pair.heartbeat.udpport,
+  });
+}
+
+/**
+ * A host's rules file (checked with iptables-restore --test) and the boot hook that loads it, with
+ * what every host's rules share (its header, the boot hook's path, SSH from firewall.ssh_from).
+ */
+function rulesFiles(inv: Inventory, managedFor: string, host: HostSpec, template: string, context: TemplateContext): DesiredFile[] {
   return [
     rootFile({
       path: IPTABLES_RULES_PATH,
-      template: 'iptables.rules',
+      template,
       mode: 0o640,
       service: 'firewall',
       check: 'iptables-restore',
-      context: {
-        managedFor,
-        bootScriptPath: IPTABLES_BOOT_SCRIPT_PATH,
-        sshFrom: inv.firewall.sshFrom,
-        sshPort: node.sshPort,
-        peerName: peer.name,
-        peerAddress: peer.address,
-        nodeAddress: node.address,
-        loadBalancers: (pair.loadBalancers?.nodes ?? []).map((lb) => ({ address: lb.address, agentPort: pair.loadBalancers!.agentPort })),
-        mysqlPort: MYSQL_PORT,
-        mysqlFrom: inv.firewall.mysqlFrom,
-        vip: pair.vip.address,
-        heartbeatPort: pair.heartbeat.udpport,
-      },
+      context: { managedFor, bootScriptPath: IPTABLES_BOOT_SCRIPT_PATH, sshFrom: inv.firewall.sshFrom, sshPort: host.sshPort, ...context },
     }),
     iptablesBootScript(managedFor),
   ];
@@ -337,27 +341,13 @@ function loadBalancerFirewallFiles(inv: Inventory, pair: PairSpec, tier: LoadBal
   const managedFor = `cluster ${inv.cluster}, pair ${pair.name}, load balancer ${host.name}`;
   const peer = peerHost(tier.nodes, host);
   const ports = [tier.port, ...(tier.readPort === undefined ? [] : [tier.readPort])];
-  return [
-    rootFile({
-      path: IPTABLES_RULES_PATH,
-      template: 'lb-iptables.rules',
-      mode: 0o640,
-      service: 'firewall',
-      check: 'iptables-restore',
-      context: {
-        managedFor,
-        bootScriptPath: IPTABLES_BOOT_SCRIPT_PATH,
-        sshFrom: inv.firewall.sshFrom,
-        sshPort: host.sshPort,
-        vip: tier.vip.address,
-        clientRules: inv.firewall.mysqlFrom.flatMap((from) => ports.map((port) => ({ from, port }))),
-        peerName: peer.name,
-        peerAddress: peer.address,
-        heartbeatPort: tier.heartbeat.udpport,
-      },
-    }),
-    iptablesBootScript(managedFor),
-  ];
+  return rulesFiles(inv, managedFor, host, 'lb-iptables.rules', {
+    vip: tier.vip.address,
+    clientRules: inv.firewall.mysqlFrom.flatMap((from) => ports.map((port) => ({ from, port }))),
+    peerName: peer.name,
+    peerAddress: peer.address,
+    heartbeatPort: tier.heartbeat.udpport,
+  });
 }
 
 /** On a database node of a pair with load balancers: the writer agent and the service that runs it. */
