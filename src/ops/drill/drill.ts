@@ -185,31 +185,35 @@ export async function drill(inv: Inventory, opts: DrillOptions): Promise<DrillRe
   log(`${pair.name}: waiting for a healthy pair${pair.loadBalancers ? ' and load balancers' : ''}`);
   await waitHealthy(inv, pair);
   await prepare(inv, pair, accounts, password);
-  const watcher = startWatcher(inv, pair, site);
-  const stopDir = mkdtempSync(join(tmpdir(), 'duet-drill-'));
-  const writer = startClient(client, entry, accounts[0]!.user, password, run, join(stopDir, 'stop'), opts.freshKeys ?? false);
-  const queries: ProbeRun = { run: randomBytes(8).toString('hex'), acked: [] };
+  // The drill's account goes whatever happens (a pair that did not come back included).
   try {
-    await writer.firstAck;
-    log(`${pair.name}: the client writes through ${entry.address}:${entry.port}${entry.via === 'tier' ? " (the load balancers' floating IP)" : ''} (run ${run})`);
-    if (writeUp) {
-      await runWriteUp(inv, pair, site, { samples: watcher.samples, acks: writer.acks, probe: (seq, seconds) => runProbe(client, entry, accounts[0]!.user, password, queries.run, seq, seconds), queries, log }, report);
-    } else {
-      for (const scenario of scenarios) {
-        const step = await runStep(inv, pair, site, scenario, watcher.samples, writer.acks, log);
-        report.steps.push(step);
-        log(`${pair.name}: ${formatStep(step)}`);
+    const watcher = startWatcher(inv, pair, site);
+    const stopDir = mkdtempSync(join(tmpdir(), 'duet-drill-'));
+    const writer = startClient(client, entry, accounts[0]!.user, password, run, join(stopDir, 'stop'), opts.freshKeys ?? false);
+    const queries: ProbeRun = { run: randomBytes(8).toString('hex'), acked: [] };
+    try {
+      await writer.firstAck;
+      log(`${pair.name}: the client writes through ${entry.address}:${entry.port}${entry.via === 'tier' ? " (the load balancers' floating IP)" : ''} (run ${run})`);
+      if (writeUp) {
+        await runWriteUp(inv, pair, site, { samples: watcher.samples, acks: writer.acks, probe: (seq, seconds) => runProbe(client, entry, accounts[0]!.user, password, queries.run, seq, seconds), queries, log }, report);
+      } else {
+        for (const scenario of scenarios) {
+          const step = await runStep(inv, pair, site, scenario, watcher.samples, writer.acks, log);
+          report.steps.push(step);
+          log(`${pair.name}: ${formatStep(step)}`);
+        }
       }
+    } finally {
+      writeFileSync(join(stopDir, 'stop'), '');
+      await writer.done;
+      watcher.stop();
+      rmSync(stopDir, { recursive: true, force: true });
     }
+    report.acked = writer.acks.length;
+    await finalChecks(inv, pair, [{ run, acked: writer.acks.map((a) => a.seq) }, ...(queries.acked.length > 0 ? [queries] : [])], report);
   } finally {
-    writeFileSync(join(stopDir, 'stop'), '');
-    await writer.done;
-    watcher.stop();
-    rmSync(stopDir, { recursive: true, force: true });
+    await cleanUp(inv, pair, accounts).catch((err: unknown) => log(`${pair.name}: could not drop the drill's account: ${err instanceof Error ? err.message : String(err)}`));
   }
-  report.acked = writer.acks.length;
-  await finalChecks(inv, pair, [{ run, acked: writer.acks.map((a) => a.seq) }, ...(queries.acked.length > 0 ? [queries] : [])], report);
-  await cleanUp(inv, pair, accounts);
   report.passed = report.problems.length === 0 && report.steps.every((s) => s.passed);
   return report;
 }
