@@ -1,14 +1,16 @@
 // swap: a controlled switchover of the writable role and the floating IP, as a declared list of
 // steps (see SWAP below), each with the undo that puts it back, run and journaled by StepRunner
 // (swap-runner.ts). Pre-flight (swap-preflight.ts, nothing touched), pre-sync, a maintenance window
-// on both nodes (the monitors stand still), freeze the old writer (bypass accounts locked,
-// read_only ON), drain its clients (idle ones at once, running ones up to --grace), wait until the
-// target applied the final GTID position, make the target writable (new epoch), bring the floating
-// IP up there (gratuitous ARP): the freeze ends. Then, with clients writing again: the IP down on
-// the old writer, Heartbeat's view brought in line (hb_takeover finds both resources running on
-// the target already: nothing moves twice), haresources recorded, the window closed, unlock. Before
-// the IP is up on the target a failure (or `--resume` after a crash) undoes every step begun;
-// after it, the swap is finished.
+// on both nodes (the monitors stand still), freeze the old writer (bypass accounts locked; a holder
+// process there takes FLUSH TABLES WITH READ LOCK, so writes wait instead of failing: see
+// swap-freeze.ts), wait until the target applied the final GTID position, arm the holder, make the
+// target writable (new epoch), the IP down on the old writer and up on the target (gratuitous ARP),
+// then fence the old writer (read_only ON, its client connections killed, the lock given up): the
+// freeze ends and what waited reconnects to the target. Then Heartbeat's view brought in line
+// (hb_takeover finds both resources running on the target already: nothing moves twice),
+// haresources recorded, the window closed, unlock. Before the IP is up on the target a failure (or
+// `--resume` after a crash) undoes every step begun; after it, the swap is finished. A controller
+// lost mid-freeze leaves the decision to the holder: thaw before arm, fence after.
 import { randomUUID } from 'node:crypto';
 import type { RowDataPacket } from 'mysql2/promise';
 import { audit, auditSql } from '../audit.ts';
@@ -25,9 +27,8 @@ import {
   literalSql,
   lockAccount,
   lockedAccounts,
-  selectReadOnly,
-  sessionsOfUsers,
   useDuetSchema,
+  writerRoleScriptSql,
   type Account,
   type SqlStatement,
 } from '../mysql/dialect.ts';
@@ -41,14 +42,13 @@ import { maintenanceCommand } from './services.ts';
 import { readNodeExtras, readPairStatus, type PairStatus } from './status.ts';
 import { Journal, readJournal, SWAP_STEPS, type JournalState, type SwapStep } from './swap-journal.ts';
 import { swapProblems, type NodeFacts } from './swap-preflight.ts';
+import { FreezeHolder, holderCommand, type HolderScript } from './swap-freeze.ts';
 import { StepRunner, type Step } from './swap-runner.ts';
 
 export { swapProblems, type NodeFacts, type SwapProblem } from './swap-preflight.ts';
 
 /** Heartbeat's own way to ask for the resources (Debian's path); the peer releases them first. */
 export const HB_TAKEOVER = '/usr/share/heartbeat/hb_takeover all';
-/** Heartbeat's resource script for the floating IP: the one haresources names (IPaddr::...). */
-const IPADDR = '/etc/ha.d/resource.d/IPaddr';
 /** Heartbeat's gratuitous ARP sender, the one IPaddr uses (its folder differs between releases). */
 const SEND_ARP_PATHS = ['/usr/libexec/heartbeat/send_arp', '/usr/lib/heartbeat/send_arp'];
 /** Which resources Heartbeat thinks this node holds: all, local, foreign, none or transition. */
@@ -57,10 +57,12 @@ const POLL_MS = 50;
 const DRAIN_POLL_MS = 10;
 const RESUME_HINT = 'run status, then swap --resume: it finishes the swap or rolls it back';
 const KILLED_GONE_TIMEOUT_MS = 10_000;
-/** Ends the freeze: once it is done the swap stands (later failures finish it). */
+/** Once it is done the swap stands (later failures finish it). */
 const COMMIT_STEP: SwapStep = 'vip up';
-/** The steps clients wait for: from read_only ON to the target writable and holding the IP. */
-const CRITICAL_PATH: SwapStep[] = ['freeze', 'drain', 'catch up', 'promote', 'vip down', 'vip up'];
+/** The steps clients wait for: from the freeze to the old writer fenced, the target writable and holding the IP. */
+const CRITICAL_PATH: SwapStep[] = ['freeze', 'catch up', 'promote', 'vip down', 'vip up', 'fence'];
+/** How long the freeze's holder may take to answer a word (it runs one or two statements). */
+const HOLDER_REPLY_MS = 10_000;
 
 export interface SwapOptions {
   pair: PairSpec;
@@ -71,7 +73,7 @@ export interface SwapOptions {
   /** Allows only what --help lists as safe to force (see swapProblems). */
   force: boolean;
   maxLagSeconds: number;
-  /** How long running statements on the old writer may go on after read_only ON before they are killed. */
+  /** How long statements running on the old writer when the freeze begins may go on before they are killed (writes wait meanwhile). */
   graceMs: number;
   timeoutSeconds: number;
   journalPath: string;
@@ -88,7 +90,7 @@ export interface SwapReport {
   from: string;
   to: string;
   outcome: SwapResult;
-  /** From read_only ON on the old writer to the target writable and holding the floating IP. */
+  /** From the freeze (writes wait on the old writer) to its fence (they fail there and reconnect to the target, writable and holding the floating IP). */
   freeze_ms?: number;
   /** The steps of the freeze (CRITICAL_PATH) with their ms; they add up to about freeze_ms. */
   critical_path?: Array<{ step: string; ms: number }>;
@@ -189,13 +191,36 @@ interface SwapRun {
   /** performance.now() at read_only ON; freezeMs once the target is writable and holds the IP. */
   frozenAt: number;
   freezeMs: number | undefined;
+  /** The freeze's holder on the old writer, while this controller has it (not on a resume). */
+  holder?: FreezeHolder;
   steps: Array<{ step: string; ms: number }>;
   notes: string[];
 }
 
-/** `/etc/ha.d/resource.d/IPaddr VIP/PREFIX/IF start|stop`, detached from the command's output (its gratuitous ARPs go on in the background). */
-function ipaddr(pair: PairSpec, action: 'start' | 'stop'): string {
-  return `${IPADDR} ${pair.vip.address}/${pair.vip.prefixLength}/${pair.vip.interface} ${action} </dev/null >/dev/null 2>&1`;
+/** The floating IP off this node's interface (what `IPaddr stop` does, without its shell library). Idempotent. */
+function vipOffCommand(pair: PairSpec): string {
+  const { address, prefixLength, interface: dev } = pair.vip;
+  return `if ip -4 -o addr show dev ${dev} | grep -q ' ${address}/'; then ip addr del ${address}/${prefixLength} dev ${dev}; fi`;
+}
+
+/**
+ * The floating IP off the old writer's interface, a copy kept on its loopback with scope host until
+ * the fence: the connections of clients waiting there were made to that address, and without it the
+ * host cannot send them anything (the kill, the error), so they would wait out their own timeouts.
+ * The interface answers ARP only for addresses of global scope from here (arp_ignore 3): the copy
+ * draws no traffic, and no probe counts it as holding the address (those read scope global).
+ */
+function vipDownCommand(pair: PairSpec): string {
+  const { address, interface: dev } = pair.vip;
+  return (
+    `sysctl -qw net.ipv4.conf.${dev}.arp_ignore=3 && ` +
+    `{ ip -4 -o addr show dev lo | grep -q ' ${address}/' || ip addr add ${address}/32 dev lo scope host; } && ${vipOffCommand(pair)}`
+  );
+}
+
+/** Drops the old writer's loopback copy of the floating IP (vipDownCommand). Idempotent. */
+function loopbackCopyOffCommand(pair: PairSpec): string {
+  return `if ip -4 -o addr show dev lo | grep -q ' ${pair.vip.address}/'; then ip addr del ${pair.vip.address}/32 dev lo; fi`;
 }
 
 /**
@@ -211,6 +236,59 @@ function vipUpCommand(pair: PairSpec): string {
     `{ ip -4 -o addr show dev ${dev} | grep -q ' ${address}/' || ip addr add ${address}/${prefixLength} brd + dev ${dev} label ${dev}:0; } && ` +
     `{ ${arp('-i 10 -r 1')} || true; } && { (${arp('-i 200 -r 5')} &) ; }`
   );
+}
+
+/** The holder of the freeze on the old writer (swap-freeze.ts). */
+function holderScriptFor(run: SwapRun): HolderScript {
+  const sql = writerRoleScriptSql(run.inv.mysql.flavor);
+  return {
+    client: sql.client,
+    readOnlyOn: sql.readOnlyOn,
+    readOnlyOff: sql.readOnlyOff,
+    tail: loopbackCopyOffCommand(run.pair),
+    clientConnections: clientConnectionIds(duetAccounts(run.inv.ssh.user)),
+    lockWaitSeconds: Math.max(1, Math.ceil(run.opts.timeoutSeconds)),
+    silenceSeconds: Math.max(5, Math.ceil(run.opts.timeoutSeconds) + 5),
+  };
+}
+
+function holderOf(run: SwapRun): FreezeHolder {
+  if (!run.holder) throw new ReplicationError(`the freeze on ${run.from.name} is not held by this controller`, { host: run.from.name, hint: RESUME_HINT });
+  return run.holder;
+}
+
+/**
+ * Past --grace: the connections that were running a statement when the freeze began and still run
+ * one (what its lock waits for) are killed, until the holder holds the lock or gave up. Statements
+ * that began since wait for the lock: they are left alone.
+ */
+async function killRunning(run: SwapRun, running: number[], held: Promise<FreezeHolder>): Promise<void> {
+  let holding = false;
+  held.then(() => (holding = true), () => (holding = true));
+  const list = clientConnectionCommands(duetAccounts(run.inv.ssh.user));
+  const session = await run.conn.mysql(run.from);
+  while (!holding) {
+    const rows = await query(session, list).catch((): RowDataPacket[] => []);
+    for (const row of rows.filter((r) => r.COMMAND === 'Query' && running.includes(Number(r.ID)))) await query(session, killConnection(Number(row.ID))).catch(() => []);
+    await new Promise((r) => setTimeout(r, DRAIN_POLL_MS));
+  }
+}
+
+/**
+ * The old writer takes writes again: only while it holds the floating IP alone (every later step is
+ * undone by then). Its holder, if this controller still has it, gives the lock up; else (a resume)
+ * read_only goes OFF.
+ */
+async function reopen(run: SwapRun): Promise<void> {
+  const { io, from, to, pair } = run;
+  if (!(await io.holdsVip(pair, from)) || (await io.holdsVip(pair, to))) {
+    throw new ApplyError(`not making ${from.name} writable again: it does not hold the floating IP alone`, { host: from.name, hint: RESUME_HINT });
+  }
+  if (run.holder?.alive) {
+    io.trace(`${from.name} > thaw (UNLOCK TABLES)`);
+    await run.holder.send('thaw', from.name, HOLDER_REPLY_MS);
+  }
+  await io.sql(from, (await run.conn.mysql(from)).dialect.setReadOnly(false), 'change');
 }
 
 const onBoth = async (run: SwapRun, command: string) => {
@@ -239,60 +317,47 @@ const SWAP: Array<Step<SwapRun>> = [
     undo: (run) => onBoth(run, maintenanceCommand(0)),
   },
   {
+    // Writes wait from here (they do not fail): a holder on the old writer takes FLUSH TABLES WITH
+    // READ LOCK (swap-freeze.ts). Statements still running may finish within --grace; then the
+    // running ones are killed (their clients reconnect and wait too). Accounts that bypass read_only
+    // are locked first (not binlogged), so none logs in to write once the lock is given up.
     name: 'freeze',
     journal: (run) => ({ locked: run.locked }),
     run: async (run) => {
       const { io, from } = run;
-      // Not binlogged: the target keeps these accounts unlocked, ready for the application.
       if (run.locked.length > 0) await notBinlogged(run, run.locked.map((account) => lockAccount(account, true)));
+      // Statements running now are what the lock may wait for (killed past --grace).
+      const running = (await io.sql(from, clientConnectionCommands(duetAccounts(run.inv.ssh.user)), 'read')).filter((r) => r.COMMAND === 'Query').map((r) => Number(r.ID));
       run.frozenAt = performance.now();
-      await io.sql(from, (await run.conn.mysql(from)).dialect.setReadOnly(true), 'change');
-      // Only sessions of accounts that bypass read_only can still write: end them before the final position is read.
-      if (run.locked.length > 0) await killAndWait(run, sessionsOfUsers([...new Set(run.locked.map((a) => a.user))]));
-    },
-    undo: async (run) => {
-      const { io, from, to, pair } = run;
-      // Every later step is undone: the old writer holds the IP alone, the target is read-only.
-      if (!(await io.holdsVip(pair, from)) || (await io.holdsVip(pair, to))) {
-        throw new ApplyError(`not making ${from.name} writable again: it does not hold the floating IP alone`, { host: from.name, hint: RESUME_HINT });
+      const script = holderScriptFor(run);
+      io.trace(`${from.name} $ (the freeze's holder, kept running:) ${holderCommand(script)}`);
+      if (io.dryRun) return;
+      const ssh = await run.conn.ssh(from);
+      const started = FreezeHolder.start(ssh, script, from.name, run.opts.timeoutSeconds * 1000);
+      const timer = running.length > 0 ? setTimeout(() => void killRunning(run, running, started), run.opts.graceMs) : undefined;
+      try {
+        run.holder = await started;
+      } finally {
+        clearTimeout(timer);
       }
-      await io.sql(from, (await run.conn.mysql(from)).dialect.setReadOnly(false), 'change');
-      await unlock(run);
     },
+    undo: (run) => reopen(run).then(() => unlock(run)),
   },
   {
-    // Nothing can commit on the old writer any more: idle connections go at once, running
-    // statements (reads, mostly) may finish within --grace, then whatever is left is killed.
-    name: 'drain',
-    run: async (run) => {
-      const { io, from } = run;
-      const list = clientConnectionCommands(duetAccounts(run.inv.ssh.user));
-      const deadline = performance.now() + run.opts.graceMs;
-      // Those open at read_only ON: a client that reconnects since finds a read-only server, and
-      // loses its way there when the address moves.
-      let open: Set<number> | undefined;
-      await io.waitUntil(`the client connections open at read_only ON are gone (idle ones killed at once, running ones after ${run.opts.graceMs} ms)`, run.opts.graceMs + KILLED_GONE_TIMEOUT_MS, async () => {
-        const all = await io.sql(from, list, 'read');
-        open ??= new Set(all.map((r) => Number(r.ID)));
-        const rows = all.filter((r) => open!.has(Number(r.ID)));
-        const late = performance.now() >= deadline;
-        const kill = rows.filter((r) => late || r.COMMAND === 'Sleep' || r.COMMAND === 'Killed');
-        for (const row of kill) await io.sql(from, killConnection(Number(row.ID)), 'change').catch(() => []);
-        return rows.length === 0;
-      }, DRAIN_POLL_MS);
-    },
-  },
-  {
+    // Nothing commits on the old writer any more: its final position is the one to apply.
     name: 'catch up',
     run: async (run) => {
       await waitApplied(run, run.from, run.to, await binlogPosition(run, run.from), 'the final position');
     },
   },
   {
-    // The target has everything: a new epoch naming it, then writable. No client reaches it yet.
+    // The holder is armed first (from then on, losing the controller fences the old writer instead
+    // of thawing it); then the target: a new epoch naming it, writable. No client reaches it yet.
     name: 'promote',
     run: async (run) => {
       const { io, to, from } = run;
+      io.trace(`${from.name} > arm (the holder fences if the controller is lost from here)`);
+      if (!io.dryRun) await holderOf(run).send('arm', from.name, HOLDER_REPLY_MS);
       await io.sql(to, useDuetSchema, 'change');
       for (const statement of grantWriterRole(to, from)) await io.sql(to, statement, 'change');
       await io.sql(to, (await run.conn.mysql(to)).dialect.setReadOnly(false), 'change');
@@ -301,28 +366,45 @@ const SWAP: Array<Step<SwapRun>> = [
       const { io, to, from } = run;
       await io.sql(to, (await run.conn.mysql(to)).dialect.setReadOnly(true), 'change');
       for (const row of await io.sql(to, clientConnectionIds(duetAccounts(run.inv.ssh.user)), 'read')) await io.sql(to, killConnection(Number(row.ID)), 'change').catch(() => []);
-      // Whatever the target wrote (its epoch at least) reaches the old writer before that records a newer one.
+      // The old writer takes writes again, then applies whatever the target wrote (its epoch at
+      // least) before it records a newer one.
+      await reopen(run);
       await waitApplied(run, to, from, await binlogPosition(run, to), 'the position');
       await io.sql(from, useDuetSchema, 'change');
       for (const statement of grantWriterRole(from, to)) await io.sql(from, statement, 'change');
     },
   },
   {
-    // The address leaves the old writer first (read-only and without clients already), so at no
-    // moment do two nodes hold it; it comes up on the target a few milliseconds later (next step).
+    // The address leaves the old writer first, so at no moment do two nodes hold it; it comes up on
+    // the target a few milliseconds later (next step). Clients wait on the old writer meanwhile.
     name: 'vip down',
-    run: (run) => run.io.command(run.from, ipaddr(run.pair, 'stop')),
-    undo: (run) => run.io.command(run.from, vipUpCommand(run.pair)),
+    run: (run) => run.io.command(run.from, vipDownCommand(run.pair)),
+    undo: (run) => run.io.command(run.from, `${vipUpCommand(run.pair)} && ${loopbackCopyOffCommand(run.pair)}`),
   },
   {
-    // The freeze ends: the address on the target, with a gratuitous ARP sent before the command
-    // returns (more in the background) that leads the clients there.
+    // The address on the target, with a gratuitous ARP sent before the command returns (more in
+    // the background) that leads the clients there. From here the swap stands.
     name: 'vip up',
+    run: (run) => run.io.command(run.to, `date +%s > ${WRITER_SINCE_PATH} && ${vipUpCommand(run.pair)}`),
+    undo: (run) => run.io.command(run.to, vipOffCommand(run.pair)),
+  },
+  {
+    // The freeze ends: read_only ON on the old writer, its client connections killed, the lock
+    // given up. What waited fails there and reconnects, to the target.
+    name: 'fence',
     run: async (run) => {
-      await run.io.command(run.to, `date +%s > ${WRITER_SINCE_PATH} && ${vipUpCommand(run.pair)}`);
-      run.freezeMs = Math.round(performance.now() - run.frozenAt);
+      const { io, from } = run;
+      if (io.dryRun || run.holder?.alive) {
+        io.trace(`${from.name} > fence (read_only ON, client connections killed, UNLOCK TABLES)`);
+        if (!io.dryRun) await holderOf(run).send('fence', from.name, HOLDER_REPLY_MS);
+      } else {
+        // A resume: the holder is gone (it fenced on its own once armed). Make sure of it.
+        await io.sql(from, (await run.conn.mysql(from)).dialect.setReadOnly(true), 'change');
+        await killAndWait(run, clientConnectionIds(duetAccounts(run.inv.ssh.user)));
+        await io.command(from, loopbackCopyOffCommand(run.pair));
+      }
+      if (run.frozenAt > 0) run.freezeMs = Math.round(performance.now() - run.frozenAt);
     },
-    undo: (run) => run.io.command(run.to, ipaddr(run.pair, 'stop')),
   },
   {
     // Heartbeat's view in line: its resource manager finds duet-writer and IPaddr running on the

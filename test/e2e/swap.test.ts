@@ -83,14 +83,16 @@ describe('swap', () => {
       /db2 SQL> SELECT MASTER_GTID_WAIT\('[\d,-]+', 30\) = 0 AS reached/, // pre-sync
       /db1 \$ echo \$\(\(\$\(date \+%s\) \+ \d+\)\) > \/run\/duet-maintenance/,
       /db1 SQL> ALTER USER 'writer'@'198\.18\.0\.13' ACCOUNT LOCK/,
-      /db1 SQL> SET GLOBAL read_only = ON/,
-      /db1 SQL> SELECT ID FROM information_schema\.PROCESSLIST .*USER IN \('mysql', 'writer'\)/,
-      /db1 SQL> SELECT ID, COMMAND FROM information_schema\.PROCESSLIST .*COMMAND NOT IN/, // drain
+      /db1 SQL> SELECT ID, COMMAND FROM information_schema\.PROCESSLIST .*COMMAND NOT IN/, // running statements
+      /db1 \$ \(the freeze's holder, kept running:\) exec bash -c .*/,
+      /FLUSH TABLES WITH READ LOCK/,
       /db2 SQL> SELECT MASTER_GTID_WAIT\('[\d,-]+', 30\) = 0 AS reached/, // the final position
+      /db1 > arm/,
       /db2 SQL> INSERT INTO duet\.topology/,
       /db2 SQL> SET GLOBAL read_only = OFF/,
-      /db1 \$ \/etc\/ha\.d\/resource\.d\/IPaddr 198\.18\.0\.100\/24\/eth0 stop/,
+      /db1 \$ sysctl -qw net\.ipv4\.conf\.eth0\.arp_ignore=3 && .*ip addr add 198\.18\.0\.100\/32 dev lo scope host.*ip addr del 198\.18\.0\.100\/24 dev eth0/,
       /db2 \$ date \+%s > \/var\/lib\/heartbeat\/duet-writer-since && .*ip addr add 198\.18\.0\.100\/24 brd \+ dev eth0 label eth0:0/,
+      /db1 > fence/,
       /db2 \$ \/usr\/share\/heartbeat\/hb_takeover all/,
       /db1 \$ install \/etc\/ha\.d\/haresources naming db2/,
       /db1 \$ rm -f \/run\/duet-maintenance/,
@@ -140,7 +142,7 @@ describe('swap', () => {
     // The address duet brought up is the one Heartbeat's IPaddr sees as running (so the alignment did not start it again).
     assert.match(await pair.sh('db2', `/etc/ha.d/resource.d/IPaddr ${FIXTURE_VIP}/24/eth0 status`), /Running OK/);
     assert.equal((await pair.sh('db2', 'ip -4 -o addr show dev eth0')).split(` ${FIXTURE_VIP}/`).length - 1, 1, 'the floating IP once on db2');
-    assert.ok(there.critical_path && there.critical_path.map((s) => s.step).join() === 'freeze,drain,catch up,promote,vip down,vip up', JSON.stringify(there.critical_path));
+    assert.ok(there.critical_path && there.critical_path.map((s) => s.step).join() === 'freeze,catch up,promote,vip down,vip up,fence', JSON.stringify(there.critical_path));
     assert.equal(there.status.writer, 'db2');
     assert.deepEqual(there.status.warnings.filter((w) => !/haresources/.test(w)), []);
     await assertOneWriter('db2');
@@ -209,6 +211,16 @@ describe('swap', () => {
       child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
       const code = await new Promise((resolve) => child.once('exit', resolve));
       assert.equal(code, 9, `the swap did not stop after ${stop}:\n${stderr}`);
+
+      // Before any resume, the holder of the freeze on the old writer acted alone when the
+      // controller went: thawed before it was armed (the old writer takes writes again), fenced after.
+      const armed = ['promote', 'vip down', 'vip up!'].includes(stop);
+      if (armed) await pair.waitFor(`the holder fenced ${writer}`, async () => await pair.readOnly(writer), 10_000);
+      if (['freeze', 'catch up'].includes(stop)) {
+        // A write that waits for the freeze's lock gives up after 2 s: this one goes through.
+        await pair.sql(writer, 'SET SESSION lock_wait_timeout = 2; SET SESSION sql_log_bin = 0; CREATE TABLE app.thawed (id INT); DROP TABLE app.thawed');
+        assert.equal(await pair.readOnly(writer), false, `${writer} still takes writes`);
+      }
 
       if (stop === 'freeze') {
         const refused = await duet('swap', [INVENTORY, target, '--journal', journal]);

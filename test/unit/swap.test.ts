@@ -18,12 +18,12 @@ describe('swap journal', () => {
     journal.append(begin);
     journal.step('freeze', { locked: [{ user: 'app', host: '%' }] });
     journal.done('freeze');
-    journal.step('drain');
-    journal.done('drain');
-    journal.step('catch up', { position: '1-1-40' });
+    journal.step('catch up');
+    journal.done('catch up');
+    journal.step('promote', { position: '1-1-40' });
     const state = readJournal(journal.path);
-    assert.deepEqual(state?.steps, ['freeze', 'drain', 'catch up']);
-    assert.deepEqual(state?.done, ['freeze', 'drain'], 'catch up was begun, not finished');
+    assert.deepEqual(state?.steps, ['freeze', 'catch up', 'promote']);
+    assert.deepEqual(state?.done, ['freeze', 'catch up'], 'promote was begun, not finished');
     assert.deepEqual(state?.locked, [{ user: 'app', host: '%' }]);
     assert.equal(state?.position, '1-1-40');
     assert.equal(state?.end, undefined, 'unfinished');
@@ -64,14 +64,14 @@ describe('swap step runner', () => {
 
   /** Steps that record what ran and what was undone; `fail` makes that step's run throw. */
   function steps(log: string[], fail?: SwapStep): Array<Step<null>> {
-    const names: SwapStep[] = ['maintenance', 'freeze', 'drain', 'promote', 'vip down', 'vip up', 'record', 'unlock'];
+    const names: SwapStep[] = ['maintenance', 'freeze', 'catch up', 'promote', 'vip down', 'vip up', 'record', 'unlock'];
     return names.map((name) => ({
       name,
       run: async () => {
         if (name === fail) throw new Error(`${name} failed`);
         log.push(name);
       },
-      ...(name === 'drain' || name === 'record' ? {} : { undo: async () => void log.push(`undo ${name}`) }),
+      ...(name === 'catch up' || name === 'record' ? {} : { undo: async () => void log.push(`undo ${name}`) }),
     }));
   }
   const timed = async (_: string, body: () => Promise<void>) => body();
@@ -81,7 +81,7 @@ describe('swap step runner', () => {
     const journal = new Journal(join(dir, 'forward.jsonl'));
     journal.append(begin);
     await new StepRunner(steps(log), 'vip up', null, journal, timed).forward();
-    assert.deepEqual(log, ['maintenance', 'freeze', 'drain', 'promote', 'vip down', 'vip up', 'record', 'unlock']);
+    assert.deepEqual(log, ['maintenance', 'freeze', 'catch up', 'promote', 'vip down', 'vip up', 'record', 'unlock']);
     const state = readJournal(journal.path)!;
     assert.deepEqual(state.done, state.steps);
     assert.equal(state.steps.length, 8);
@@ -93,7 +93,7 @@ describe('swap step runner', () => {
     await assert.rejects(runner.forward(), /promote failed/);
     assert.equal(runner.committed, false);
     assert.equal(await runner.recover(), 'rolled back');
-    assert.deepEqual(log, ['maintenance', 'freeze', 'drain', 'undo promote', 'undo freeze', 'undo maintenance']);
+    assert.deepEqual(log, ['maintenance', 'freeze', 'catch up', 'undo promote', 'undo freeze', 'undo maintenance']);
   });
 
   test('a failure after the commit step finishes the steps not done, the failed one first', async () => {
@@ -103,20 +103,20 @@ describe('swap step runner', () => {
     const runner = new StepRunner(list, 'vip up', null, undefined, timed);
     await assert.rejects(runner.forward(), /record failed/);
     assert.equal(await runner.recover(), 'swapped');
-    assert.deepEqual(log, ['maintenance', 'freeze', 'drain', 'promote', 'vip down', 'vip up', 'record', 'unlock']);
+    assert.deepEqual(log, ['maintenance', 'freeze', 'catch up', 'promote', 'vip down', 'vip up', 'record', 'unlock']);
   });
 
   test('resumed from a journal: the commit step begun, not done, is undone; done, the rest is finished', async () => {
     const undone: string[] = [];
-    await new StepRunner(steps(undone), 'vip up', null, undefined, timed, { begun: ['maintenance', 'freeze', 'drain', 'promote', 'vip down', 'vip up'], done: ['maintenance', 'freeze', 'drain', 'promote', 'vip down'] }).recover();
+    await new StepRunner(steps(undone), 'vip up', null, undefined, timed, { begun: ['maintenance', 'freeze', 'catch up', 'promote', 'vip down', 'vip up'], done: ['maintenance', 'freeze', 'catch up', 'promote', 'vip down'] }).recover();
     assert.deepEqual(undone, ['undo vip up', 'undo vip down', 'undo promote', 'undo freeze', 'undo maintenance']);
     const finished: string[] = [];
-    const outcome = await new StepRunner(steps(finished), 'vip up', null, undefined, timed, { begun: ['maintenance', 'freeze', 'drain', 'promote', 'vip down', 'vip up', 'record'], done: ['maintenance', 'freeze', 'drain', 'promote', 'vip down', 'vip up'] }).recover();
+    const outcome = await new StepRunner(steps(finished), 'vip up', null, undefined, timed, { begun: ['maintenance', 'freeze', 'catch up', 'promote', 'vip down', 'vip up', 'record'], done: ['maintenance', 'freeze', 'catch up', 'promote', 'vip down', 'vip up'] }).recover();
     assert.equal(outcome, 'swapped');
     assert.deepEqual(finished, ['record', 'unlock']);
   });
 
   test('a journal naming steps the list does not have is refused', () => {
-    assert.throws(() => new StepRunner(steps([]), 'vip up', null, undefined, timed, { begun: ['catch up'], done: [] }), /steps not in this swap's list: catch up/);
+    assert.throws(() => new StepRunner(steps([]), 'vip up', null, undefined, timed, { begun: ['align'], done: [] }), /steps not in this swap's list: align/);
   });
 });

@@ -43,7 +43,7 @@ export const swap = defineCommand({
           'Never forced: the target not replicating from the old writer, two writers, the floating IP elsewhere, Heartbeat down, differing binlog filters',
       })
       .option('max-lag', numberOption('max-lag', { min: 0, default: 5, describe: 'seconds the target may be behind at pre-flight' }))
-      .option('grace', numberOption('grace', { min: 0, max: 600, default: 1, describe: 'seconds that statements still running on the old writer at read_only ON may take to finish before they are killed (idle connections are killed at once)' }))
+      .option('grace', numberOption('grace', { min: 0, max: 600, default: 1, describe: 'seconds that statements running on the old writer when the freeze begins may take to finish before they are killed (writes wait meanwhile; idle connections are left alone)' }))
       .option('timeout', numberOption('timeout', { integer: true, min: 1, max: 86400, default: 30, describe: 'seconds to wait for the target to catch up, and for the floating IP to move' }))
       .option('journal', { type: 'string', describe: 'the journal file (default ~/.duet/journal/<cluster>/<pair>.jsonl)' })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON document (outcome, freeze_ms, critical_path, steps, status) on stdout' })
