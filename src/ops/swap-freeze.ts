@@ -3,7 +3,8 @@
 // waits (nothing fails, so clients do not reconnect in a loop and none is left knocking at an
 // address that is moving); reads go on. The controller talks to it over the SSH command's stdin,
 // one word a line, and reads one marker a line back:
-//   (start)  -> frozen   the lock is held (or the process ends: it could not be taken)
+//   (start)  -> ready    the session is open, nothing held yet
+//   freeze   -> frozen   the lock is held (or the process ends: it could not be taken)
 //   arm      -> armed    read_only ON (so that only one node is writable once the target is);
 //                        from now on, losing the controller means fence, no longer thaw
 //   thaw     -> thawed   read_only OFF, UNLOCK TABLES: the waiting writes go on, on this server
@@ -21,8 +22,8 @@ import { literalSql, type SqlStatement } from '../mysql/dialect.ts';
 import type { SshConnection } from '../transport/ssh.ts';
 import { shellQuote } from '../transport/shell.ts';
 
-export type HolderVerb = 'arm' | 'thaw' | 'fence';
-const MARKER: Record<HolderVerb | 'start', string> = { start: 'frozen', arm: 'armed', thaw: 'thawed', fence: 'fenced' };
+export type HolderVerb = 'freeze' | 'arm' | 'thaw' | 'fence';
+const MARKER: Record<HolderVerb | 'start', string> = { start: 'ready', freeze: 'frozen', arm: 'armed', thaw: 'thawed', fence: 'fenced' };
 
 export interface HolderScript {
   /** The server's command-line client (mariadb, mysql), logging in as the node's admin over the socket. */
@@ -52,11 +53,12 @@ export function holderScript(s: HolderScript): string {
     "trap '' PIPE HUP",
     `list=${shellQuote(literalSql(s.clientConnections))}`,
     '{',
-    `  printf '%s\\n' ${shellQuote(`SET SESSION lock_wait_timeout = ${s.lockWaitSeconds};`)} 'FLUSH TABLES WITH READ LOCK;' ${shellQuote(marker(MARKER.start))}`,
+    `  printf '%s\\n' ${shellQuote(`SET SESSION lock_wait_timeout = ${s.lockWaitSeconds};`)} ${shellQuote(marker(MARKER.start))}`,
     '  armed=',
     '  verdict=',
     `  while IFS= read -r -t ${s.silenceSeconds} verdict; do`,
     '    case $verdict in',
+    `      freeze) printf '%s\\n' 'FLUSH TABLES WITH READ LOCK;' ${shellQuote(marker(MARKER.freeze))} ;;`,
     `      arm) armed=1; printf '%s\\n' ${shellQuote(`${s.readOnlyOn};`)} ${shellQuote(marker(MARKER.arm))} ;;`,
     '      thaw|fence) break ;;',
     '    esac',
@@ -104,7 +106,7 @@ export class FreezeHolder {
     });
   }
 
-  /** Starts the holder on `host` and waits until it holds the lock. */
+  /** Starts the holder on `host` and waits until its session is open (nothing held yet). */
   static async start(ssh: SshConnection, script: HolderScript, host: string, timeoutMs: number): Promise<FreezeHolder> {
     const holder = new FreezeHolder(ssh, holderCommand(script));
     await holder.#await('start', host, timeoutMs);
@@ -130,7 +132,7 @@ export class FreezeHolder {
       if (this.#ended) {
         throw new ReplicationError(`the freeze on ${host} ended before it was ${marker}: ${await this.#end}`, {
           host,
-          hint: verb === 'start' ? 'a statement ran longer than --grace, or the server refused FLUSH TABLES WITH READ LOCK; nothing was changed' : undefined,
+          hint: verb === 'freeze' ? 'the server refused FLUSH TABLES WITH READ LOCK, or a statement held it off past --timeout; nothing was changed' : undefined,
         });
       }
       const left = deadline - Date.now();

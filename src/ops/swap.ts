@@ -262,7 +262,7 @@ function holderOf(run: SwapRun): FreezeHolder {
  * one (what its lock waits for) are killed, until the holder holds the lock or gave up. Statements
  * that began since wait for the lock: they are left alone.
  */
-async function killRunning(run: SwapRun, running: number[], held: Promise<FreezeHolder>): Promise<void> {
+async function killRunning(run: SwapRun, running: number[], held: Promise<void>): Promise<void> {
   let holding = false;
   held.then(() => (holding = true), () => (holding = true));
   const list = clientConnectionCommands(duetAccounts(run.inv.ssh.user));
@@ -328,15 +328,16 @@ const SWAP: Array<Step<SwapRun>> = [
       if (run.locked.length > 0) await notBinlogged(run, run.locked.map((account) => lockAccount(account, true)));
       // Statements running now are what the lock may wait for (killed past --grace).
       const running = (await io.sql(from, clientConnectionCommands(duetAccounts(run.inv.ssh.user)), 'read')).filter((r) => r.COMMAND === 'Query').map((r) => Number(r.ID));
-      run.frozenAt = performance.now();
       const script = holderScriptFor(run);
       io.trace(`${from.name} $ (the freeze's holder, kept running:) ${holderCommand(script)}`);
+      io.trace(`${from.name} > freeze (FLUSH TABLES WITH READ LOCK)`);
       if (io.dryRun) return;
-      const ssh = await run.conn.ssh(from);
-      const started = FreezeHolder.start(ssh, script, from.name, run.opts.timeoutSeconds * 1000);
-      const timer = running.length > 0 ? setTimeout(() => void killRunning(run, running, started), run.opts.graceMs) : undefined;
+      run.holder = await FreezeHolder.start(await run.conn.ssh(from), script, from.name, HOLDER_REPLY_MS);
+      run.frozenAt = performance.now();
+      const frozen = run.holder.send('freeze', from.name, run.opts.timeoutSeconds * 1000 + HOLDER_REPLY_MS);
+      const timer = running.length > 0 ? setTimeout(() => void killRunning(run, running, frozen), run.opts.graceMs) : undefined;
       try {
-        run.holder = await started;
+        await frozen;
       } finally {
         clearTimeout(timer);
       }

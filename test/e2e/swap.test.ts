@@ -85,7 +85,7 @@ describe('swap', () => {
       /db1 SQL> ALTER USER 'writer'@'198\.18\.0\.13' ACCOUNT LOCK/,
       /db1 SQL> SELECT ID, COMMAND FROM information_schema\.PROCESSLIST .*COMMAND NOT IN/, // running statements
       /db1 \$ \(the freeze's holder, kept running:\) exec bash -c .*/,
-      /FLUSH TABLES WITH READ LOCK/,
+      /db1 > freeze \(FLUSH TABLES WITH READ LOCK\)/,
       /db2 SQL> SELECT MASTER_GTID_WAIT\('[\d,-]+', 30\) = 0 AS reached/, // the final position
       /db1 > arm/,
       /db2 SQL> INSERT INTO duet\.topology/,

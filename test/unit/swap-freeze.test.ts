@@ -37,7 +37,7 @@ const script = (silenceSeconds = 30) =>
     silenceSeconds,
   });
 
-/** Runs the holder, writes `words` one by one (each after the previous marker), then ends stdin unless `keepOpen`. */
+/** Runs the holder, freezes, writes `words` one by one (each after the previous marker), then ends stdin unless `keepOpen`. */
 async function hold(name: string, words: string[], opts: { keepOpen?: boolean; silenceSeconds?: number } = {}): Promise<{ out: string[]; log: string[] }> {
   const log = join(dir, `${name}.log`);
   writeFileSync(log, '');
@@ -47,6 +47,8 @@ async function hold(name: string, words: string[], opts: { keepOpen?: boolean; s
   const seen = async (marker: string) => {
     while (!out.split('\n').includes(marker)) await new Promise((r) => setTimeout(r, 5));
   };
+  await seen('ready');
+  child.stdin.write('freeze\n');
   await seen('frozen');
   for (const word of words) {
     child.stdin.write(`${word}\n`);
@@ -60,19 +62,19 @@ async function hold(name: string, words: string[], opts: { keepOpen?: boolean; s
 describe('the freeze holder', () => {
   test('holds the lock, then thaws on thaw: read_only OFF, unlock, then its tail', async () => {
     const { out, log } = await hold('thaw', ['thaw']);
-    assert.deepEqual(out, ['frozen', 'thawed']);
-    assert.deepEqual(log, ['sql: SET SESSION lock_wait_timeout = 2;', 'sql: FLUSH TABLES WITH READ LOCK;', "sql: SELECT 'frozen';", 'sql: SET GLOBAL read_only = OFF;', 'sql: UNLOCK TABLES;', "sql: SELECT 'thawed';", 'tail']);
+    assert.deepEqual(out, ['ready', 'frozen', 'thawed']);
+    assert.deepEqual(log, ['sql: SET SESSION lock_wait_timeout = 2;', "sql: SELECT 'ready';", 'sql: FLUSH TABLES WITH READ LOCK;', "sql: SELECT 'frozen';", 'sql: SET GLOBAL read_only = OFF;', 'sql: UNLOCK TABLES;', "sql: SELECT 'thawed';", 'tail']);
   });
 
   test('arm sets read_only ON under the lock', async () => {
     const { log } = await hold('arm-thaw', ['arm', 'thaw']);
-    assert.deepEqual(log.slice(3, 5), ['sql: SET GLOBAL read_only = ON;', "sql: SELECT 'armed';"]);
+    assert.deepEqual(log.slice(4, 6), ['sql: SET GLOBAL read_only = ON;', "sql: SELECT 'armed';"]);
     assert.deepEqual(log.slice(-4), ['sql: SET GLOBAL read_only = OFF;', 'sql: UNLOCK TABLES;', "sql: SELECT 'thawed';", 'tail'], 'a thaw after arm: writable again, then unlocked');
   });
 
   test('fence: read_only ON and every listed connection killed before the lock is given up', async () => {
     const { out, log } = await hold('fence', ['arm', 'fence']);
-    assert.deepEqual(out, ['frozen', 'armed', 'fenced']);
+    assert.deepEqual(out, ['ready', 'frozen', 'armed', 'fenced']);
     const at = (line: string) => log.lastIndexOf(line);
     assert.ok(at('sql: SET GLOBAL read_only = ON;') > at("sql: SELECT 'armed';"));
     assert.equal(log.at(-1), 'tail', 'the tail runs once the session ended');
@@ -83,20 +85,20 @@ describe('the freeze holder', () => {
 
   test('a controller lost before arm: thaw', async () => {
     const { out, log } = await hold('lost-unarmed', []);
-    assert.deepEqual(out, ['frozen', 'thawed']);
+    assert.deepEqual(out, ['ready', 'frozen', 'thawed']);
     assert.ok(!log.includes('sql: SET GLOBAL read_only = ON;'));
     assert.equal(log.at(-1), 'tail');
   });
 
   test('a controller lost once armed: fence', async () => {
     const { out, log } = await hold('lost-armed', ['arm']);
-    assert.deepEqual(out, ['frozen', 'armed', 'fenced']);
+    assert.deepEqual(out, ['ready', 'frozen', 'armed', 'fenced']);
     assert.ok(log.includes('sql: SET GLOBAL read_only = ON;') && log.includes('kill: KILL CONNECTION 11;'));
   });
 
   test('a controller silent past the limit once armed: fence', async () => {
     const { out } = await hold('silent-armed', ['arm'], { keepOpen: true, silenceSeconds: 1 });
-    assert.deepEqual(out, ['frozen', 'armed', 'fenced']);
+    assert.deepEqual(out, ['ready', 'frozen', 'armed', 'fenced']);
   });
 
   test('the listing SQL reaches the client whole, its values quoted', () => {
