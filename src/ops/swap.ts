@@ -226,15 +226,20 @@ function loopbackCopyOffCommand(pair: PairSpec): string {
 /**
  * What `IPaddr start` does, without its shell library (100-300 ms on the critical path): the address
  * as the alias IF:0 (where IPaddr's status and stop find it), one gratuitous ARP sent before the
- * command returns, more in the background for a client that missed it. Idempotent.
+ * command returns, more in the background for a client that missed it. Idempotent. send_arp takes
+ * about 70 ms to exit after its packets are out: the command returns once its pid file is gone
+ * (written before the first packet, removed after the last), not when it exits.
  */
 function vipUpCommand(pair: PairSpec): string {
   const { address, prefixLength, interface: dev } = pair.vip;
   const arp = (more: string) => `"$arp" ${more} ${dev} ${address} auto ${address} ffffffffffff </dev/null >/dev/null 2>&1`;
+  const pidFile = `/run/duet-garp-${address}.pid`;
+  const poll = (until: string) => `while ${until} && kill -0 $p 2>/dev/null && [ $n -lt 150 ]; do sleep 0.002; n=$((n+1)); done`;
   return (
     `for arp in ${SEND_ARP_PATHS.join(' ')}; do [ -x "$arp" ] && break; done; ` +
     `{ ip -4 -o addr show dev ${dev} | grep -q ' ${address}/' || ip addr add ${address}/${prefixLength} brd + dev ${dev} label ${dev}:0; } && ` +
-    `{ ${arp('-i 10 -r 1')} || true; } && { (${arp('-i 200 -r 5')} &) ; }`
+    `rm -f ${pidFile} && { ${arp(`-i 10 -r 1 -p ${pidFile}`)} & p=$!; n=0; ${poll(`[ ! -e ${pidFile} ]`)}; ${poll(`[ -e ${pidFile} ]`)}; } && ` +
+    `{ (${arp('-i 200 -r 5')} &) ; }`
   );
 }
 
