@@ -16,9 +16,12 @@ import {
   query,
   readInstanceState,
   readReplicationSettings,
+  readAccountGrants,
   readWildcardAccounts,
+  REPLICATION_ACCOUNT,
   waitForGtid,
   withBinlogOff,
+  type AccountGrants,
   type MysqlSession,
   type ReplicationSettings,
   type TableName,
@@ -44,6 +47,7 @@ import {
   checkGtidHistories,
   checkReplication,
   checkRoles,
+  checkTls,
   checkVipRoute,
   comparedSchemas,
   positionForPeer,
@@ -148,6 +152,8 @@ interface NodeFacts {
   node: NodeSpec;
   live: NodeLiveState | undefined;
   settings: ReplicationSettings | undefined;
+  /** The replication account the peer logs in with (its TLS requirement); undefined when unread. */
+  replicationAccount: AccountGrants | undefined;
 }
 
 async function verifyPair(inv: Inventory, pool: HostPool, pair: PairSpec, opts: VerifyOptions): Promise<Finding[]> {
@@ -199,6 +205,7 @@ function stateFindings(inv: Inventory, pair: PairSpec, a: NodeFacts, b: NodeFact
   const out: Finding[] = [];
   for (const f of [a, b]) {
     if (f.live) out.push(...checkReplication(inv, pair, { node: f.node, state: f.live.mysql, mysqlError: f.live.mysqlError }, opts.maxLagSeconds));
+    if (f.live?.mysql) out.push(...checkTls(inv, pair, f.node, f.live.mysql.replica, f.replicationAccount));
   }
   if (a.settings && b.settings) {
     out.push(...checkConfig(inv, pair, [{ node: a.node, settings: a.settings }, { node: b.node, settings: b.settings }]));
@@ -264,10 +271,14 @@ async function guarded<T>(out: Finding[], check: CheckName, pair: PairSpec, node
 
 /** One node's facts: processes, addresses and server state; its replication settings; its files. */
 async function gatherNode(inv: Inventory, conn: NodeConnections, pair: PairSpec, node: NodeSpec, out: Finding[]): Promise<NodeFacts> {
-  const [live, settings] = await Promise.all([
+  const [live, settings, replicationAccount] = await Promise.all([
     guarded(out, 'roles', pair, node, () => readNodeState(conn, pair, node)),
     // A server that cannot be reached is reported once, by the replication check (from readNodeState).
     conn.mysql(node).then(readReplicationSettings, () => undefined),
+    conn.mysql(node).then(
+      (session) => guarded(out, 'tls', pair, node, () => readAccountGrants(session, { user: inv.mysql.replication.user, host: peerOf(pair, node).address }, REPLICATION_ACCOUNT)),
+      () => undefined,
+    ),
     conn.mysql(node).then(
       (session) => guarded(out, 'accounts', pair, node, async () => out.push(...checkAccounts(pair, node, await readWildcardAccounts(session)))),
       () => undefined,
@@ -277,7 +288,7 @@ async function gatherNode(inv: Inventory, conn: NodeConnections, pair: PairSpec,
       out.push(...checkDrift(pair, node, changedFiles(plan), plan.changes.length));
     }),
   ]);
-  return { node, live, settings };
+  return { node, live, settings, replicationAccount };
 }
 
 async function checkNodeFirewall(inv: Inventory, conn: NodeConnections, pair: PairSpec, node: NodeSpec, fromPeer: PortAnswer, out: Finding[]): Promise<void> {

@@ -8,12 +8,13 @@ import type { AccountFacts, ConvergeFacts, ConvergeNodeFacts, ServerFacts } from
 import type { NodeData } from '../../src/ops/seed.ts';
 import { planPair, type PairAction } from '../../src/plan/pair.ts';
 import { sampleInventory } from './helpers/sample-inventory.ts';
+import { verifiedTls } from './helpers/tls.ts';
 
 const inv = sampleInventory();
 const pair = inv.pairs[0]!;
 const [db1, db2] = pair.nodes;
 
-const okAccount: AccountFacts = { exists: true, granted: true, extraGrants: [], login: { kind: 'ok' } };
+const okAccount: AccountFacts = { exists: true, sslType: 'X509', granted: true, extraGrants: [], login: { kind: 'ok' } };
 
 function replica(source: string, over: Partial<ReplicaStatus> = {}): ReplicaStatus {
   return {
@@ -31,6 +32,7 @@ function replica(source: string, over: Partial<ReplicaStatus> = {}): ReplicaStat
     usingGtid: 'slave_pos',
     gtidIoPos: '',
     sourceServerId: 0,
+    tls: verifiedTls,
     ...over,
   };
 }
@@ -91,7 +93,7 @@ describe('planPair', () => {
       holdsVip: false,
       server: server({
         readOnly: false,
-        accounts: { replication: { exists: false, granted: false, extraGrants: [], login: undefined }, fence: { exists: false, granted: false, extraGrants: [], login: undefined } },
+        accounts: { replication: { exists: false, sslType: '', granted: false, extraGrants: [], login: undefined }, fence: { exists: false, sslType: '', granted: false, extraGrants: [], login: undefined } },
         missingDatabases: ['shop', 'billing'],
         missingDuetSchema: ['database duet', 'table duet.canary', 'table duet.topology'],
         topology: undefined,
