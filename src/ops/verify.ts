@@ -87,7 +87,7 @@ export interface VerifyReport {
   };
 }
 
-const CHECK_ORDER: CheckName[] = ['ssh', 'replication', 'config', 'roles', 'balancers', 'canary', 'consistency', 'firewall', 'accounts', 'drift'];
+const CHECK_ORDER: CheckName[] = ['ssh', 'replication', 'tls', 'config', 'roles', 'balancers', 'canary', 'consistency', 'firewall', 'accounts', 'drift'];
 /** Checksum rounds before a difference measured while the pair kept writing is reported as such. */
 const CHECKSUM_ATTEMPTS = 3;
 const CANARY_POLL_MS = 5;

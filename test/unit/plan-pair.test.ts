@@ -175,6 +175,41 @@ describe('planPair', () => {
     );
   });
 
+  it('converts a pair replicating in clear text: each replica pointed over TLS, then REQUIRE X509, then started', () => {
+    const facts = converged();
+    for (const n of facts.nodes) {
+      n.server!.replica = { ...n.server!.replica!, tls: { enabled: false, verifyServerCert: false, ca: '', cert: '', key: '' } };
+      n.server!.accounts.replication = { ...okAccount, sslType: '' };
+    }
+    const plan = planPair(facts, inv, pair, { writer: 'db-01' });
+    assert.deepEqual(
+      plan.map((a) => [a.kind, a.node]),
+      [
+        ['point-replica', 'db-01'],
+        ['point-replica', 'db-02'],
+        ['account', 'db-01'],
+        ['account', 'db-02'],
+        ['start-replication', 'db-01'],
+        ['start-replication', 'db-02'],
+      ],
+    );
+    assert.match(plan[0]!.text, /\(its connection does not use TLS with the source's certificate verified\)$/);
+    assert.match(plan[2]!.text, /replication account repl@192\.0\.2\.12 on db-01 \(it does not require TLS with a client certificate \(REQUIRE X509; now none\)\)$/);
+  });
+
+  it('points a replica again that does not verify the source, or uses other files', () => {
+    for (const tls of [{ ...verifiedTls, verifyServerCert: false }, { ...verifiedTls, ca: '/etc/ssl/certs/ca-certificates.crt' }]) {
+      const facts = withNode(converged(), 'db-02', (n) => (n.server!.replica = { ...n.server!.replica!, tls }));
+      assert.deepEqual(
+        planPair(facts, inv, pair, { writer: 'db-01' }).map((a) => [a.kind, a.node]),
+        [
+          ['point-replica', 'db-02'],
+          ['start-replication', 'db-02'],
+        ],
+      );
+    }
+  });
+
   it('rotates the fence password without touching replication', () => {
     const facts = withNode(converged(), 'db-02', (n) => (n.server!.accounts.fence = { ...okAccount, login: { kind: 'denied' } }));
     assert.deepEqual(planPair(facts, inv, pair, { writer: 'db-01' }).map((a) => `${a.kind} ${a.node}`), ['account db-02']);
