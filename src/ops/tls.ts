@@ -64,6 +64,15 @@ export async function preparePki(inv: Inventory, nodes: readonly NodeSpec[], opt
   }
 }
 
+/**
+ * The material the folder holds now, for the nodes that have their certificate and key (verify: the
+ * files provision installs, to compare with the hosts'); nothing is created. Empty without a folder.
+ */
+export async function readTlsMaterial(inv: Inventory, nodes: readonly NodeSpec[]): Promise<Map<string, NodeTls>> {
+  const folder = await readTlsFolder(inv, nodes);
+  return materialOf(folder, nodes.filter((n) => folder.caCert && folder.nodes.get(n.name)?.cert && folder.nodes.get(n.name)?.key), inv);
+}
+
 /** The folder's files for these nodes (missing ones undefined); refuses a folder or key others can read. */
 export async function readTlsFolder(inv: Pick<Inventory, 'file' | 'mysql'>, nodes: readonly NodeSpec[], dir = inv.mysql.tls.dir): Promise<TlsFolder> {
   const mode = await stat(dir).then((s) => s.mode, (err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? undefined : Promise.reject(err)));

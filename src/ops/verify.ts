@@ -36,6 +36,8 @@ import { mapLimit } from './fan-out.ts';
 import { MYSQL_PORT } from '../inventory/model.ts';
 import { NodeConnections, probeMysqlPort, readNodeState, type NodeLiveState, type PortAnswer } from './pair-state.ts';
 import { planLoadBalancer, planNode } from './provision.ts';
+import { readTlsMaterial } from './tls.ts';
+import { certificateExpiry } from '../plan/tls.ts';
 import { readTierStatus } from './load-balancers.ts';
 import {
   canaryFinding,
@@ -94,8 +96,11 @@ const CANARY_POLL_MS = 5;
 /** Canary rows older than this are deleted on both nodes (see pruneCanary). */
 const CANARY_KEEP_SECONDS = 86_400;
 
-export async function verify(inv: Inventory, opts: VerifyOptions): Promise<VerifyReport> {
-  const pairs = selectPairs(inv, opts.pairs);
+export async function verify(loaded: Inventory, opts: VerifyOptions): Promise<VerifyReport> {
+  const pairs = selectPairs(loaded, opts.pairs);
+  // The certificates provision installs (the controller's folder, read only): drift compares them
+  // with the hosts', and the tls check warns before one expires.
+  const inv: Inventory = { ...loaded, tlsMaterial: await readTlsMaterial(loaded, pairs.flatMap((p) => p.nodes)) };
   const started = performance.now();
   const pool = new HostPool(inv.ssh);
   let perPair: Finding[][];
@@ -205,7 +210,10 @@ function stateFindings(inv: Inventory, pair: PairSpec, a: NodeFacts, b: NodeFact
   const out: Finding[] = [];
   for (const f of [a, b]) {
     if (f.live) out.push(...checkReplication(inv, pair, { node: f.node, state: f.live.mysql, mysqlError: f.live.mysqlError }, opts.maxLagSeconds));
-    if (f.live?.mysql) out.push(...checkTls(inv, pair, f.node, f.live.mysql.replica, f.replicationAccount));
+    if (f.live?.mysql) {
+      const cert = inv.tlsMaterial?.get(f.node.name)?.cert;
+      out.push(...checkTls(inv, pair, f.node, f.live.mysql.replica, f.replicationAccount, cert === undefined ? undefined : certificateExpiry(cert), new Date()));
+    }
   }
   if (a.settings && b.settings) {
     out.push(...checkConfig(inv, pair, [{ node: a.node, settings: a.settings }, { node: b.node, settings: b.settings }]));

@@ -137,6 +137,17 @@ describe('checkTls', () => {
     assert.match(finding!.message, /replicates from db-01 over TLS, its certificate verified against the cluster CA; repl@192\.0\.2\.11 requires X509/);
   });
 
+  it('warns about a certificate due for renewal, and fails an expired one', () => {
+    const now = new Date('2027-01-01T00:00:00Z');
+    const soon = checkTls(inv, pair, db2, replica(verifiedTls), { exists: true, sslType: 'X509' }, new Date('2027-01-11T00:00:00Z'), now);
+    assert.deepEqual(soon.map((f) => f.status), ['warn', 'ok']);
+    assert.match(soon[0]!.message, /its certificate expires on 2027-01-11 \(mysql\.tls\.renew_days 30\)/);
+    assert.match(soon[0]!.hint!, /run provision/);
+    const expired = checkTls(inv, pair, db2, replica(verifiedTls), { exists: true, sslType: 'X509' }, new Date('2026-12-01T00:00:00Z'), now);
+    assert.deepEqual(expired.map((f) => f.status), ['fail']);
+    assert.equal(checkTls(inv, pair, db2, replica(verifiedTls), { exists: true, sslType: 'X509' }, new Date('2027-06-01T00:00:00Z'), now).length, 1);
+  });
+
   it('fails clear text, an unverified source, and an account without REQUIRE X509, naming the fix', () => {
     const clear = checkTls(inv, pair, db2, replica({ enabled: false, verifyServerCert: false, ca: '', cert: '', key: '' }), { exists: true, sslType: '' });
     assert.deepEqual(clear.map((f) => [f.status, f.message]), [
