@@ -1,7 +1,7 @@
 // provision against the fixture hosts: real sshd, MariaDB, iptables and Heartbeat, no mocks.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { FIXTURE_VIP, SECRET_FILES } from '../../src/fixtures/index.ts';
@@ -35,9 +35,15 @@ function inventoryVariant(edit: (text: string) => string): string {
   return path;
 }
 
-/** Every secret of the fixture inventory: none may ever appear in duet's output. */
+/** Every secret of the fixture inventory, and every line of each TLS key: none may ever appear in duet's output. */
 function secrets(): string[] {
-  return Object.values(SECRET_FILES).map((file) => readFileSync(join(fx.stateDir, 'secrets', file), 'utf8'));
+  const tlsDir = join(fx.stateDir, 'tls');
+  const keyLines = existsSync(tlsDir)
+    ? readdirSync(tlsDir)
+        .filter((f) => f.endsWith('.key'))
+        .flatMap((f) => readFileSync(join(tlsDir, f), 'utf8').split('\n').filter((l) => l !== '' && !l.startsWith('-----')))
+    : [];
+  return [...Object.values(SECRET_FILES).map((file) => readFileSync(join(fx.stateDir, 'secrets', file), 'utf8')), ...keyLines];
 }
 
 async function provisionJson(...args: string[]): Promise<{ code: number; report: ProvisionReport; stderr: string }> {
@@ -226,6 +232,7 @@ describe('provision', () => {
     assert.equal(dry.code, 0, dry.stderr);
     assert.match(dry.stdout, /create \/etc\/mysql\/duet-key\.pem \(new file, mode 0600 mysql:mysql\)/);
     assert.doesNotMatch(dry.stdout, /BEGIN PRIVATE KEY/);
+    for (const secret of secrets()) assert.ok(!dry.stdout.includes(secret), 'a secret or a line of a key was printed');
     assert.match(dry.stdout, /point replication on db2 from db1 \(198\.18\.0\.11\) as repl \(its connection does not use TLS/);
     assert.match(dry.stdout, /set the password and grant of the replication account repl@198\.18\.0\.12 on db1 \(it does not require TLS with a client certificate/);
 
