@@ -14,7 +14,7 @@ import type { HostFacts } from '../plan/facts.ts';
 import { changedFiles, type FileChange, type HostPlan, type Service } from '../plan/plan.ts';
 import type { SshConnection } from '../transport/ssh.ts';
 import { shellQuote as q } from '../transport/shell.ts';
-import { agentServiceCommand, backupCommand, reloadTlsCommand, checkCommand, loadFirewallCommand, mysqlUnit, removeSecretBackupsCommand, restoreCommand, serviceCommand, stagingPath, withoutInheritedPipes } from './services.ts';
+import { agentServiceCommand, backupCommand, checkCommand, loadFirewallCommand, mysqlUnit, reloadTlsCommand, removeSecretBackupsCommand, restoreCommand, serviceCommand, stagingPath, withoutInheritedPipes } from './services.ts';
 
 export interface ApplyContext {
   ssh: SshConnection;
