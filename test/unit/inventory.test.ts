@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { inspect } from 'node:util';
 import { describe, it } from 'node:test';
 import { stringify } from 'yaml';
@@ -98,6 +98,14 @@ describe('inventory: a valid file', () => {
     const loaded = await parseInventory(stringify(inv), FILE, ENV);
     assert.equal(loaded.mysql.settings.length, 5);
     assert.deepEqual(loaded.firewall.sshFrom, ['0.0.0.0/0']);
+  });
+
+  it('keeps the TLS folder in ~/.duet/tls/<cluster> unless mysql.tls.dir names one (relative to the inventory)', async () => {
+    const inv = validInventory();
+    const loaded = await parseInventory(stringify(inv), FILE, ENV);
+    assert.deepEqual(loaded.mysql.tls, { dir: join(homedir(), '.duet', 'tls', loaded.cluster), days: 397, renewDays: 30 });
+    inv.mysql.tls = { dir: 'pki', days: 90, renew_days: 20 };
+    assert.deepEqual((await parseInventory(stringify(inv), FILE, ENV)).mysql.tls, { dir: join(dirname(FILE), 'pki'), days: 90, renewDays: 20 });
   });
 
   it('needs no ssh_from when duet does not manage the firewall', async () => {
