@@ -3,6 +3,7 @@ import type { ProvisionReport } from '../ops/provision.ts';
 
 export function formatPlan(report: ProvisionReport): string {
   const out: string[] = [];
+  for (const action of report.tls) out.push(`tls: ${action}`);
   for (const host of report.hosts) {
     if (host.changes.length === 0 && host.repairs.length === 0) {
       out.push(`${host.host}: no file changes`);

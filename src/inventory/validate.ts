@@ -38,6 +38,10 @@ export const MANAGED_OPTIONS = new Map<string, string>([
   ['gtid_mode', 'nothing: duet sets it for MySQL'],
   ['enforce_gtid_consistency', 'nothing: duet sets it for MySQL'],
   ['skip_name_resolve', 'nothing: duet turns it on (every account duet creates is granted by address)'],
+  ['ssl_ca', 'mysql.tls (duet issues the certificates)'],
+  ['ssl_cert', 'mysql.tls (duet issues the certificates)'],
+  ['ssl_key', 'mysql.tls (duet issues the certificates)'],
+  ['ssl_capath', 'mysql.tls (duet issues the certificates)'],
 ]);
 
 /**
@@ -259,6 +263,13 @@ export function validateInventory(inv: RawInventory): RuleViolation[] {
   const pairNames = new UniqueCheck<string>(out, 'pair name', 'pair names must be unique');
   const vips = new UniqueCheck<string>(out, 'floating IP', 'each pair needs its own floating IP');
   const increment = inv.mysql.auto_increment_increment;
+  if (inv.mysql.tls.renew_days >= inv.mysql.tls.days) {
+    out.push({
+      path: ['mysql', 'tls', 'renew_days'],
+      message: `renew_days ${inv.mysql.tls.renew_days} is not less than days ${inv.mysql.tls.days}: every certificate would be issued again at every run`,
+      hint: 'renew well before expiry, e.g. days: 397, renew_days: 30',
+    });
+  }
 
   inv.pairs.forEach((pair, p) => {
     const at = (...rest: FieldPath): FieldPath => ['pairs', p, ...rest];

@@ -14,7 +14,7 @@ import type { HostFacts } from '../plan/facts.ts';
 import { changedFiles, type FileChange, type HostPlan, type Service } from '../plan/plan.ts';
 import type { SshConnection } from '../transport/ssh.ts';
 import { shellQuote as q } from '../transport/shell.ts';
-import { agentServiceCommand, backupCommand, checkCommand, loadFirewallCommand, mysqlUnit, removeSecretBackupsCommand, restoreCommand, serviceCommand, stagingPath, withoutInheritedPipes } from './services.ts';
+import { agentServiceCommand, backupCommand, checkCommand, loadFirewallCommand, mysqlUnit, reloadTlsCommand, removeSecretBackupsCommand, restoreCommand, serviceCommand, stagingPath, withoutInheritedPipes } from './services.ts';
 
 export interface ApplyContext {
   ssh: SshConnection;
@@ -79,6 +79,8 @@ async function installAndRun(plan: HostPlan, changes: FileChange[], contentChang
     // A Heartbeat that is not running yet is started by converge, on both nodes together once
     // replication runs, so the floating IP goes to a node that is ready to be the writer.
     if (service === 'heartbeat' && !ctx.facts.running.heartbeat) continue;
+    // A server that is not running reads its new certificates when converge starts it.
+    if (service === 'tls' && !ctx.facts.running.mysql) continue;
     try {
       servicesRun.push(await runServiceAction(service, ctx));
     } catch (err) {
@@ -187,6 +189,9 @@ async function runServiceAction(service: Service, ctx: ApplyContext): Promise<st
       break;
     case 'agent':
       command = agentServiceCommand(facts.initSystem);
+      break;
+    case 'tls':
+      command = reloadTlsCommand(flavor);
       break;
   }
   ctx.log(`${ssh.target.name}: ${command}`);

@@ -19,6 +19,7 @@ import { maintenanceCommand } from './services.ts';
 import { convergePair, planPairNow, type PairConvergence } from './converge.ts';
 import { convergeLoadBalancers, type TierConvergence } from './load-balancers.ts';
 import { NodeConnections } from './pair-state.ts';
+import { preparePki } from './tls.ts';
 
 export interface ProvisionOptions {
   dryRun: boolean;
@@ -51,6 +52,8 @@ export interface HostReport {
 export interface ProvisionReport {
   dryRun: boolean;
   aborted: boolean;
+  /** What the controller's TLS folder needs (mysql.tls.dir): a CA created, node certificates issued. */
+  tls: string[];
   hosts: HostReport[];
   pairs: PairConvergence[];
   /** The load-balanced tiers converged (pairs with load_balancers). */
@@ -71,8 +74,12 @@ type LoadBalancerWork = Work<HostSpec>;
 /** Packages to ask dpkg about: every alternative of every flavor and host kind, so the report can say which is there. */
 const PACKAGE_QUERY = [...new Set([...Object.values(REQUIRED_PACKAGES), AGENT_PACKAGES, LOAD_BALANCER_PACKAGES].flat(2))];
 
-export async function provision(inv: Inventory, opts: ProvisionOptions): Promise<ProvisionReport> {
-  const { nodes: selected, loadBalancers } = selectHosts(inv, opts.limit);
+export async function provision(loaded: Inventory, opts: ProvisionOptions): Promise<ProvisionReport> {
+  const { nodes: selected, loadBalancers } = selectHosts(loaded, opts.limit);
+  // The peers' TLS material first (the controller's folder; no host is asked): the CA and every
+  // node's certificate, made in a temporary copy where missing or due, kept only once confirmed.
+  const pki = await preparePki(loaded, allNodes(loaded).map(({ node }) => node));
+  const inv: Inventory = { ...loaded, tlsMaterial: pki.material };
   const pool = new HostPool(inv.ssh);
   try {
     // Facts from every host first: an unreachable host, a wrong key or a wrong host name stops the
@@ -88,6 +95,7 @@ export async function provision(inv: Inventory, opts: ProvisionOptions): Promise
     const report: ProvisionReport = {
       dryRun: opts.dryRun,
       aborted: false,
+      tls: pki.actions.map((a) => a.text),
       hosts: [...work, ...lbWork].map((w) => w.report),
       pairs: [...pairPlans.values()],
       loadBalancers: [],
@@ -100,11 +108,13 @@ export async function provision(inv: Inventory, opts: ProvisionOptions): Promise
       for (const w of pending) w.report.status = 'planned';
       return summarize(report);
     }
-    if (pending.length === 0 && pairActions === 0) return summarize(report);
-    if (!(await opts.confirm(`Apply ${describeWork(pending, pairActions)}?`))) {
+    if (pending.length === 0 && pairActions === 0 && pki.actions.length === 0) return summarize(report);
+    if (!(await opts.confirm(`Apply ${describeWork(pending, pairActions, pki.actions.length)}?`))) {
       report.aborted = true;
       return summarize(report);
     }
+    // Before any host: the hosts get exactly what the folder then holds.
+    await pki.commit();
 
     // Failures of a host or pair are in the report (exit 1); anything else escaping from here on
     // comes after hosts may have been changed: an ApplyError (exit 5), never "nothing changed".
@@ -125,6 +135,7 @@ export async function provision(inv: Inventory, opts: ProvisionOptions): Promise
     );
     return summarize(report);
   } finally {
+    await pki.discard();
     await pool.closeAll();
   }
 }
@@ -141,13 +152,14 @@ function selectHosts(inv: Inventory, limit: string[] | undefined): { nodes: Arra
 }
 
 /** "3 file change(s) on 2 host(s), 1 service repair(s) and 4 pair action(s)". */
-function describeWork(pending: Array<Work<HostSpec>>, pairActions: number): string {
+function describeWork(pending: Array<Work<HostSpec>>, pairActions: number, tlsActions: number): string {
   const files = pending.reduce((n, w) => n + changedFiles(w.plan).length, 0);
   const repairs = pending.reduce((n, w) => n + w.plan.repairs.length, 0);
   const parts = [
     ...(files > 0 ? [`${files} file change(s) on ${pending.filter((w) => changedFiles(w.plan).length > 0).length} host(s)`] : []),
     ...(repairs > 0 ? [`${repairs} service repair(s)`] : []),
     ...(pairActions > 0 ? [`${pairActions} pair action(s)`] : []),
+    ...(tlsActions > 0 ? [`${tlsActions} TLS action(s) on this machine`] : []),
   ];
   return parts.length > 1 ? `${parts.slice(0, -1).join(', ')} and ${parts.at(-1)}` : parts.join('');
 }
@@ -182,7 +194,9 @@ async function planPairs(inv: Inventory, pool: HostPool, pairs: PairSpec[], work
 export async function planNode(inv: Inventory, ssh: SshConnection, pair: PairSpec, node: NodeSpec): Promise<{ facts: HostFacts; plan: HostPlan }> {
   const required = [...REQUIRED_PACKAGES[inv.mysql.flavor], ...(pair.loadBalancers ? AGENT_PACKAGES : [])];
   // haresources keeps naming the writer the last swap recorded there, not the inventory's preferred node.
-  return planHostFiles(inv, ssh, node, required, (facts) => desiredFiles(inv, pair, node, { writer: recordedWriter(pair, facts?.files.get(HARESOURCES_PATH)?.content) }));
+  return planHostFiles(inv, ssh, node, required, (facts) =>
+    desiredFiles(inv, pair, node, { writer: recordedWriter(pair, facts?.files.get(HARESOURCES_PATH)?.content), tls: inv.tlsMaterial?.get(node.name) }),
+  );
 }
 
 /** A load balancer's facts and the plan of its files (loadBalancerFiles). */
@@ -358,6 +372,7 @@ function currentWriter(pair: PairSpec, hosts: HostWork[]): string {
 function summarize(report: ProvisionReport): ProvisionReport {
   const count = (s: HostStatus) => report.hosts.filter((h) => h.status === s).length;
   const pairChanges = report.pairs.reduce((n, p) => n + (report.dryRun ? p.planned.length : p.actions.length), 0) + report.loadBalancers.reduce((n, t) => n + t.actions.length, 0);
+  // TLS actions change this machine's folder only; the hosts' new files count as their changes.
   report.summary = {
     changed: count('changed') + count('planned') + pairChanges,
     failed: count('failed') + [...report.pairs, ...report.loadBalancers].filter((p) => p.error).length,

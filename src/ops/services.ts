@@ -1,6 +1,7 @@
 // Remote command lines for the services duet drives, for systemd hosts and for hosts with plain
 // init scripts (the fixtures, containers, older systems). Pure: the caller runs them over SSH.
 import type { Flavor } from '../inventory/model.ts';
+import { reloadTlsStatement, writerRoleScriptSql } from '../mysql/dialect.ts';
 import type { InitSystem } from '../plan/facts.ts';
 import { AGENT_SERVICE, IPTABLES_RULES_PATH, MAINTENANCE_PATH, type DesiredFile } from '../render/desired.ts';
 import { shellQuote } from '../transport/shell.ts';
@@ -35,6 +36,14 @@ export function agentServiceCommand(init: InitSystem): string {
   return init === 'systemd'
     ? `systemctl daemon-reload && systemctl enable ${AGENT_SERVICE} && systemctl restart ${AGENT_SERVICE}`
     : `update-rc.d ${AGENT_SERVICE} defaults >/dev/null && service ${AGENT_SERVICE} restart`;
+}
+
+/**
+ * Makes the running server read its certificate files again (new connections use them; established
+ * ones, replication included, keep going), through the command-line client over the local socket.
+ */
+export function reloadTlsCommand(flavor: Flavor): string {
+  return `${writerRoleScriptSql(flavor).client} --batch -e ${shellQuote(reloadTlsStatement(flavor))}`;
 }
 
 /** Loads the saved rules into the kernel (the rules file itself is managed as a desired file). */

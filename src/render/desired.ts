@@ -5,6 +5,7 @@ import type { HeartbeatSettings, HostSpec, Inventory, LoadBalancerTier, NodeSpec
 import { allLoadBalancers, allNodes, MYSQL_PORT, peerHost, peerOf, preferredNode } from '../inventory/model.ts';
 import { DUET_SCHEMA } from '../inventory/validate.ts';
 import { clientConnectionIds, duetAccounts, grantWriterRole, literalSql, TOPOLOGY_TABLE, writerRoleScriptSql } from '../mysql/dialect.ts';
+import type { NodeTls } from '../plan/tls.ts';
 import { shellQuote } from '../transport/shell.ts';
 import { renderTemplate, type TemplateContext } from './engine.ts';
 
@@ -16,7 +17,7 @@ export interface DesiredFile {
   owner: string;
   group: string;
   /** The service that must be reloaded or restarted when this file changes. */
-  service: 'mysql' | 'firewall' | 'heartbeat' | 'haproxy' | 'agent';
+  service: 'mysql' | 'firewall' | 'heartbeat' | 'haproxy' | 'agent' | 'tls';
   /** The content holds a secret: diffs and logs of it must be redacted. */
   secret: boolean;
   /** How to validate the content on the host before installing it. */
@@ -67,6 +68,12 @@ export const AGENT_SERVICE = 'duet-agent';
 export const AGENT_INIT_PATH = `/etc/init.d/${AGENT_SERVICE}`;
 export const AGENT_PID_PATH = `/run/${AGENT_SERVICE}.pid`;
 
+/**
+ * Where a node keeps the cluster's CA, its certificate and its key (mysql.tls): beside my.cnf, in a
+ * folder every user can enter, so the server (user mysql) reads its key, mode 0600 and its own.
+ */
+export const TLS_PATHS = { ca: '/etc/mysql/duet-ca.pem', cert: '/etc/mysql/duet-cert.pem', key: '/etc/mysql/duet-key.pem' } as const;
+
 export interface DesiredOptions {
   /**
    * The node haresources names: Heartbeat gives it the floating IP (and so the write role) when both
@@ -74,9 +81,14 @@ export interface DesiredOptions {
    * recordedWriter); the inventory's preferred node when there is none.
    */
   writer?: string;
+  /**
+   * The node's CA, certificate and key (ops/tls.ts preparePki). Without them (render without the
+   * controller's folder) the three files are left out; my.cnf names them either way.
+   */
+  tls?: NodeTls | undefined;
 }
 
-/** Every file duet manages on one node: the mysql file, then the firewall files, then the heartbeat files. */
+/** Every file duet manages on one node: the mysql files, then the firewall files, then the heartbeat files. */
 export function desiredFiles(inv: Inventory, pair: PairSpec, node: NodeSpec, options: DesiredOptions = {}): DesiredFile[] {
   if (!pair.nodes.some((n) => n.name === node.name)) {
     throw new RenderError(`node ${node.name} is not in pair ${pair.name}`);
@@ -87,6 +99,7 @@ export function desiredFiles(inv: Inventory, pair: PairSpec, node: NodeSpec, opt
   }
   return [
     mysqlConfig(inv, pair, node),
+    ...(options.tls ? tlsFiles(options.tls, 'mysql') : []),
     ...(inv.firewall.manage ? firewallFiles(inv, pair, node) : []),
     ...heartbeatFiles(inv, pair, node, writer),
     ...(pair.loadBalancers ? agentFiles(inv, pair, pair.loadBalancers, node) : []),
@@ -195,8 +208,26 @@ function mysqlConfig(inv: Inventory, pair: PairSpec, node: NodeSpec): DesiredFil
       autoIncrementOffset: node.autoIncrementOffset,
       gtidDomainId: node.gtidDomainId,
       settings: mysql.settings.map(([name, value]) => ({ name, value })),
+      tls: TLS_PATHS,
     },
   });
+}
+
+/**
+ * The node's TLS files. A new certificate does not restart the server: service `tls` reloads them
+ * (FLUSH SSL), and established replication connections keep going.
+ */
+function tlsFiles(tls: NodeTls, serverUser: string): DesiredFile[] {
+  const file = (path: string, content: string, secret: boolean): DesiredFile => ({
+    path,
+    content,
+    mode: secret ? 0o600 : 0o644,
+    owner: secret ? serverUser : 'root',
+    group: secret ? serverUser : 'root',
+    service: 'tls',
+    secret,
+  });
+  return [file(TLS_PATHS.ca, tls.ca, false), file(TLS_PATHS.cert, tls.cert, false), file(TLS_PATHS.key, tls.key.reveal(), true)];
 }
 
 function firewallFiles(inv: Inventory, pair: PairSpec, node: NodeSpec): DesiredFile[] {

@@ -104,7 +104,7 @@ describe('verify', () => {
   it('passes on a freshly provisioned pair, with every figure in --json', async () => {
     const report = await assertPasses();
     const checks = new Set(report.findings.map((f) => f.check));
-    for (const check of ['replication', 'canary', 'config', 'consistency', 'roles', 'firewall', 'drift'] as const) assert.ok(checks.has(check), `no ${check} finding`);
+    for (const check of ['replication', 'tls', 'canary', 'config', 'consistency', 'roles', 'firewall', 'drift'] as const) assert.ok(checks.has(check), `no ${check} finding`);
     const canary = report.findings.filter((f) => f.check === 'canary');
     assert.deepEqual(canary.map((f) => f.host), ['db1', 'db2']);
     for (const f of canary) assert.ok((f.figures?.roundTripMs ?? -1) >= 0, JSON.stringify(f));
