@@ -54,7 +54,7 @@ const SEND_ARP_PATHS = ['/usr/libexec/heartbeat/send_arp', '/usr/lib/heartbeat/s
 /** Which resources Heartbeat thinks this node holds: all, local, foreign, none or transition. */
 const RSC_STATUS = 'cl_status rscstatus';
 const POLL_MS = 50;
-const DRAIN_POLL_MS = 10;
+const KILL_POLL_MS = 10;
 const RESUME_HINT = 'run status, then swap --resume: it finishes the swap or rolls it back';
 const KILLED_GONE_TIMEOUT_MS = 10_000;
 /** Once it is done the swap stands (later failures finish it). */
@@ -275,7 +275,7 @@ async function killRunning(run: SwapRun, running: number[], held: Promise<void>)
   while (!holding) {
     const rows = await query(session, list).catch((): RowDataPacket[] => []);
     for (const row of rows.filter((r) => r.COMMAND === 'Query' && running.includes(Number(r.ID)))) await query(session, killConnection(Number(row.ID))).catch(() => []);
-    await new Promise((r) => setTimeout(r, DRAIN_POLL_MS));
+    await new Promise((r) => setTimeout(r, KILL_POLL_MS));
   }
 }
 
@@ -569,7 +569,7 @@ async function waitApplied(run: SwapRun, source: NodeSpec, on: NodeSpec, positio
 /** Kills the sessions `list` returns on the old writer, then waits until they are gone. */
 async function killAndWait(run: SwapRun, list: SqlStatement): Promise<void> {
   for (const row of await run.io.sql(run.from, list, 'read')) await run.io.sql(run.from, killConnection(Number(row.ID)), 'change').catch(() => []);
-  await run.io.waitUntil('those sessions are gone', KILLED_GONE_TIMEOUT_MS, async () => (await run.io.sql(run.from, list, 'read')).length === 0, DRAIN_POLL_MS);
+  await run.io.waitUntil('those sessions are gone', KILLED_GONE_TIMEOUT_MS, async () => (await run.io.sql(run.from, list, 'read')).length === 0, KILL_POLL_MS);
 }
 
 /** Accounts that can write through read_only on the old writer (except duet's own), not locked already. */
