@@ -25,7 +25,9 @@ import {
 } from '../mysql/dao.ts';
 import { CANARY_TABLE } from '../mysql/duet-schema.ts';
 import { useDuetSchema } from '../mysql/dialect.ts';
-import { LIVE_RULES_COMMAND } from '../plan/facts.ts';
+import { factsScript, OPTIONAL_PACKAGES, parseFacts } from '../plan/facts.ts';
+import { chooseFirewallBoot } from '../plan/firewall-boot.ts';
+import { FIREWALL_PATHS } from '../render/firewall-boot.ts';
 import { changedFiles } from '../plan/plan.ts';
 import { desiredFiles } from '../render/desired.ts';
 import { HostPool } from '../transport/pool.ts';
@@ -51,7 +53,7 @@ import {
   type CheckName,
   type Finding,
 } from './verify-checks.ts';
-import { checkFirewall, compareFirewall } from './verify-firewall.ts';
+import { checkFirewall, firewallState, type FirewallState } from './verify-firewall.ts';
 
 export interface VerifyOptions {
   /** Only these pairs (names); every pair when empty. */
@@ -282,9 +284,14 @@ async function gatherNode(inv: Inventory, conn: NodeConnections, pair: PairSpec,
 
 async function checkNodeFirewall(inv: Inventory, conn: NodeConnections, pair: PairSpec, node: NodeSpec, fromPeer: PortAnswer, out: Finding[]): Promise<void> {
   await guarded(out, 'firewall', pair, node, async () => {
-    const rendered = inv.firewall.manage ? desiredFiles(inv, pair, node).find((f) => f.check === 'iptables-restore') : undefined;
-    const comparison = rendered && compareFirewall(rendered.content, (await (await conn.ssh(node)).run(LIVE_RULES_COMMAND)).stdout);
-    out.push(...checkFirewall(pair, node, peerOf(pair, node), comparison, fromPeer));
+    let state: FirewallState | undefined;
+    if (inv.firewall.manage) {
+      // One round trip: the rules in force, what can load them at boot, the firewall files.
+      const facts = parseFacts((await (await conn.ssh(node)).run(factsScript([...FIREWALL_PATHS], [...OPTIONAL_PACKAGES], { firewall: true }))).stdout);
+      const choice = chooseFirewallBoot(facts);
+      state = firewallState(desiredFiles(inv, pair, node, choice ? { firewallBoot: choice.boot } : {}), facts, choice);
+    }
+    out.push(...checkFirewall(pair, node, peerOf(pair, node), state, fromPeer));
   });
 }
 
