@@ -175,7 +175,7 @@ async function runServiceAction(service: Service, plan: HostPlan, ctx: ApplyCont
       break;
     case 'firewall':
       if (!plan.firewallBoot) throw new Error(`${plan.host}: a firewall action without a way to load the rules at boot in the plan`);
-      command = loadFirewallCommand(plan.firewallBoot.boot, facts.initSystem);
+      command = loadFirewallCommand(plan.firewallBoot.boot, facts.initSystem, plan.firewallBoot.leftovers);
       break;
     case 'heartbeat':
       // A running Heartbeat is reloaded (`heartbeat -r`: it re-reads its files and keeps its

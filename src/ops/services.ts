@@ -3,7 +3,7 @@
 import type { Flavor } from '../inventory/model.ts';
 import type { InitSystem } from '../plan/facts.ts';
 import { AGENT_SERVICE, MAINTENANCE_PATH, type DesiredFile } from '../render/desired.ts';
-import { FIREWALL_UNIT, KERNEL_IPV6_MARKER, NETFILTER_PERSISTENT, rulesPaths, type FirewallBoot } from '../render/firewall-boot.ts';
+import { FIREWALL_UNIT, FIREWALL_UNIT_PATH, KERNEL_IPV6_MARKER, NETFILTER_PERSISTENT, rulesPaths, type FirewallBoot } from '../render/firewall-boot.ts';
 import { shellQuote } from '../transport/shell.ts';
 
 export type ServiceAction = 'start' | 'stop' | 'restart' | 'reload';
@@ -43,11 +43,17 @@ export function agentServiceCommand(init: InitSystem): string {
  * IPv4, then IPv6 while the kernel has it; then makes sure the way chosen to load them at boot is
  * switched on. Each step only after the one before succeeded.
  */
-export function loadFirewallCommand(boot: FirewallBoot, init: InitSystem): string {
+export function loadFirewallCommand(boot: FirewallBoot, init: InitSystem, leftovers: readonly string[] = []): string {
   const paths = rulesPaths(boot);
   const load = `iptables-restore < ${paths.v4} && { [ ! -e ${KERNEL_IPV6_MARKER} ] || ip6tables-restore < ${paths.v6}; }`;
-  const enable = enableFirewallBootCommand(boot, init);
-  return enable ? `${load} && ${enable}` : load;
+  const steps = [load, enableFirewallBootCommand(boot, init), ...leftovers.map((p) => removeBootFileCommand(p, init))];
+  return steps.filter((s) => s !== undefined).join(' && ');
+}
+
+/** Removes duet's boot file of another way (a unit is disabled first, so systemd forgets it). */
+function removeBootFileCommand(path: string, init: InitSystem): string {
+  const rm = `rm -f ${shellQuote(path)}`;
+  return path === FIREWALL_UNIT_PATH && init === 'systemd' ? `{ systemctl disable -q ${FIREWALL_UNIT} 2>/dev/null || true; } && ${rm} && systemctl daemon-reload` : rm;
 }
 
 /** Switches on the way the rules are loaded at boot; undefined when its file is all it takes (ifupdown). */

@@ -234,6 +234,11 @@ function bootFindings(node: NodeSpec, state: FirewallState): Array<Omit<Finding,
   const way = describeFirewallBoot(choice.boot);
   return [
     ...(enabled ? [] : [{ status: 'fail' as const, message: `${way} is not enabled: a boot would not load the rules`, hint: `run provision, which enables it (${choice.reason})` }]),
+    ...choice.leftovers.map((path) => ({
+      status: 'fail' as const,
+      message: `${path} is left from another way of loading the rules at boot: a boot would run it too and load other rules than ${way}`,
+      hint: 'run provision, which removes it',
+    })),
     ...differing.map((d) => ({
       status: 'fail' as const,
       message: `a boot would not load the rendered rules: ${d.path} is not as rendered (${d.reasons.join('; ')}), and ${way} loads it`,

@@ -1,11 +1,13 @@
 // Which way a host loads duet's firewall rules at boot, chosen from its facts. Pure.
-import { FIREWALL_UNIT, IPTABLES_PERSISTENT_PACKAGE, NETFILTER_PERSISTENT, type FirewallBoot } from '../render/firewall-boot.ts';
+import { FIREWALL_UNIT, IPTABLES_PERSISTENT_PACKAGE, NETFILTER_PERSISTENT, otherBootFiles, type FirewallBoot } from '../render/firewall-boot.ts';
 import type { HostFacts } from './facts.ts';
 
 export interface FirewallBootChoice {
   boot: FirewallBoot;
   /** Why this way, for the plan: "iptables-persistent is installed". */
   reason: string;
+  /** duet's boot files of another way found on the host (otherBootFiles): the firewall action removes them. */
+  leftovers: string[];
 }
 
 /**
@@ -14,15 +16,16 @@ export interface FirewallBootChoice {
  * does not keep. Else on systemd duet's unit, ordered before network-pre.target whatever configures
  * the network. Else ifupdown's pre-up hook. Undefined when the host has none of them.
  */
-export function chooseFirewallBoot(facts: Pick<HostFacts, 'initSystem' | 'packages' | 'firewallBoot'>): FirewallBootChoice | undefined {
+export function chooseFirewallBoot(facts: Pick<HostFacts, 'initSystem' | 'packages' | 'firewallBoot' | 'files'>): FirewallBootChoice | undefined {
+  const chosen = (boot: FirewallBoot, reason: string): FirewallBootChoice => ({ boot, reason, leftovers: otherBootFiles(boot).filter((p) => facts.files.get(p)?.exists) });
   if (facts.packages.has(IPTABLES_PERSISTENT_PACKAGE)) {
-    return { boot: 'netfilter-persistent', reason: `${IPTABLES_PERSISTENT_PACKAGE} is installed: ${NETFILTER_PERSISTENT} loads the rules at boot` };
+    return chosen('netfilter-persistent', `${IPTABLES_PERSISTENT_PACKAGE} is installed: ${NETFILTER_PERSISTENT} loads the rules at boot`);
   }
   if (facts.initSystem === 'systemd') {
-    return { boot: 'systemd', reason: `systemd runs the host and ${IPTABLES_PERSISTENT_PACKAGE} is not installed: duet's unit ${FIREWALL_UNIT} loads them` };
+    return chosen('systemd', `systemd runs the host and ${IPTABLES_PERSISTENT_PACKAGE} is not installed: duet's unit ${FIREWALL_UNIT} loads them`);
   }
   if (facts.firewallBoot?.ifupdown) {
-    return { boot: 'ifupdown', reason: 'no systemd, no iptables-persistent; ifupdown configures the network (/etc/network/interfaces): its pre-up hook loads them' };
+    return chosen('ifupdown', 'no systemd, no iptables-persistent; ifupdown configures the network (/etc/network/interfaces): its pre-up hook loads them');
   }
   return undefined;
 }

@@ -43,6 +43,14 @@ export function bootFilePath(boot: FirewallBoot): string | undefined {
   return boot === 'systemd' ? FIREWALL_UNIT_PATH : boot === 'ifupdown' ? IFUPDOWN_HOOK_PATH : undefined;
 }
 
+/**
+ * duet's own boot files of the other ways (the hook, the unit): left on a host that changed ways
+ * (iptables-persistent installed later), a boot would run them too and load older rules files.
+ */
+export function otherBootFiles(boot: FirewallBoot): string[] {
+  return [IFUPDOWN_HOOK_PATH, FIREWALL_UNIT_PATH].filter((p) => p !== bootFilePath(boot));
+}
+
 /** Every path a firewall file of any way may have: the facts read them all before the way is chosen. */
 export const FIREWALL_PATHS: readonly string[] = [
   ...new Set(FIREWALL_BOOTS.flatMap((b) => [rulesPaths(b).v4, rulesPaths(b).v6, ...(bootFilePath(b) ? [bootFilePath(b)!] : [])])),

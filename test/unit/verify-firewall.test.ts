@@ -38,7 +38,7 @@ function stateWith(v4: FirewallComparison): FirewallState {
   return {
     v4,
     v6: { state: 'on', comparison: { policies: [], missing: [], extra: [] } },
-    boot: { choice: { boot: 'ifupdown', reason: 'ifupdown' }, enabled: true, differing: [] },
+    boot: { choice: { boot: 'ifupdown', reason: 'ifupdown', leftovers: [] }, enabled: true, differing: [] },
     paths: { v4: '/etc/iptables.rules', v6: '/etc/ip6tables.rules' },
   };
 }
