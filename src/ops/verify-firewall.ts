@@ -1,7 +1,7 @@
 // Is the firewall the inventory renders the one in force, and the one a boot would load? The
 // rendered rules files against the kernel's live rules (`iptables -S`, `ip6tables -S`), the way the
 // host loads them at boot and its files, plus what a probe from the peer saw. Pure.
-import type { NodeSpec, PairSpec } from '../inventory/model.ts';
+import type { HostSpec, NodeSpec, PairSpec } from '../inventory/model.ts';
 import { MYSQL_PORT } from '../inventory/model.ts';
 import { canonicalCidr } from '../inventory/net.ts';
 import type { HostFacts } from '../plan/facts.ts';
@@ -195,16 +195,26 @@ export function checkFirewall(pair: PairSpec, node: NodeSpec, peer: NodeSpec, st
     });
   }
   if (out.length === 0) {
-    const rules = state
-      ? `the rules in force are the rendered ones (${state.v6.state === 'off' ? `IPv4; IPv6 is off in the kernel, no ${KERNEL_IPV6_MARKER}` : 'IPv4 and IPv6'}), and a boot loads them (${describeFirewallBoot(state.boot.choice!.boot)})`
-      : 'not managed by duet (firewall.manage: false)';
+    const rules = state ? rulesOk(state) : 'not managed by duet (firewall.manage: false)';
     out.push({ status: 'ok', message: `${rules}; ${peer.name} reaches ${target}` });
   }
   return out.map((d) => ({ check: 'firewall', pair: pair.name, host: node.name, ...d }));
 }
 
+/** The firewall of a host no peer probes (a load balancer): the rules in force and the boot only. */
+export function checkHostFirewall(pair: PairSpec, host: HostSpec, state: FirewallState): Finding[] {
+  const out = [...ruleFindings(host, state), ...bootFindings(host, state)];
+  if (out.length === 0) out.push({ status: 'ok', message: rulesOk(state) });
+  return out.map((d) => ({ check: 'firewall', pair: pair.name, host: host.name, ...d }));
+}
+
+function rulesOk(state: FirewallState): string {
+  const tables = state.v6.state === 'off' ? `IPv4; IPv6 is off in the kernel, no ${KERNEL_IPV6_MARKER}` : 'IPv4 and IPv6';
+  return `the rules in force are the rendered ones (${tables}), and a boot loads them (${describeFirewallBoot(state.boot.choice!.boot)})`;
+}
+
 /** The differences of the rules in force, IPv4 then IPv6 (prefixed "IPv6: "), each with its fix. */
-function ruleFindings(node: NodeSpec, state: FirewallState): Array<Omit<Finding, 'check' | 'pair' | 'host'>> {
+function ruleFindings(node: HostSpec, state: FirewallState): Array<Omit<Finding, 'check' | 'pair' | 'host'>> {
   const out: Array<Omit<Finding, 'check' | 'pair' | 'host'>> = [];
   const judged = (comparison: FirewallComparison, tool: string, path: string, prefix: string) => {
     const reload = `${tool} < ${path} on ${node.name} (or run provision), and find what changed the rules (another firewall tool, a hand edit)`;
@@ -226,7 +236,7 @@ function ruleFindings(node: NodeSpec, state: FirewallState): Array<Omit<Finding,
 }
 
 /** Whether a boot would load the rendered rules: a way to load them, switched on, with the rendered files. */
-function bootFindings(node: NodeSpec, state: FirewallState): Array<Omit<Finding, 'check' | 'pair' | 'host'>> {
+function bootFindings(node: HostSpec, state: FirewallState): Array<Omit<Finding, 'check' | 'pair' | 'host'>> {
   const { choice, enabled, differing } = state.boot;
   if (!choice) {
     return [{ status: 'fail', message: 'nothing loads the rules at boot (no iptables-persistent, no systemd, no ifupdown): after a reboot the host would be open', hint: NO_FIREWALL_BOOT_HINT }];

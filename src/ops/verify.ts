@@ -53,7 +53,7 @@ import {
   type CheckName,
   type Finding,
 } from './verify-checks.ts';
-import { checkFirewall, firewallState, type FirewallState } from './verify-firewall.ts';
+import { checkFirewall, checkHostFirewall, firewallState, type FirewallState } from './verify-firewall.ts';
 
 export interface VerifyOptions {
   /** Only these pairs (names); every pair when empty. */
@@ -329,8 +329,10 @@ async function verifyLoadBalancers(inv: Inventory, conn: NodeConnections, pair: 
   const out = checkLoadBalancers(pair, status);
   for (const host of tier.nodes) {
     if (status.loadBalancers.find((l) => l.host.name === host.name)?.unreachable) continue;
-    const { plan } = await planLoadBalancer(inv, await conn.ssh(host), pair, host);
+    const { facts, plan } = await planLoadBalancer(inv, await conn.ssh(host), pair, host);
     out.push(...checkDrift(pair, host, changedFiles(plan), plan.changes.length));
+    // The plan's files are the ones rendered for the way this host loads the rules at boot.
+    if (plan.firewallBoot) out.push(...checkHostFirewall(pair, host, firewallState(plan.changes.map((c) => c.file), facts, plan.firewallBoot)));
   }
   const holder = tier.nodes.find((h) => h.name === status.holder);
   if (!holder) return out;

@@ -4,13 +4,16 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { canonicalCidr, cidrFamily, formatIpv6, ipv6ToBigInt } from '../../src/inventory/net.ts';
-import { checkFirewall, compareFirewall, firewallState } from '../../src/ops/verify-firewall.ts';
+import { checkFirewall, checkHostFirewall, compareFirewall, firewallState } from '../../src/ops/verify-firewall.ts';
 import { checkCommand, enableFirewallBootCommand, loadFirewallCommand } from '../../src/ops/services.ts';
 import { factsScript, parseFacts, type HostFacts } from '../../src/plan/facts.ts';
 import { chooseFirewallBoot, firewallBootEnabled } from '../../src/plan/firewall-boot.ts';
 import { desiredFiles, loadBalancerFiles, type DesiredFile } from '../../src/render/desired.ts';
 import { FIREWALL_PATHS } from '../../src/render/firewall-boot.ts';
 import { sampleInventory } from './helpers/sample-inventory.ts';
+import { HostStateError } from '../../src/errors.ts';
+import { planNode } from '../../src/ops/provision.ts';
+import type { SshConnection } from '../../src/transport/ssh.ts';
 
 describe('IPv6 addresses', () => {
   test('canonicalCidr writes a source the way iptables -S and ip6tables -S print it', () => {
@@ -201,6 +204,26 @@ describe('verify: the IPv6 rules and the boot', () => {
     ]);
   });
 
+  test('a load balancer: the same findings, without the peer probe', () => {
+    const lbPair = inv.pairs.find((p) => p.loadBalancers)!;
+    const lb = lbPair.loadBalancers!.nodes[0];
+    const files = loadBalancerFiles(inv, lbPair, lb);
+    const f = facts({
+      firewallRules: loaded(byCheck(files, 'iptables-restore').content),
+      ipv6: { state: 'on', rules: '-P INPUT ACCEPT' },
+      firewallBoot: { ifupdown: true, netfilterPersistentEnabled: false, unitEnabled: false },
+      files: new Map(files.filter((x) => x.service === 'firewall').map(asOnHost)),
+    });
+    const findings = checkHostFirewall(lbPair, lb, firewallState(files, f, chooseFirewallBoot(f)));
+    assert.ok(findings.every((x) => x.check === 'firewall' && x.host === lb.name));
+    assert.ok(findings.some((x) => x.status === 'fail' && x.message === 'IPv6: the INPUT policy is ACCEPT, the rendered rules say DROP'));
+    f.ipv6 = { state: 'on', rules: loaded(byCheck(files, 'ip6tables-restore').content) };
+    assert.deepEqual(
+      checkHostFirewall(lbPair, lb, firewallState(files, f, chooseFirewallBoot(f))).map((x) => x.status),
+      ['ok'],
+    );
+  });
+
   test('a flushed ip6tables fails, with ip6tables-restore in the hint', () => {
     const [f] = check(hostFacts({ ipv6: { state: 'on', rules: '-P INPUT ACCEPT\n-P FORWARD ACCEPT\n-P OUTPUT ACCEPT' } }));
     assert.equal(f?.[0], 'fail');
@@ -241,5 +264,57 @@ describe('verify: the IPv6 rules and the boot', () => {
     assert.deepEqual(check(edited).map((f) => f.slice(0, 2)), [
       ['fail', 'a boot would not load the rendered rules: /etc/network/if-pre-up.d/duet-iptables is not as rendered (mode 0644 -> 0755), and the ifupdown hook /etc/network/if-pre-up.d/duet-iptables loads it'],
     ]);
+  });
+});
+
+describe('provision: the firewall part of a host\'s plan', () => {
+  const inv = sampleInventory();
+  const pair = inv.pairs[0]!;
+  const node = pair.nodes[0];
+  /**
+   * The facts script's output of a host with these firewall sections, and every file as rendered
+   * for `files` (the way it loads the rules at boot): only what runs can differ.
+   */
+  const factsOutput = (init: string, ip6tables: string, boot: string, files: 'ifupdown' | 'systemd' = 'ifupdown') =>
+    [
+      '@@duet hostname', node.name, '@@duet init', init,
+      '@@duet packages', 'mariadb-server', 'heartbeat', 'iptables', 'socat',
+      '@@duet addresses', '@@duet running',
+      '@@duet iptables', '-P INPUT DROP',
+      '@@duet ip6tables', ip6tables,
+      '@@duet firewall-boot', boot,
+      ...desiredFiles(inv, pair, node, { firewallBoot: files }).flatMap((f) => [`@@duet file ${f.path}`, `${f.mode.toString(8)} root root`, Buffer.from(f.content).toString('base64')]),
+      '@@duet end', '',
+    ].join('\n');
+  const sshAnswering = (stdout: string) => ({ target: { name: node.name }, run: async () => ({ code: 0, stdout, stderr: '' }) }) as unknown as SshConnection;
+
+  test('ifupdown host, flushed IPv6 table: the plan chooses the hook and repairs both tables', async () => {
+    const { plan } = await planNode(inv, sshAnswering(factsOutput('sysvinit', 'on\n-P INPUT ACCEPT\n-P FORWARD ACCEPT\n-P OUTPUT ACCEPT', 'ifupdown')), pair, node);
+    assert.equal(plan.firewallBoot?.boot, 'ifupdown');
+    const reasons = plan.repairs.find((r) => r.service === 'firewall')?.reasons ?? [];
+    assert.ok(reasons.some((r) => r === 'IPv6 rules in force: the INPUT policy is ACCEPT, the rendered rules say DROP'), reasons.join('\n'));
+    assert.deepEqual(plan.services, ['firewall']);
+  });
+
+  test('systemd host with the unit not enabled: a repair that says so', async () => {
+    const { plan } = await planNode(inv, sshAnswering(factsOutput('systemd', 'off', '', 'systemd')), pair, node);
+    assert.equal(plan.firewallBoot?.boot, 'systemd');
+    assert.ok(plan.repairs[0]?.reasons.includes('the systemd unit duet-firewall.service is not enabled at boot'));
+    // IPv6 off in the kernel: nothing to compare, no IPv6 repair.
+    assert.ok(!plan.repairs[0]?.reasons.some((r) => r.startsWith('IPv6')));
+  });
+
+  test('no way to load the rules at boot, or an IPv6 that ip6tables cannot filter: refused before any change', async () => {
+    await assert.rejects(planNode(inv, sshAnswering(factsOutput('sysvinit', 'off', '')), pair, node), (err: unknown) => {
+      assert.ok(err instanceof HostStateError);
+      assert.match(err.message, /^no way to load the firewall rules at boot/);
+      assert.match(err.hint ?? '', /install iptables-persistent/);
+      return true;
+    });
+    await assert.rejects(planNode(inv, sshAnswering(factsOutput('sysvinit', 'error\nCould not fetch rule set generation id', 'ifupdown')), pair, node), (err: unknown) => {
+      assert.ok(err instanceof HostStateError);
+      assert.match(err.message, /^the kernel has IPv6 but ip6tables does not work \(Could not fetch rule set generation id\)/);
+      return true;
+    });
   });
 });
