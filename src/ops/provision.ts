@@ -269,7 +269,7 @@ function firewallRepairs(desired: DesiredFile[], facts: HostFacts, choice: Firew
     ...(v4 && facts.firewallRules !== undefined ? firewallReloadReasons(v4.content, facts.firewallRules).map((r) => `rules in force: ${r}`) : []),
     ...(v6 && facts.ipv6?.state === 'on' ? firewallReloadReasons(v6.content, facts.ipv6.rules).map((r) => `IPv6 rules in force: ${r}`) : []),
     ...(firewallBootEnabled(choice.boot, facts) ? [] : [`${describeFirewallBoot(choice.boot)} is not enabled at boot`]),
-    ...choice.leftovers.map((path) => `${path} is left from another way of loading the rules at boot: removed`),
+    ...choice.leftovers.map((path) => `${path} is left from another way of loading the rules at boot (the firewall action removes it)`),
   ];
   return [{ service: 'firewall', reasons }];
 }

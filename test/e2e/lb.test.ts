@@ -90,7 +90,8 @@ describe('load balancers', () => {
     assert.equal(verify.code, 0, `verify:\n${verify.stdout}\n${verify.stderr}`);
     assert.match(verify.stdout, /^OK {3}balancers +pair main: lb1 holds 198\.18\.0\.200 alone; HAProxy and Heartbeat run on both; writes go to db1$/m);
     assert.match(verify.stdout, /^OK {3}balancers +pair main: from lb1, 198\.18\.0\.200:3306 reaches db1, a writable node$/m);
-    assert.match(verify.stdout, /^OK {3}drift +lb2: all 6 managed files are as the inventory renders them$/m);
+    assert.match(verify.stdout, /^OK {3}drift +lb2: all 7 managed files are as the inventory renders them$/m);
+    assert.match(verify.stdout, /^OK {3}firewall +lb2: the rules in force are the rendered ones \(IPv4 and IPv6\), and a boot loads them \(the ifupdown hook /m);
     const status = await duet('status', [INVENTORY]);
     assert.equal(status.code, 0, `status:\n${status.stdout}\n${status.stderr}`);
     assert.match(status.stdout, /^load balancers of pair main: floating IP 198\.18\.0\.200 on lb1, writes to db1$/m);
