@@ -82,7 +82,7 @@ async function installAndRun(plan: HostPlan, changes: FileChange[], contentChang
     // A server that is not running reads its new certificates when converge starts it.
     if (service === 'tls' && !ctx.facts.running.mysql) continue;
     try {
-      servicesRun.push(await runServiceAction(service, ctx));
+      servicesRun.push(await runServiceAction(service, plan, ctx));
     } catch (err) {
       // Read the server's complaint before the recovery restart adds its own lines.
       const detail = service === 'mysql' ? await serverErrorLines(ctx) : '';
@@ -91,7 +91,7 @@ async function installAndRun(plan: HostPlan, changes: FileChange[], contentChang
       const done = plan.services.slice(0, plan.services.indexOf(service) + 1);
       const recovered = await (async () => {
         await restoreFiles(installed, ctx, `${service} failed with the new configuration`);
-        for (const s of done) await runServiceAction(s, ctx);
+        for (const s of done) await runServiceAction(s, plan, ctx);
       })().then(
         () => 'the previous files are back and it runs again',
         (again: unknown) => `the previous files are back but it still fails (${firstLine(again)})`,
@@ -168,7 +168,7 @@ async function removeStaged(changes: FileChange[], { ssh }: ApplyContext): Promi
   await ssh.exec(`rm -f ${changes.map((c) => q(stagingPath(c.file.path))).join(' ')}`);
 }
 
-async function runServiceAction(service: Service, ctx: ApplyContext): Promise<string> {
+async function runServiceAction(service: Service, plan: HostPlan, ctx: ApplyContext): Promise<string> {
   const { ssh, facts, flavor } = ctx;
   let command: string;
   switch (service) {
@@ -176,7 +176,8 @@ async function runServiceAction(service: Service, ctx: ApplyContext): Promise<st
       command = serviceCommand(facts.initSystem, mysqlUnit(flavor), 'restart');
       break;
     case 'firewall':
-      command = loadFirewallCommand();
+      if (!plan.firewallBoot) throw new Error(`${plan.host}: a firewall action without a way to load the rules at boot in the plan`);
+      command = loadFirewallCommand(plan.firewallBoot.boot, facts.initSystem, plan.firewallBoot.leftovers);
       break;
     case 'heartbeat':
       // A running Heartbeat is reloaded (`heartbeat -r`: it re-reads its files and keeps its

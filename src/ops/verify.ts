@@ -28,7 +28,9 @@ import {
 } from '../mysql/dao.ts';
 import { CANARY_TABLE } from '../mysql/duet-schema.ts';
 import { useDuetSchema } from '../mysql/dialect.ts';
-import { LIVE_RULES_COMMAND } from '../plan/facts.ts';
+import { factsScript, OPTIONAL_PACKAGES, parseFacts } from '../plan/facts.ts';
+import { chooseFirewallBoot } from '../plan/firewall-boot.ts';
+import { FIREWALL_PATHS } from '../render/firewall-boot.ts';
 import { changedFiles } from '../plan/plan.ts';
 import { desiredFiles } from '../render/desired.ts';
 import { HostPool } from '../transport/pool.ts';
@@ -57,7 +59,7 @@ import {
   type CheckName,
   type Finding,
 } from './verify-checks.ts';
-import { checkFirewall, compareFirewall } from './verify-firewall.ts';
+import { checkFirewall, checkHostFirewall, firewallState, type FirewallState } from './verify-firewall.ts';
 
 export interface VerifyOptions {
   /** Only these pairs (names); every pair when empty. */
@@ -301,9 +303,14 @@ async function gatherNode(inv: Inventory, conn: NodeConnections, pair: PairSpec,
 
 async function checkNodeFirewall(inv: Inventory, conn: NodeConnections, pair: PairSpec, node: NodeSpec, fromPeer: PortAnswer, out: Finding[]): Promise<void> {
   await guarded(out, 'firewall', pair, node, async () => {
-    const rendered = inv.firewall.manage ? desiredFiles(inv, pair, node).find((f) => f.check === 'iptables-restore') : undefined;
-    const comparison = rendered && compareFirewall(rendered.content, (await (await conn.ssh(node)).run(LIVE_RULES_COMMAND)).stdout);
-    out.push(...checkFirewall(pair, node, peerOf(pair, node), comparison, fromPeer));
+    let state: FirewallState | undefined;
+    if (inv.firewall.manage) {
+      // One round trip: the rules in force, what can load them at boot, the firewall files.
+      const facts = parseFacts((await (await conn.ssh(node)).run(factsScript([...FIREWALL_PATHS], [...OPTIONAL_PACKAGES], { firewall: true }))).stdout);
+      const choice = chooseFirewallBoot(facts);
+      state = firewallState(desiredFiles(inv, pair, node, choice ? { firewallBoot: choice.boot } : {}), facts, choice);
+    }
+    out.push(...checkFirewall(pair, node, peerOf(pair, node), state, fromPeer));
   });
 }
 
@@ -341,8 +348,10 @@ async function verifyLoadBalancers(inv: Inventory, conn: NodeConnections, pair: 
   const out = checkLoadBalancers(pair, status);
   for (const host of tier.nodes) {
     if (status.loadBalancers.find((l) => l.host.name === host.name)?.unreachable) continue;
-    const { plan } = await planLoadBalancer(inv, await conn.ssh(host), pair, host);
+    const { facts, plan } = await planLoadBalancer(inv, await conn.ssh(host), pair, host);
     out.push(...checkDrift(pair, host, changedFiles(plan), plan.changes.length));
+    // The plan's files are the ones rendered for the way this host loads the rules at boot.
+    if (plan.firewallBoot) out.push(...checkHostFirewall(pair, host, firewallState(plan.changes.map((c) => c.file), facts, plan.firewallBoot)));
   }
   const holder = tier.nodes.find((h) => h.name === status.holder);
   if (!holder) return out;

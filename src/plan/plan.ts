@@ -4,6 +4,7 @@ import { createTwoFilesPatch } from 'diff';
 import { REDACTED, redact, type Secret } from '../inventory/secret.ts';
 import type { DesiredFile } from '../render/desired.ts';
 import type { FileFact } from './facts.ts';
+import type { FirewallBootChoice } from './firewall-boot.ts';
 
 export type Service = DesiredFile['service'];
 
@@ -33,6 +34,8 @@ export interface HostPlan {
   services: Service[];
   /** Services to run because the running state drifted from unchanged files (the rules in force). */
   repairs: Repair[];
+  /** How the host loads the firewall rules at boot, when duet manages its firewall (chooseFirewallBoot). */
+  firewallBoot?: FirewallBootChoice;
 }
 
 const SERVICE_ORDER: Service[] = ['mysql', 'tls', 'firewall', 'heartbeat'];

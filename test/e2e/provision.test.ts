@@ -200,6 +200,22 @@ describe('provision', () => {
     assert.equal(statSync(tlsDir).mode & 0o777, 0o700);
     for (const file of ['ca.key', 'db1.key', 'db2.key']) assert.equal(statSync(join(tlsDir, file)).mode & 0o777, 0o600, file);
     await assertTls();
+    // IPv6 too: default deny, and SSH from the inventory's IPv6 network (ssh_from) only there.
+    for (const host of ['db1', 'db2']) {
+      const v6 = await sh(host, 'ip6tables -S');
+      assert.match(v6, /^-P INPUT DROP$/m, `${host} ip6tables`);
+      assert.match(v6, /^-P FORWARD DROP$/m, `${host} ip6tables`);
+      assert.match(v6, /^-A INPUT -s 2001:db8:18::\/64 -p tcp -m tcp --dport 22 -j ACCEPT$/m, `${host} ip6tables`);
+      assert.match(v6, /^-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 135 -m hl --hl-eq 255 -j ACCEPT$/m, `${host} ip6tables`);
+      assert.doesNotMatch(await sh(host, 'iptables -S'), /2001:db8/, `${host} iptables has no IPv6 source`);
+      // The fixtures are ifupdown hosts without systemd: the plan chose duet's pre-up hook.
+      assert.deepEqual(report.hosts.find((h) => h.host === host)?.firewall, {
+        boot: 'ifupdown',
+        loadedBy: 'the ifupdown hook /etc/network/if-pre-up.d/duet-iptables',
+        reason: 'no systemd, no iptables-persistent; ifupdown configures the network (/etc/network/interfaces): its pre-up hook loads them',
+        ipv6: 'on',
+      });
+    }
   });
 
   it('changes nothing and restarts nothing on a second run', async () => {
@@ -284,12 +300,17 @@ describe('provision', () => {
   });
 
   it('repairs a flushed firewall, and its dry run shows the repair first', async () => {
-    await sh('db1', 'iptables -F && iptables -P INPUT ACCEPT');
+    await sh('db1', 'iptables -F && iptables -P INPUT ACCEPT && ip6tables -F && ip6tables -P INPUT ACCEPT');
     assert.equal(await appCanConnect(fx.address('db1'), 3306), true, 'db1 is open to app1 after the flush');
+    const seen = await duet('verify', [INVENTORY, '--no-checksum']);
+    assert.equal(seen.code, 1, 'verify fails the flushed tables');
+    assert.match(seen.stdout, /^FAIL firewall +db1: IPv6: the INPUT policy is ACCEPT, the rendered rules say DROP {2}\(hint: ip6tables-restore < \/etc\/ip6tables\.rules on db1/m);
     const dry = await duet('provision', [INVENTORY, '--dry-run']);
     assert.equal(dry.code, 0, dry.stderr);
     assert.match(dry.stdout, /^db1: no file changes; then: firewall$/m);
     assert.match(dry.stdout, /^ {2}repair firewall: rules in force: the INPUT policy is ACCEPT, the rendered rules say DROP/m);
+    assert.match(dry.stdout, /; IPv6 rules in force: the INPUT policy is ACCEPT, the rendered rules say DROP/m);
+    assert.match(dry.stdout, /^ {2}firewall at boot: the ifupdown hook \/etc\/network\/if-pre-up\.d\/duet-iptables \(/m);
     assert.match(dry.stdout, /^db2: no file changes$/m);
     assert.match(dry.stdout, /^pair main: writer db1; nothing to change$/m);
     assert.equal(await appCanConnect(fx.address('db1'), 3306), true, '--dry-run changed nothing');
@@ -298,7 +319,10 @@ describe('provision', () => {
     const { code, report, stderr } = await provisionJson('--yes');
     assert.equal(code, 0, stderr);
     assert.equal(report.hosts.find((h) => h.host === 'db1')?.status, 'changed');
-    assert.deepEqual(report.hosts.find((h) => h.host === 'db1')?.services, ['iptables-restore < /etc/iptables.rules']);
+    assert.deepEqual(report.hosts.find((h) => h.host === 'db1')?.services, [
+      'iptables-restore < /etc/iptables.rules && { [ ! -e /proc/net/if_inet6 ] || ip6tables-restore < /etc/ip6tables.rules; }',
+    ]);
+    assert.match(await sh('db1', 'ip6tables -S INPUT'), /^-P INPUT DROP$/m);
     assert.equal(await appCanConnect(fx.address('db1'), 3306), false, 'app1 -> db1:3306 closed again');
     assert.equal(await appCanConnect(FIXTURE_VIP, 3306), true, 'app1 -> VIP:3306');
     assert.match(await sh('db1', 'iptables -S INPUT'), /^-P INPUT DROP$/m);
