@@ -360,15 +360,6 @@ function clientConnectionsWith(columns: string, exempt: Account[]): SqlStatement
   };
 }
 
-/**
- * Sessions logged in as any of these user names (one column, ID). By name only: PROCESSLIST shows
- * the client's host and port, not the account's host pattern, so every account of the name matches.
- */
-export function sessionsOfUsers(users: string[]): SqlStatement {
-  if (users.length === 0) return { sql: 'SELECT ID FROM information_schema.PROCESSLIST WHERE FALSE', params: [] };
-  return { sql: `SELECT ID FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND USER IN (${users.map(() => '?').join(', ')})`, params: users };
-}
-
 /** The drill's client: it writes and reads the drill table of duet's schema, nothing else. */
 export function grantDrill(account: Account, table: string): SqlStatement {
   return { sql: `GRANT SELECT, INSERT ON ${DUET_SCHEMA}.${table} TO ?@?`, params: [account.user, account.host] };
