@@ -414,7 +414,9 @@ export async function waitForGtid(session: MysqlSession, position: string, timeo
   const status = await readReplicaStatus(session);
   throw new ReplicationError(`did not reach GTID position ${position} within ${timeoutSeconds} s`, {
     host: session.node,
-    hint: (status && replicaFailure(status)) ?? 'replication is running but behind; wait longer or check the source',
+    hint:
+      (status && replicaFailure(status)) ??
+      `replication is running but behind; wait longer or check the source${status ? ` (I/O ${status.ioRunning}: ${status.ioState || 'no state'}; received ${status.gtidIoPos || 'nothing'}; SQL ${status.sqlRunning})` : ''}`,
   });
 }
 

@@ -377,14 +377,20 @@ async function cleanUp(inv: Inventory, pair: PairSpec, accounts: Array<{ user: s
   });
 }
 
-/** Each node has applied everything its peer has in its binlog (both running and replicating). */
+/**
+ * Each node has applied everything its peer has in its binlog (both running and replicating). After
+ * a cut link a replica reconnects on its own, within slave_net_timeout plus MASTER_CONNECT_RETRY
+ * (10 + 10 s) of the heal, but a connection attempt begun during the cut can take its own time to
+ * give up: CATCH_UP_SECONDS leaves room for that.
+ */
 async function catchUp(conn: NodeConnections, pair: PairSpec): Promise<void> {
   for (const node of pair.nodes) {
     const peer = await conn.mysql(peerOf(pair, node));
     const [row] = await query(peer, peer.dialect.instanceVariables);
-    await waitForGtid(await conn.mysql(node), String(row?.gtid_binlog ?? '').replace(/\s+/g, ''), 60);
+    await waitForGtid(await conn.mysql(node), String(row?.gtid_binlog ?? '').replace(/\s+/g, ''), CATCH_UP_SECONDS);
   }
 }
+const CATCH_UP_SECONDS = 120;
 
 /**
  * Both nodes applied each other's position, then every acknowledged key of each run (the client's;
