@@ -271,10 +271,10 @@ async function killRunning(run: SwapRun, running: number[], held: Promise<void>)
   let holding = false;
   held.then(() => (holding = true), () => (holding = true));
   const list = clientConnectionCommands(duetAccounts(run.inv.ssh.user));
-  const session = await run.conn.mysql(run.from);
   while (!holding) {
-    const rows = await query(session, list).catch((): RowDataPacket[] => []);
-    for (const row of rows.filter((r) => r.COMMAND === 'Query' && running.includes(Number(r.ID)))) await query(session, killConnection(Number(row.ID))).catch(() => []);
+    // Through SwapIo, like every other statement of the swap: traced, and the kills audited.
+    const rows = await run.io.sql(run.from, list, 'read').catch((): RowDataPacket[] => []);
+    for (const row of rows.filter((r) => r.COMMAND === 'Query' && running.includes(Number(r.ID)))) await run.io.sql(run.from, killConnection(Number(row.ID)), 'change').catch(() => []);
     await new Promise((r) => setTimeout(r, KILL_POLL_MS));
   }
 }
