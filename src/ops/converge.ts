@@ -27,7 +27,7 @@ import { TOPOLOGY_TABLE } from '../mysql/dialect.ts';
 import { ensureDuetSchema } from '../mysql/duet-schema.ts';
 import { DUET_SCHEMA } from '../inventory/validate.ts';
 import type { HostFacts } from '../plan/facts.ts';
-import { planPair, type AccountName, type PairAction, type PairPlanInput } from '../plan/pair.ts';
+import { byNode, convergeStages, heartbeatDelaySeconds, planPair, type AccountName, type PairAction, type PairPlanInput } from '../plan/pair.ts';
 import { FENCE_USER, WRITER_RESOURCE } from '../render/desired.ts';
 import type { HostPool } from '../transport/pool.ts';
 import { NodeConnections, readConvergeFacts, vipHolders } from './pair-state.ts';
@@ -81,11 +81,23 @@ export async function convergePair(inv: Inventory, pair: PairSpec, ctx: Converge
       const still = plan.find((a) => a.kind === 'start-mysql');
       if (still) throw new HostStateError(`the server was started but does not run`, { host: still.node, hint: 'see the server\'s error log' });
     }
-    for (const [i, action] of plan.entries()) {
-      await run.carryOut(action);
-      // Heartbeat is started on both nodes together, then the floating IP is awaited once.
-      if (action.kind === 'start-heartbeat' && plan[i + 1]?.kind !== 'start-heartbeat') await run.awaitWriter();
+    const stages = convergeStages(plan);
+    await run.eachNodeAtOnce(stages.before);
+    if (stages.heartbeat.length > 0) {
+      // Heartbeat on both nodes together (a node alone would take the resources after initdead).
+      await Promise.all(stages.heartbeat.map((action) => run.carryOut(action)));
+      const started = Date.now();
+      if (stages.during.length > 0) {
+        ctx.log(`${pair.name}: Heartbeat takes its resources no sooner than ${heartbeatDelaySeconds(pair)} s from now; meanwhile: ${stages.during.length} action(s) on the servers`);
+        await run.eachNodeAtOnce(stages.during);
+        const took = (Date.now() - started) / 1000;
+        if (took >= heartbeatDelaySeconds(pair)) {
+          ctx.log(`${pair.name}: WARNING: the servers' setup took ${took.toFixed(1)} s after Heartbeat started: ${WRITER_RESOURCE} may have run before it was done (see /var/log/ha-log on ${ctx.writer})`);
+        }
+      }
+      await run.awaitWriter(started);
     }
+    for (const action of stages.after) await run.carryOut(action);
     // With load balancers: the writer agent they ask, and an account for their addresses (verify).
     // Not planned yet (a dry run does not list it); it reads first and changes only what is missing.
     await convergeAgents(pair, conn, ctx.facts, (line) => {
@@ -125,6 +137,13 @@ class Runner {
   async service(name: string, unit: string): Promise<void> {
     const command = serviceCommand(this.ctx.facts.get(name)!.initSystem, unit, 'start');
     await (await this.conn.ssh(this.node(name))).run(withoutInheritedPipes(command), { timeoutMs: SERVICE_TIMEOUT_MS });
+  }
+
+  /** Each node's actions in order, the two nodes at once (their servers are independent). */
+  async eachNodeAtOnce(actions: PairAction[]): Promise<void> {
+    await Promise.all(byNode(actions).map(async (mine) => {
+      for (const action of mine) await this.carryOut(action);
+    }));
   }
 
   async carryOut(action: PairAction): Promise<void> {
@@ -197,11 +216,16 @@ class Runner {
    * initdead, both nodes starting, or deadtime), the writer writable (its duet-writer resource did
    * that) and named in duet.topology.
    */
-  async awaitWriter(): Promise<void> {
+  async awaitWriter(heartbeatStarted: number): Promise<void> {
     const { pair, ctx } = this;
     const waitSeconds = pair.heartbeat.initdead + pair.heartbeat.deadtime + 10;
-    ctx.log(`${pair.name}: waiting up to ${waitSeconds} s for the floating IP ${pair.vip.address} on ${ctx.writer}`);
-    await waitForVip(this.conn, pair, ctx.writer, waitSeconds * 1000);
+    const left = Math.max(0, heartbeatDelaySeconds(pair) - (Date.now() - heartbeatStarted) / 1000);
+    ctx.log(
+      `${pair.name}: waiting for the floating IP ${pair.vip.address} on ${ctx.writer}: Heartbeat takes its resources about ${left.toFixed(0)} s from now ` +
+        `(${heartbeatDelaySeconds(pair)} s after both nodes started), then ${WRITER_RESOURCE} fences the peer; at most ${waitSeconds} s`,
+    );
+    await waitForVip(this.conn, pair, ctx.writer, { from: heartbeatStarted, expected: heartbeatStarted + heartbeatDelaySeconds(pair) * 1000, seconds: waitSeconds });
+    ctx.log(`${pair.name}: the floating IP is up on ${ctx.writer}, ${((Date.now() - heartbeatStarted) / 1000).toFixed(1)} s after Heartbeat started`);
     if ((await readInstanceState(await this.session(ctx.writer))).readOnly) {
       throw new ReplicationError(`${ctx.writer} holds the floating IP but is still read-only`, {
         host: ctx.writer,
@@ -212,8 +236,12 @@ class Runner {
   }
 }
 
-async function waitForVip(conn: NodeConnections, pair: PairSpec, writer: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+/**
+ * Polls for the floating IP on the writer until `seconds` after `from`: every second until the time
+ * Heartbeat can take its resources at the earliest (`expected`), then every 250 ms.
+ */
+async function waitForVip(conn: NodeConnections, pair: PairSpec, writer: string, when: { from: number; expected: number; seconds: number }): Promise<void> {
+  const deadline = when.from + when.seconds * 1000;
   let holders: string[] = [];
   while (Date.now() < deadline) {
     try {
@@ -224,9 +252,10 @@ async function waitForVip(conn: NodeConnections, pair: PairSpec, writer: string,
       // cause unknown); the pool reconnects on the next call, so keep polling until the deadline.
       if (!(err instanceof TransportError)) throw err;
     }
-    await new Promise((r) => setTimeout(r, POLL_MS * 4));
+    const now = Date.now();
+    await new Promise((r) => setTimeout(r, now < when.expected ? Math.min(POLL_MS * 4, when.expected - now) : POLL_MS));
   }
-  throw new ReplicationError(`the floating IP ${pair.vip.address} is on ${holders.length ? holders.join(' and ') : 'no node'}, not on the writer ${writer}, after ${Math.round(timeoutMs / 1000)} s`, {
+  throw new ReplicationError(`the floating IP ${pair.vip.address} is on ${holders.length ? holders.join(' and ') : 'no node'}, not on the writer ${writer}, after ${when.seconds} s`, {
     hint: 'check /var/log/ha-log on both nodes, and that Heartbeat packets (udp) pass between them',
   });
 }
