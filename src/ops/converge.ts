@@ -33,7 +33,7 @@ import type { HostPool } from '../transport/pool.ts';
 import { NodeConnections, readConvergeFacts, vipHolders } from './pair-state.ts';
 import { copyData } from './seed.ts';
 import { convergeAgents } from './load-balancers.ts';
-import { mysqlUnit, serviceCommand, withoutInheritedPipes } from './services.ts';
+import { awaitAddressCommand, HEARTBEAT_RESOURCES_COMMAND, mysqlUnit, serviceCommand, withoutInheritedPipes } from './services.ts';
 import { readTopology, recordWriter, topologyNames } from './topology.ts';
 
 export interface PairConvergence {
@@ -222,9 +222,9 @@ class Runner {
     const left = Math.max(0, heartbeatDelaySeconds(pair) - (Date.now() - heartbeatStarted) / 1000);
     ctx.log(
       `${pair.name}: waiting for the floating IP ${pair.vip.address} on ${ctx.writer}: Heartbeat takes its resources about ${left.toFixed(0)} s from now ` +
-        `(${heartbeatDelaySeconds(pair)} s after both nodes started), then ${WRITER_RESOURCE} fences the peer; at most ${waitSeconds} s`,
+        `(${heartbeatDelaySeconds(pair)} s after both nodes started), then ${WRITER_RESOURCE} fences the peer; at most ${waitSeconds} s (longer while Heartbeat is still taking its resources)`,
     );
-    await waitForVip(this.conn, pair, ctx.writer, { from: heartbeatStarted, expected: heartbeatStarted + heartbeatDelaySeconds(pair) * 1000, seconds: waitSeconds });
+    await waitForVip(this.conn, pair, this.node(ctx.writer), { from: heartbeatStarted, seconds: waitSeconds }, ctx.log);
     ctx.log(`${pair.name}: the floating IP is up on ${ctx.writer}, ${((Date.now() - heartbeatStarted) / 1000).toFixed(1)} s after Heartbeat started`);
     if ((await readInstanceState(await this.session(ctx.writer))).readOnly) {
       throw new ReplicationError(`${ctx.writer} holds the floating IP but is still read-only`, {
@@ -237,25 +237,53 @@ class Runner {
 }
 
 /**
- * Polls for the floating IP on the writer until `seconds` after `from`: every second until the time
- * Heartbeat can take its resources at the earliest (`expected`), then every 250 ms.
+ * Waits for the floating IP on the writer, on the writer itself (awaitAddressCommand: no polling over
+ * SSH, which would load a fleet's hosts at the moment they take their resources), until `seconds`
+ * after Heartbeat started. Past that, as long as Heartbeat on the writer says it is still moving
+ * resources (`cl_status rscstatus`: transition; on a loaded host each resource script can take
+ * seconds), up to SETTLE_MAX_SECONDS: giving up in the middle would end provision's maintenance
+ * window while the writer is writable without its IP yet, and its monitor would demote it. Then the
+ * address must be on the writer alone.
  */
-async function waitForVip(conn: NodeConnections, pair: PairSpec, writer: string, when: { from: number; expected: number; seconds: number }): Promise<void> {
-  const deadline = when.from + when.seconds * 1000;
+async function waitForVip(conn: NodeConnections, pair: PairSpec, writer: NodeSpec, when: { from: number; seconds: number }, log: (line: string) => void): Promise<void> {
+  let deadline = when.from + when.seconds * 1000;
+  let extended = false;
   let holders: string[] = [];
-  while (Date.now() < deadline) {
-    try {
-      holders = await vipHolders(conn, pair);
-      if (holders.length === 1 && holders[0] === writer) return;
-    } catch (err) {
-      // While Heartbeat takes the address, an SSH session to a node has been seen to drop (rarely,
-      // cause unknown); the pool reconnects on the next call, so keep polling until the deadline.
-      if (!(err instanceof TransportError)) throw err;
+  for (;;) {
+    const left = deadline - Date.now();
+    if (left > 0) {
+      try {
+        const ssh = await conn.ssh(writer);
+        const found = await ssh.exec(awaitAddressCommand(pair.vip.address, left / 1000), { timeoutMs: left + 10_000 });
+        holders = await vipHolders(conn, pair);
+        if (holders.length === 1 && holders[0] === writer.name) return;
+        if (found.code === 0) {
+          // On the writer and on its peer too: Heartbeat's two nodes disagree; that does not settle by waiting.
+          if (holders.length > 1) break;
+          await new Promise((r) => setTimeout(r, POLL_MS));
+        }
+        continue;
+      } catch (err) {
+        // While Heartbeat takes the address, an SSH session to a node has been seen to drop (rarely,
+        // cause unknown); the pool reconnects on the next call, so keep waiting until the deadline.
+        if (!(err instanceof TransportError)) throw err;
+        await new Promise((r) => setTimeout(r, POLL_MS));
+        continue;
+      }
     }
-    const now = Date.now();
-    await new Promise((r) => setTimeout(r, now < when.expected ? Math.min(POLL_MS * 4, when.expected - now) : POLL_MS));
+    if (extended) break;
+    const status = await (await conn.ssh(writer)).exec(HEARTBEAT_RESOURCES_COMMAND).catch(() => undefined);
+    if (status?.stdout.trim() !== 'transition') break;
+    extended = true;
+    deadline = when.from + SETTLE_MAX_SECONDS * 1000;
+    log(`${pair.name}: Heartbeat on ${writer.name} is still taking its resources after ${when.seconds} s (cl_status rscstatus: transition): waiting until it is done, at most ${SETTLE_MAX_SECONDS} s after it started`);
   }
-  throw new ReplicationError(`the floating IP ${pair.vip.address} is on ${holders.length ? holders.join(' and ') : 'no node'}, not on the writer ${writer}, after ${when.seconds} s`, {
+  holders = await vipHolders(conn, pair).catch(() => holders);
+  const waited = Math.round((Date.now() - when.from) / 1000);
+  throw new ReplicationError(`the floating IP ${pair.vip.address} is on ${holders.length ? holders.join(' and ') : 'no node'}, not on the writer ${writer.name} alone, ${waited} s after Heartbeat started`, {
     hint: 'check /var/log/ha-log on both nodes, and that Heartbeat packets (udp) pass between them',
   });
 }
+
+/** The longest provision waits for Heartbeat to finish taking its resources, from its start. */
+const SETTLE_MAX_SECONDS = 120;

@@ -156,3 +156,15 @@ export function checkCommand(check: NonNullable<DesiredFile['check']>, stagedPat
 export function maintenanceCommand(seconds: number): string {
   return seconds > 0 ? `echo $(($(date +%s) + ${seconds})) > ${MAINTENANCE_PATH}` : `rm -f ${MAINTENANCE_PATH}`;
 }
+
+/**
+ * Waits on the host (no polling over SSH) until it holds `address`, at most `seconds`: exits 0 once
+ * it does, 1 when the time is up.
+ */
+export function awaitAddressCommand(address: string, seconds: number): string {
+  const pattern = shellQuote(` ${address}/`);
+  return `end=$(($(date +%s) + ${Math.max(1, Math.ceil(seconds))})); while [ "$(date +%s)" -lt "$end" ]; do ip -4 -o addr show | grep -qF ${pattern} && exit 0; sleep 0.25; done; exit 1`;
+}
+
+/** Which resources Heartbeat on this host holds: all, local, foreign, none, or transition while it moves them. */
+export const HEARTBEAT_RESOURCES_COMMAND = 'cl_status rscstatus';

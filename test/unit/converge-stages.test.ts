@@ -67,3 +67,28 @@ test('Heartbeat takes its resources no sooner than its fixed 10 s, or initdead w
   assert.equal(heartbeatDelaySeconds(hb(120)), 10);
   assert.equal(heartbeatDelaySeconds(hb(4)), 4);
 });
+
+test('the wait for the floating IP runs on the host: done once `ip` shows the address, else after the time', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { awaitAddressCommand } = await import('../../src/ops/services.ts');
+  const dir = mkdtempSync(`${tmpdir()}/duet-ip-`);
+  try {
+    // A stand-in for `ip -4 -o addr show`.
+    writeFileSync(`${dir}/ip`, '#!/bin/sh\necho "2: eth0    inet 192.0.2.100/24 brd 192.0.2.255 scope global eth0:0"\n', { mode: 0o755 });
+    const run = (address: string) => {
+      try {
+        execFileSync('sh', ['-c', awaitAddressCommand(address, 1)], { env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } });
+        return 0;
+      } catch (err) {
+        return (err as { status: number }).status;
+      }
+    };
+    assert.equal(run('192.0.2.100'), 0);
+    // 192.0.2.10 is a prefix of the address shown, not the address.
+    assert.equal(run('192.0.2.10'), 1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
