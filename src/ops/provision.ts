@@ -27,7 +27,7 @@ export interface ProvisionOptions {
   confirm: (question: string) => Promise<boolean>;
   /** Only these nodes (names); replication and roles of a pair need both of its nodes. */
   limit?: string[] | undefined;
-  /** Pairs worked on at once; the two nodes of a pair always go one after the other. */
+  /** Pairs worked on at once; the two nodes of a serving pair go one after the other (applyWaves). */
   parallel: number;
   /** Progress lines while it runs. */
   log: (line: string) => void;
@@ -298,8 +298,9 @@ function holdsAddress(facts: HostFacts, address: string): boolean {
 
 /**
  * One pair: the node that is not the writer first, so a configuration the server rejects is found
- * (and rolled back) there before the writer is touched; never both servers down at once. Then the
- * pair-wide state: users, replication, roles and Heartbeat.
+ * (and rolled back) there before the writer is touched; never both servers of a serving pair down at
+ * once (a pair being set up: both nodes at once, applyWaves). Then the pair-wide state: users,
+ * replication, roles and Heartbeat.
  */
 async function provisionPair(inv: Inventory, pool: HostPool, pair: PairSpec, hosts: HostWork[], plan: PairConvergence | undefined, opts: ProvisionOptions): Promise<PairConvergence | undefined> {
   // A server that provision restarts must not look like a failure to duet's monitor (which would
