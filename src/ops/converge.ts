@@ -82,7 +82,11 @@ export async function convergePair(inv: Inventory, pair: PairSpec, ctx: Converge
       if (still) throw new HostStateError(`the server was started but does not run`, { host: still.node, hint: 'see the server\'s error log' });
     }
     const stages = convergeStages(plan);
-    await run.eachNodeAtOnce(stages.before);
+    // Early, what comes before Heartbeat is the accounts and read_only: each node's own, independent
+    // of its peer's. Otherwise the plan's order across nodes matters (a replica pointed at the new
+    // password before the account gets it, data copied before replicating): one action at a time.
+    if (stages.early) await run.eachNodeAtOnce(stages.before);
+    else for (const action of stages.before) await run.carryOut(action);
     if (stages.heartbeat.length > 0) {
       // Heartbeat on both nodes together (a node alone would take the resources after initdead).
       await Promise.all(stages.heartbeat.map((action) => run.carryOut(action)));
