@@ -10,7 +10,7 @@ if [ $# -gt 0 ]; then
 fi
 
 PACKAGES=(mariadb-server mariadb-client openssh-server openssh-client iptables heartbeat
-          bridge-utils iproute2 net-tools procps psmisc util-linux haproxy socat)
+          bridge-utils iproute2 net-tools procps psmisc util-linux haproxy socat openssl)
 POLICY_RC_D=/usr/sbin/policy-rc.d
 
 missing=()

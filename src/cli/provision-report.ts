@@ -3,9 +3,12 @@ import type { ProvisionReport } from '../ops/provision.ts';
 
 export function formatPlan(report: ProvisionReport): string {
   const out: string[] = [];
+  for (const action of report.tls) out.push(`tls: ${action}`);
   for (const host of report.hosts) {
+    const firewall = host.firewall && `  firewall at boot: ${host.firewall.loadedBy} (${host.firewall.reason})${host.firewall.ipv6 === 'off' ? '; IPv6 is off in the kernel: its rules are installed, not loaded' : ''}`;
     if (host.changes.length === 0 && host.repairs.length === 0) {
       out.push(`${host.host}: no file changes`);
+      if (firewall) out.push(firewall);
       continue;
     }
     const files = host.changes.length === 0 ? 'no file changes' : `${host.changes.length} file change(s)`;
@@ -15,6 +18,7 @@ export function formatPlan(report: ProvisionReport): string {
       if (c.diff) out.push(...c.diff.split('\n').filter((l) => l !== '' && !l.startsWith('=====')).map((l) => `    ${l}`));
     }
     for (const r of host.repairs) out.push(`  repair ${r.service}: ${r.reasons.join('; ')}`);
+    if (firewall) out.push(firewall);
   }
   for (const pair of report.pairs) {
     out.push(`pair ${pair.pair}: writer ${pair.writer}; ${pair.planned.length === 0 ? 'nothing to change' : `${pair.planned.length} action(s):`}`);

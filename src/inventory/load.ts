@@ -278,6 +278,11 @@ function buildModel(raw: RawInventory, file: string, replicationPassword: Secret
       maxBinlogSize: raw.mysql.max_binlog_size,
       replication: { user: raw.mysql.replication.user, password: replicationPassword },
       settings: Object.entries(raw.mysql.settings).map(([k, v]) => [k, typeof v === 'boolean' ? (v ? 'ON' : 'OFF') : String(v)]),
+      tls: {
+        dir: raw.mysql.tls.dir === undefined ? defaultTlsDir(raw.cluster) : expandPath(raw.mysql.tls.dir, baseDir),
+        days: raw.mysql.tls.days,
+        renewDays: raw.mysql.tls.renew_days,
+      },
     },
     firewall: { manage: raw.firewall.manage, sshFrom: raw.firewall.ssh_from ?? [], mysqlFrom: raw.firewall.mysql_from },
     pairs,
@@ -291,6 +296,11 @@ function buildModel(raw: RawInventory, file: string, replicationPassword: Secret
     auditLog: raw.audit_log === undefined ? defaultAuditLogPath(raw.cluster) : expandPath(raw.audit_log, baseDir),
     secrets,
   };
+}
+
+/** Where a cluster's CA and node keys are kept when mysql.tls.dir is not set (beside the audit log's ~/.duet). */
+export function defaultTlsDir(cluster: string): string {
+  return resolve(homedir(), '.duet', 'tls', cluster);
 }
 
 /** `~/x` is relative to the home directory; any other relative path to the inventory's folder. */

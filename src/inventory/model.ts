@@ -1,6 +1,7 @@
 // The resolved inventory: what load() returns after parsing, defaulting, resolving secrets and
 // validating. Everything downstream (render, plan, ops) reads only these types, never raw YAML.
 import type { SshHop } from '../transport/ssh-config.ts';
+import type { NodeTls } from '../plan/tls.ts';
 import type { Secret } from './secret.ts';
 
 export type Flavor = 'mariadb' | 'mysql';
@@ -34,6 +35,17 @@ export interface MysqlSettings {
   replication: { user: string; password: Secret };
   /** Extra [mysqld] options, already validated, in the order given. */
   settings: Array<[name: string, value: string]>;
+  tls: TlsSettings;
+}
+
+/** TLS between the peers: where the cluster's CA and the nodes' keys live on the controller (mysql.tls). */
+export interface TlsSettings {
+  /** Absolute path of the folder (0700) holding ca.key, ca.pem, NODE.key and NODE.pem. */
+  dir: string;
+  /** Validity of a node certificate, in days. */
+  days: number;
+  /** A node certificate expiring within this many days is issued again. */
+  renewDays: number;
 }
 
 /** What SSH needs of any host duet manages: a database node or a load balancer. */
@@ -170,6 +182,11 @@ export interface Inventory {
   auditLog: string;
   /** Every resolved secret, so output can be redacted. */
   secrets: Secret[];
+  /**
+   * Each node's TLS material (CA, certificate, key) by node name, once provision has prepared the
+   * controller's folder (ops/tls.ts preparePki); undefined in the other commands.
+   */
+  tlsMaterial?: Map<string, NodeTls> | undefined;
 }
 
 export function peerOf(pair: PairSpec, node: NodeSpec): NodeSpec {

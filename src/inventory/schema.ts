@@ -68,6 +68,17 @@ export const mysqlSchema = z.strictObject({
   settings: z
     .record(z.string(), settingValue)
     .default({}),
+  // TLS between the peers (replication): the cluster's CA and each node's key and certificate, kept
+  // on the controller in `dir` (created by provision, mode 0700; default ~/.duet/tls/<cluster>).
+  tls: z
+    .strictObject({
+      dir: z.string().min(1).optional(),
+      /** Validity of a node certificate provision issues. */
+      days: z.number().int().min(2).max(3650).default(397),
+      /** A node certificate that expires within this many days is issued again. */
+      renew_days: z.number().int().min(1).max(3649).default(30),
+    })
+    .default({ days: 397, renew_days: 30 }),
 });
 
 export const nodeSchema = z.strictObject({

@@ -1,7 +1,7 @@
 // Cross-field rules that catch what breaks pairs in real life. Pure: takes the shape-checked
 // inventory and returns every problem found (not just the first), each with its field path.
 import { MYSQL_PORT } from './model.ts';
-import { contains, isIpv4, isNetworkOrBroadcast, parseCidr, type Cidr } from './net.ts';
+import { cidrFamily, contains, isIpv4, isNetworkOrBroadcast, parseCidr, type Cidr } from './net.ts';
 import type { RawInventory } from './schema.ts';
 
 export type FieldPath = Array<string | number>;
@@ -38,6 +38,10 @@ export const MANAGED_OPTIONS = new Map<string, string>([
   ['gtid_mode', 'nothing: duet sets it for MySQL'],
   ['enforce_gtid_consistency', 'nothing: duet sets it for MySQL'],
   ['skip_name_resolve', 'nothing: duet turns it on (every account duet creates is granted by address)'],
+  ['ssl_ca', 'mysql.tls (duet issues the certificates)'],
+  ['ssl_cert', 'mysql.tls (duet issues the certificates)'],
+  ['ssl_key', 'mysql.tls (duet issues the certificates)'],
+  ['ssl_capath', 'mysql.tls (duet issues the certificates)'],
 ]);
 
 /**
@@ -259,6 +263,13 @@ export function validateInventory(inv: RawInventory): RuleViolation[] {
   const pairNames = new UniqueCheck<string>(out, 'pair name', 'pair names must be unique');
   const vips = new UniqueCheck<string>(out, 'floating IP', 'each pair needs its own floating IP');
   const increment = inv.mysql.auto_increment_increment;
+  if (inv.mysql.tls.renew_days >= inv.mysql.tls.days) {
+    out.push({
+      path: ['mysql', 'tls', 'renew_days'],
+      message: `renew_days ${inv.mysql.tls.renew_days} is not less than days ${inv.mysql.tls.days}: every certificate would be issued again at every run`,
+      hint: 'renew well before expiry, e.g. days: 397, renew_days: 30',
+    });
+  }
 
   inv.pairs.forEach((pair, p) => {
     const at = (...rest: FieldPath): FieldPath => ['pairs', p, ...rest];
@@ -341,10 +352,21 @@ export function validateInventory(inv: RawInventory): RuleViolation[] {
     if (pair.load_balancers) checkLoadBalancers(out, pair, ['pairs', p, 'load_balancers'], { nodeNames, addresses, vips, databaseAddresses, pairVips });
   });
 
+  // SSH reaches a host on its own addresses, IPv6 ones too (ip6tables gets those rules); MySQL is
+  // reached on the floating IP only, which is IPv4, so an IPv6 source there could reach nothing.
   const cidrList = (key: 'ssh_from' | 'mysql_from') =>
     (inv.firewall[key] ?? []).forEach((text, i) => {
-      if (!parseCidr(text, { allowBare: true })) {
-        out.push({ path: ['firewall', key, i], message: `${JSON.stringify(text)} is not an IPv4 address or CIDR`, hint: 'write e.g. 192.0.2.10/32 or 192.0.2.0/24' });
+      const family = cidrFamily(text);
+      if (family === undefined) {
+        const what = key === 'ssh_from' ? 'an IPv4 or IPv6 address or CIDR' : 'an IPv4 address or CIDR';
+        const hint = key === 'ssh_from' ? 'write e.g. 192.0.2.10/32, 192.0.2.0/24 or 2001:db8::/64' : 'write e.g. 192.0.2.10/32 or 192.0.2.0/24';
+        out.push({ path: ['firewall', key, i], message: `${JSON.stringify(text)} is not ${what}`, hint });
+      } else if (family === 6 && key === 'mysql_from') {
+        out.push({
+          path: ['firewall', key, i],
+          message: `${JSON.stringify(text)} is IPv6, but applications reach MySQL on the floating IP only, which is IPv4`,
+          hint: "list the application hosts' IPv4 addresses or networks here (firewall.ssh_from takes IPv6 sources)",
+        });
       }
     });
   if (inv.firewall.manage && (inv.firewall.ssh_from === undefined || inv.firewall.ssh_from.length === 0)) {

@@ -188,12 +188,15 @@ export interface ServiceAccountKind {
   allowedText: string;
   grant(dialect: Dialect, account: Account): SqlStatement;
   allowed(dialect: Dialect): RegExp;
+  /** Its logins must use TLS with a client certificate (the replication account, when the peers use TLS). */
+  requireX509?: boolean;
 }
 
 /** The replication account: REPLICATION SLAVE only. */
 export const REPLICATION_ACCOUNT: ServiceAccountKind = {
   allowedText: 'REPLICATION SLAVE',
   grant: (d, a) => d.grantReplication(a),
+  requireX509: true,
   allowed: () => /^GRANT (USAGE|REPLICATION SLAVE) ON \*\.\* TO /,
 };
 
@@ -206,6 +209,8 @@ export const FENCE_ACCOUNT: ServiceAccountKind = {
 
 export interface AccountGrants {
   exists: boolean;
+  /** How its logins must be secured (mysql.user ssl_type): '' none, ANY (REQUIRE SSL), X509, SPECIFIED. */
+  sslType: string;
   /** It has a grant beyond USAGE (duet's). */
   granted: boolean;
   /** SHOW GRANTS lines beyond what duet grants this kind of account. */
@@ -215,10 +220,12 @@ export interface AccountGrants {
 /** Whether the account exists and what it is granted. Reading only. */
 export async function readAccountGrants(session: MysqlSession, account: Account, kind: ServiceAccountKind): Promise<AccountGrants> {
   const d = session.dialect;
-  if ((await query(session, d.findAccount(account))).length === 0) return { exists: false, granted: false, extraGrants: [] };
+  const [row] = await query(session, d.findAccount(account));
+  if (!row) return { exists: false, sslType: '', granted: false, extraGrants: [] };
+  const sslType = String(row.ssl_type ?? '');
   const lines = (await query(session, d.showGrants(account))).map((r) => String(Object.values(r)[0]));
   const allowed = kind.allowed(d);
-  return { exists: true, granted: lines.some((g) => allowed.test(g) && !/^GRANT USAGE /.test(g)), extraGrants: lines.filter((g) => !allowed.test(g)) };
+  return { exists: true, sslType, granted: lines.some((g) => allowed.test(g) && !/^GRANT USAGE /.test(g)), extraGrants: lines.filter((g) => !allowed.test(g)) };
 }
 
 /** The refusal for an account with more privileges than duet grants (it neither widens nor narrows another tool's grants). */
@@ -255,6 +262,7 @@ export function ensureServiceAccount(session: MysqlSession, account: Account, pa
     const existed = (await query(session, d.findAccount(account))).length > 0;
     await query(session, existed ? d.setPassword(account, password) : d.createUser(account, password));
     await query(session, kind.grant(d, account));
+    if (kind.requireX509) await query(session, d.requireX509(account));
     const { extraGrants } = await readAccountGrants(session, account, kind);
     if (extraGrants.length > 0) throw extraGrantsError(session.node, account, kind, extraGrants);
     return { created: !existed };
@@ -264,6 +272,13 @@ export function ensureServiceAccount(session: MysqlSession, account: Account, pa
 /** The replication account (see ensureServiceAccount). */
 export function ensureReplicationUser(session: MysqlSession, account: Account, password: Secret): Promise<{ created: boolean }> {
   return ensureServiceAccount(session, account, password, REPLICATION_ACCOUNT);
+}
+
+/** PEM texts a login test presents over TLS: the CA to check the server by, the client's certificate and key. */
+export interface LoginTls {
+  ca: string;
+  cert: string;
+  key: Secret;
 }
 
 /** What a login attempt said: accepted, refused for the password (1045), or no answer to the question. */
@@ -277,8 +292,8 @@ const ER_ACCESS_DENIED = 1045;
  * be read back from a server, so this is how provision knows whether an account still has the
  * inventory's. The server's text is never shown (the attempt carries a secret).
  */
-export async function tryLogin(ssh: SshConnection, host: string, port: number, user: string, password: Secret, timeoutMs: number): Promise<LoginResult> {
-  trace(() => `${ssh.target.name} login test> ${user}@${host}:${port} with password [redacted]`);
+export async function tryLogin(ssh: SshConnection, host: string, port: number, user: string, password: Secret, timeoutMs: number, tls?: LoginTls): Promise<LoginResult> {
+  trace(() => `${ssh.target.name} login test> ${user}@${host}:${port} with password [redacted]${tls ? ' over TLS, with the client certificate of ' + ssh.target.name : ''}`);
   let stream: Awaited<ReturnType<SshConnection['forwardTcp']>> | undefined;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<LoginResult>((resolve) => {
@@ -291,7 +306,10 @@ export async function tryLogin(ssh: SshConnection, host: string, port: number, u
       return { kind: 'unknown', reason: err instanceof Error ? err.message : String(err) };
     }
     try {
-      const connection = await createConnection({ stream, user, password: password.reveal() });
+      // Over TLS as the replica connects: the server's certificate checked against the cluster's CA
+      // (not its name: the stream is a tunnel), and the SSH host's own certificate presented.
+      const ssl = tls && { ca: tls.ca, cert: tls.cert, key: tls.key.reveal(), rejectUnauthorized: true, verifyIdentity: false };
+      const connection = await createConnection({ stream, host, port, user, password: password.reveal(), ...(ssl && { ssl }) });
       connection.on('error', () => {});
       await connection.end().catch(() => connection.destroy());
       return { kind: 'ok' };

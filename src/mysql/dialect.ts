@@ -34,6 +34,18 @@ export interface ChangeSourceOptions {
   useGtid: boolean;
   /** Seconds between reconnection attempts of the replica's I/O thread. */
   connectRetrySeconds?: number;
+  /**
+   * TLS to the source: files on the replica's host (the CA that signed the source's certificate, and
+   * the replica's own certificate and key, which it presents), the source's certificate verified
+   * against the CA and MASTER_HOST. Without it, the connection is in clear text.
+   */
+  tls?: ReplicaTlsFiles | undefined;
+}
+
+export interface ReplicaTlsFiles {
+  ca: string;
+  cert: string;
+  key: string;
 }
 
 /** user@host, both quoted by the driver. */
@@ -85,8 +97,10 @@ export interface Dialect {
   /** SHOW GRANTS lines a fence account may have (USAGE and grantFence's). */
   readonly fenceGrantPattern: RegExp;
   showGrants(account: Account): SqlStatement;
-  /** Rows when the account exists, none otherwise. */
+  /** One row when the account exists (column ssl_type: '', ANY, X509 or SPECIFIED), none otherwise. */
   findAccount(account: Account): SqlStatement;
+  /** Logins of the account must use TLS with a client certificate signed by the server's CA (ssl_ca). */
+  requireX509(account: Account): SqlStatement;
   /**
    * Accounts (columns user, host) that can log in from more than one address: a host of '%', any
    * host with a '%' or '_' wildcard, or an empty host (which means '%'). Roles are not accounts.
@@ -161,10 +175,31 @@ const accountStatements = {
   setPassword: (a: Account, password: Secret): SqlStatement => ({ sql: 'ALTER USER ?@? IDENTIFIED BY ?', params: [a.user, a.host, password] }),
   grantReplication: (a: Account): SqlStatement => ({ sql: 'GRANT REPLICATION SLAVE ON *.* TO ?@?', params: [a.user, a.host] }),
   showGrants: (a: Account): SqlStatement => ({ sql: 'SHOW GRANTS FOR ?@?', params: [a.user, a.host] }),
-  findAccount: (a: Account): SqlStatement => ({ sql: 'SELECT 1 FROM mysql.user WHERE User = ? AND Host = ?', params: [a.user, a.host] }),
+  findAccount: (a: Account): SqlStatement => ({ sql: 'SELECT ssl_type FROM mysql.user WHERE User = ? AND Host = ?', params: [a.user, a.host] }),
+  requireX509: (a: Account): SqlStatement => ({ sql: 'ALTER USER ?@? REQUIRE X509', params: [a.user, a.host] }),
   binlogOff: 'SET SESSION sql_log_bin = 0',
   binlogOn: 'SET SESSION sql_log_bin = 1',
 };
+
+/**
+ * The TLS options of CHANGE MASTER / CHANGE REPLICATION SOURCE: on with the files and verification of
+ * the source's certificate, or explicitly off (empty files), so a replica never keeps old settings.
+ */
+function tlsClause(prefix: 'MASTER' | 'SOURCE', tls: ReplicaTlsFiles | undefined): string {
+  return (
+    `${prefix}_SSL = ${tls ? 1 : 0}, ${prefix}_SSL_CA = ?, ${prefix}_SSL_CERT = ?, ${prefix}_SSL_KEY = ?, ` +
+    `${prefix}_SSL_VERIFY_SERVER_CERT = ${tls ? 1 : 0}`
+  );
+}
+
+function tlsParams(tls: ReplicaTlsFiles | undefined): string[] {
+  return tls ? [tls.ca, tls.cert, tls.key] : ['', '', ''];
+}
+
+/** Makes a running server read its certificate files again (ssl_ca, ssl_cert, ssl_key). */
+export function reloadTlsStatement(flavor: Flavor): string {
+  return flavor === 'mariadb' ? 'FLUSH SSL' : 'ALTER INSTANCE RELOAD TLS';
+}
 
 function mariadb(version: ServerVersion): Dialect {
   return {
@@ -187,8 +222,9 @@ function mariadb(version: ServerVersion): Dialect {
     changeSource: (o) => ({
       sql:
         'CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, ' +
-        `MASTER_USE_GTID = ${o.useGtid ? 'slave_pos' : 'no'}, MASTER_CONNECT_RETRY = ?`,
-      params: [o.host, o.port, o.user, o.password, o.connectRetrySeconds ?? DEFAULT_CONNECT_RETRY_SECONDS],
+        `MASTER_USE_GTID = ${o.useGtid ? 'slave_pos' : 'no'}, MASTER_CONNECT_RETRY = ?, ` +
+        tlsClause('MASTER', o.tls),
+      params: [o.host, o.port, o.user, o.password, o.connectRetrySeconds ?? DEFAULT_CONNECT_RETRY_SECONDS, ...tlsParams(o.tls)],
     }),
     // MASTER_GTID_WAIT returns 0 when reached, -1 on timeout.
     waitForGtid: (position, timeoutSeconds) => ({ sql: 'SELECT MASTER_GTID_WAIT(?, ?) = 0 AS reached', params: [position, timeoutSeconds] }),
@@ -230,8 +266,9 @@ function mysql(version: ServerVersion): Dialect {
         'CHANGE REPLICATION SOURCE TO SOURCE_HOST = ?, SOURCE_PORT = ?, SOURCE_USER = ?, SOURCE_PASSWORD = ?, ' +
         `SOURCE_AUTO_POSITION = ${o.useGtid ? 1 : 0}, SOURCE_CONNECT_RETRY = ?, ` +
         // caching_sha2_password (the 8.x default) over a non-TLS link needs the source's RSA key.
-        'GET_SOURCE_PUBLIC_KEY = 1',
-      params: [o.host, o.port, o.user, o.password, o.connectRetrySeconds ?? DEFAULT_CONNECT_RETRY_SECONDS],
+        'GET_SOURCE_PUBLIC_KEY = 1, ' +
+        tlsClause('SOURCE', o.tls),
+      params: [o.host, o.port, o.user, o.password, o.connectRetrySeconds ?? DEFAULT_CONNECT_RETRY_SECONDS, ...tlsParams(o.tls)],
     }),
     // WAIT_FOR_EXECUTED_GTID_SET returns 0 when reached, 1 on timeout.
     waitForGtid: (position, timeoutSeconds) => ({
@@ -321,15 +358,6 @@ function clientConnectionsWith(columns: string, exempt: Account[]): SqlStatement
       exempt.map(() => ' AND NOT (USER = ? AND HOST = ?)').join(''),
     params: exempt.flatMap((a) => [a.user, a.host]),
   };
-}
-
-/**
- * Sessions logged in as any of these user names (one column, ID). By name only: PROCESSLIST shows
- * the client's host and port, not the account's host pattern, so every account of the name matches.
- */
-export function sessionsOfUsers(users: string[]): SqlStatement {
-  if (users.length === 0) return { sql: 'SELECT ID FROM information_schema.PROCESSLIST WHERE FALSE', params: [] };
-  return { sql: `SELECT ID FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND USER IN (${users.map(() => '?').join(', ')})`, params: users };
 }
 
 /** The drill's client: it writes and reads the drill table of duet's schema, nothing else. */

@@ -26,6 +26,8 @@ export interface ReplicaStatus {
   gtidIoPos: string;
   /** 0 until the I/O thread has talked to the source. */
   sourceServerId: number;
+  /** TLS to the source as CHANGE MASTER set it: on, the source's certificate verified, and the files. */
+  tls: { enabled: boolean; verifyServerCert: boolean; ca: string; cert: string; key: string };
 }
 
 export interface InstanceState {
@@ -44,6 +46,12 @@ export interface InstanceState {
 }
 
 type Row = Record<string, unknown>;
+
+/** The replica connects over TLS, verifies the source's certificate, and uses these files (duet's). */
+export function usesTls(replica: ReplicaStatus, files: { ca: string; cert: string; key: string }): boolean {
+  const { tls } = replica;
+  return tls.enabled && tls.verifyServerCert && tls.ca === files.ca && tls.cert === files.cert && tls.key === files.key;
+}
 
 /** The replica's last error, as every command words it ("SQL error 1062: ..."); the SQL thread's first. */
 export function replicaError(replica: ReplicaStatus): string | undefined {
@@ -76,6 +84,13 @@ export function parseReplicaStatus(row: Row): ReplicaStatus {
     usingGtid: 'Using_Gtid' in row ? mariadbGtidMode(text(row, 'Using_Gtid')) : num(row, 'Auto_Position') === 1 ? 'auto_position' : 'no',
     gtidIoPos: gtidSet(text(row, 'Using_Gtid' in row ? 'Gtid_IO_Pos' : 'Retrieved_Gtid_Set')),
     sourceServerId: num(row, `${source}_Server_Id`),
+    tls: {
+      enabled: text(row, `${source}_SSL_Allowed`) === 'Yes',
+      verifyServerCert: text(row, `${source}_SSL_Verify_Server_Cert`) === 'Yes',
+      ca: text(row, `${source}_SSL_CA_File`),
+      cert: text(row, `${source}_SSL_Cert`),
+      key: text(row, `${source}_SSL_Key`),
+    },
   };
 }
 

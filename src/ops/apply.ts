@@ -21,6 +21,7 @@ import {
   loadFirewallCommand,
   mysqlUnit,
   parseInstalled,
+  reloadTlsCommand,
   removeSecretBackupsCommand,
   restoreCommand,
   serviceCommand,
@@ -89,8 +90,10 @@ async function installAndRun(plan: HostPlan, changes: FileChange[], contentChang
     // A Heartbeat that is not running yet is started by converge, on both nodes together once
     // replication runs, so the floating IP goes to a node that is ready to be the writer.
     if (service === 'heartbeat' && !ctx.facts.running.heartbeat) continue;
+    // A server that is not running reads its new certificates when converge starts it.
+    if (service === 'tls' && !ctx.facts.running.mysql) continue;
     try {
-      servicesRun.push(await runServiceAction(service, ctx));
+      servicesRun.push(await runServiceAction(service, plan, ctx));
     } catch (err) {
       // Read the server's complaint before the recovery restart adds its own lines.
       const detail = service === 'mysql' ? await serverErrorLines(ctx) : '';
@@ -99,7 +102,7 @@ async function installAndRun(plan: HostPlan, changes: FileChange[], contentChang
       const done = plan.services.slice(0, plan.services.indexOf(service) + 1);
       const recovered = await (async () => {
         await restoreFiles(installed, ctx, `${service} failed with the new configuration`);
-        for (const s of done) await runServiceAction(s, ctx);
+        for (const s of done) await runServiceAction(s, plan, ctx);
       })().then(
         () => 'the previous files are back and it runs again',
         (again: unknown) => `the previous files are back but it still fails (${firstLine(again)})`,
@@ -179,7 +182,7 @@ async function removeStaged(changes: FileChange[], { ssh }: ApplyContext): Promi
   await ssh.exec(`rm -f ${changes.map((c) => q(stagingPath(c.file.path))).join(' ')}`);
 }
 
-async function runServiceAction(service: Service, ctx: ApplyContext): Promise<string> {
+async function runServiceAction(service: Service, plan: HostPlan, ctx: ApplyContext): Promise<string> {
   const { ssh, facts, flavor } = ctx;
   let command: string;
   switch (service) {
@@ -187,7 +190,8 @@ async function runServiceAction(service: Service, ctx: ApplyContext): Promise<st
       command = serviceCommand(facts.initSystem, mysqlUnit(flavor), 'restart');
       break;
     case 'firewall':
-      command = loadFirewallCommand();
+      if (!plan.firewallBoot) throw new Error(`${plan.host}: a firewall action without a way to load the rules at boot in the plan`);
+      command = loadFirewallCommand(plan.firewallBoot.boot, facts.initSystem, plan.firewallBoot.leftovers);
       break;
     case 'heartbeat':
       // A running Heartbeat is reloaded (`heartbeat -r`: it re-reads its files and keeps its
@@ -200,6 +204,9 @@ async function runServiceAction(service: Service, ctx: ApplyContext): Promise<st
       break;
     case 'agent':
       command = agentServiceCommand(facts.initSystem);
+      break;
+    case 'tls':
+      command = reloadTlsCommand(flavor);
       break;
   }
   ctx.log(`${ssh.target.name}: ${command}`);

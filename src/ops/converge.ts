@@ -28,7 +28,7 @@ import { ensureDuetSchema } from '../mysql/duet-schema.ts';
 import { DUET_SCHEMA } from '../inventory/validate.ts';
 import type { HostFacts } from '../plan/facts.ts';
 import { byNode, convergeStages, heartbeatDelaySeconds, planPair, type AccountName, type PairAction, type PairPlanInput } from '../plan/pair.ts';
-import { FENCE_USER, WRITER_RESOURCE } from '../render/desired.ts';
+import { FENCE_USER, TLS_PATHS, WRITER_RESOURCE } from '../render/desired.ts';
 import type { HostPool } from '../transport/pool.ts';
 import { NodeConnections, readConvergeFacts, vipHolders } from './pair-state.ts';
 import { copyData } from './seed.ts';
@@ -170,7 +170,7 @@ class Runner {
       case 'point-replica': {
         const peer = this.node(action.source);
         const { user, password } = this.inv.mysql.replication;
-        await changeSource(await this.session(action.node), { host: peer.address, port: MYSQL_PORT, user, password, useGtid: true });
+        await changeSource(await this.session(action.node), { host: peer.address, port: MYSQL_PORT, user, password, useGtid: true, tls: TLS_PATHS });
         break;
       }
       case 'start-replication': {

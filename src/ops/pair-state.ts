@@ -292,7 +292,9 @@ async function readConvergeNode(inv: Inventory, pair: PairSpec, conn: NodeConnec
   const peer = peerOf(pair, node);
   const account = async (user: string, password: Secret, kind: ServiceAccountKind): Promise<AccountFacts> => {
     const grants = await readAccountGrants(session, { user, host: peer.address }, kind);
-    const login = grants.exists ? await tryLogin(await conn.ssh(peer), node.address, MYSQL_PORT, user, password, LOGIN_TEST_MS) : undefined;
+    // The replication account logs in as the peer's replica does: over TLS with the peer's certificate.
+    const tls = kind.requireX509 ? inv.tlsMaterial?.get(peer.name) : undefined;
+    const login = grants.exists ? await tryLogin(await conn.ssh(peer), node.address, MYSQL_PORT, user, password, LOGIN_TEST_MS, tls) : undefined;
     return { ...grants, login };
   };
   // Asked at once: the login tests run on the peer over SSH while this server answers the queries.

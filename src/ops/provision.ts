@@ -7,7 +7,9 @@ import { afterFirstChange, HostStateError } from '../errors.ts';
 import { UsageError } from '../errors.ts';
 import { allLoadBalancers, allNodes, peerOf, type HostSpec, type Inventory, type NodeSpec, type PairSpec } from '../inventory/model.ts';
 import { readInstanceState, setReadOnly } from '../mysql/dao.ts';
-import { AGENT_PACKAGES, factsScript, LOAD_BALANCER_PACKAGES, parseFacts, REQUIRED_PACKAGES, type HostFacts } from '../plan/facts.ts';
+import { AGENT_PACKAGES, factsScript, LOAD_BALANCER_PACKAGES, OPTIONAL_PACKAGES, parseFacts, REQUIRED_PACKAGES, type HostFacts } from '../plan/facts.ts';
+import { chooseFirewallBoot, firewallBootEnabled, NO_FIREWALL_BOOT_HINT, type FirewallBootChoice } from '../plan/firewall-boot.ts';
+import { describeFirewallBoot, FIREWALL_PATHS, type FirewallBoot } from '../render/firewall-boot.ts';
 import { changedFiles, hostHasWork, planHost, type HostPlan, type Repair } from '../plan/plan.ts';
 import { desiredFiles, HARESOURCES_PATH, loadBalancerFiles, recordedWriter, type DesiredFile } from '../render/desired.ts';
 import { firewallReloadReasons } from './verify-firewall.ts';
@@ -20,6 +22,7 @@ import { convergePair, planPairNow, type PairConvergence } from './converge.ts';
 import { applyWaves } from '../plan/pair.ts';
 import { convergeLoadBalancers, type TierConvergence } from './load-balancers.ts';
 import { NodeConnections } from './pair-state.ts';
+import { preparePki } from './tls.ts';
 
 export interface ProvisionOptions {
   dryRun: boolean;
@@ -44,6 +47,11 @@ export interface HostReport {
   changes: Array<{ path: string; action: string; reasons: string[]; diff: string }>;
   /** Services to run although their files are unchanged, and why (the rules in force differ). */
   repairs: Array<{ service: string; reasons: string[] }>;
+  /**
+   * With firewall.manage: how a boot loads the rules (`boot`: netfilter-persistent, systemd or
+   * ifupdown, `reason`: why that one), and IPv6 (`ipv6`: on, or off in the kernel: rules installed, not loaded).
+   */
+  firewall?: { boot: FirewallBoot; loadedBy: string; reason: string; ipv6: 'on' | 'off' };
   /** Service actions the plan implies (dry run) or that were run. */
   services: string[];
   error?: string;
@@ -52,6 +60,8 @@ export interface HostReport {
 export interface ProvisionReport {
   dryRun: boolean;
   aborted: boolean;
+  /** What the controller's TLS folder needs (mysql.tls.dir): a CA created, node certificates issued. */
+  tls: string[];
   hosts: HostReport[];
   pairs: PairConvergence[];
   /** The load-balanced tiers converged (pairs with load_balancers). */
@@ -70,10 +80,14 @@ type HostWork = Work<NodeSpec>;
 type LoadBalancerWork = Work<HostSpec>;
 
 /** Packages to ask dpkg about: every alternative of every flavor and host kind, so the report can say which is there. */
-const PACKAGE_QUERY = [...new Set([...Object.values(REQUIRED_PACKAGES), AGENT_PACKAGES, LOAD_BALANCER_PACKAGES].flat(2))];
+const PACKAGE_QUERY = [...new Set([...[...Object.values(REQUIRED_PACKAGES), AGENT_PACKAGES, LOAD_BALANCER_PACKAGES].flat(2), ...OPTIONAL_PACKAGES])];
 
-export async function provision(inv: Inventory, opts: ProvisionOptions): Promise<ProvisionReport> {
-  const { nodes: selected, loadBalancers } = selectHosts(inv, opts.limit);
+export async function provision(loaded: Inventory, opts: ProvisionOptions): Promise<ProvisionReport> {
+  const { nodes: selected, loadBalancers } = selectHosts(loaded, opts.limit);
+  // The peers' TLS material first (the controller's folder; no host is asked): the CA and every
+  // node's certificate, made in a temporary copy where missing or due, kept only once confirmed.
+  const pki = await preparePki(loaded, allNodes(loaded).map(({ node }) => node));
+  const inv: Inventory = { ...loaded, tlsMaterial: pki.material };
   const pool = new HostPool(inv.ssh);
   try {
     // Facts from every host first: an unreachable host, a wrong key or a wrong host name stops the
@@ -89,6 +103,7 @@ export async function provision(inv: Inventory, opts: ProvisionOptions): Promise
     const report: ProvisionReport = {
       dryRun: opts.dryRun,
       aborted: false,
+      tls: pki.actions.map((a) => a.text),
       hosts: [...work, ...lbWork].map((w) => w.report),
       pairs: [...pairPlans.values()],
       loadBalancers: [],
@@ -101,11 +116,13 @@ export async function provision(inv: Inventory, opts: ProvisionOptions): Promise
       for (const w of pending) w.report.status = 'planned';
       return summarize(report);
     }
-    if (pending.length === 0 && pairActions === 0) return summarize(report);
-    if (!(await opts.confirm(`Apply ${describeWork(pending, pairActions)}?`))) {
+    if (pending.length === 0 && pairActions === 0 && pki.actions.length === 0) return summarize(report);
+    if (!(await opts.confirm(`Apply ${describeWork(pending, pairActions, pki.actions.length)}?`))) {
       report.aborted = true;
       return summarize(report);
     }
+    // Before any host: the hosts get exactly what the folder then holds.
+    await pki.commit();
 
     // Failures of a host or pair are in the report (exit 1); anything else escaping from here on
     // comes after hosts may have been changed: an ApplyError (exit 5), never "nothing changed".
@@ -126,6 +143,7 @@ export async function provision(inv: Inventory, opts: ProvisionOptions): Promise
     );
     return summarize(report);
   } finally {
+    await pki.discard();
     await pool.closeAll();
   }
 }
@@ -142,13 +160,14 @@ function selectHosts(inv: Inventory, limit: string[] | undefined): { nodes: Arra
 }
 
 /** "3 file change(s) on 2 host(s), 1 service repair(s) and 4 pair action(s)". */
-function describeWork(pending: Array<Work<HostSpec>>, pairActions: number): string {
+function describeWork(pending: Array<Work<HostSpec>>, pairActions: number, tlsActions: number): string {
   const files = pending.reduce((n, w) => n + changedFiles(w.plan).length, 0);
   const repairs = pending.reduce((n, w) => n + w.plan.repairs.length, 0);
   const parts = [
     ...(files > 0 ? [`${files} file change(s) on ${pending.filter((w) => changedFiles(w.plan).length > 0).length} host(s)`] : []),
     ...(repairs > 0 ? [`${repairs} service repair(s)`] : []),
     ...(pairActions > 0 ? [`${pairActions} pair action(s)`] : []),
+    ...(tlsActions > 0 ? [`${tlsActions} TLS action(s) on this machine`] : []),
   ];
   return parts.length > 1 ? `${parts.slice(0, -1).join(', ')} and ${parts.at(-1)}` : parts.join('');
 }
@@ -183,27 +202,30 @@ async function planPairs(inv: Inventory, pool: HostPool, pairs: PairSpec[], work
 export async function planNode(inv: Inventory, ssh: SshConnection, pair: PairSpec, node: NodeSpec): Promise<{ facts: HostFacts; plan: HostPlan }> {
   const required = [...REQUIRED_PACKAGES[inv.mysql.flavor], ...(pair.loadBalancers ? AGENT_PACKAGES : [])];
   // haresources keeps naming the writer the last swap recorded there, not the inventory's preferred node.
-  return planHostFiles(inv, ssh, node, required, (facts) => desiredFiles(inv, pair, node, { writer: recordedWriter(pair, facts?.files.get(HARESOURCES_PATH)?.content) }));
+  return planHostFiles(inv, ssh, node, required, (facts, firewallBoot) =>
+    desiredFiles(inv, pair, node, { writer: recordedWriter(pair, facts?.files.get(HARESOURCES_PATH)?.content), tls: inv.tlsMaterial?.get(node.name), ...(firewallBoot && { firewallBoot }) }),
+  );
 }
 
 /** A load balancer's facts and the plan of its files (loadBalancerFiles). */
 export function planLoadBalancer(inv: Inventory, ssh: SshConnection, pair: PairSpec, host: HostSpec): Promise<{ facts: HostFacts; plan: HostPlan }> {
-  return planHostFiles(inv, ssh, host, LOAD_BALANCER_PACKAGES, () => loadBalancerFiles(inv, pair, host));
+  return planHostFiles(inv, ssh, host, LOAD_BALANCER_PACKAGES, (_facts, firewallBoot) => loadBalancerFiles(inv, pair, host, firewallBoot && { firewallBoot }));
 }
 
 /**
  * One round trip for the facts of any host duet manages (a database node, a load balancer), its
  * name and packages checked, and the plan of the files `render` gives (called without facts first,
- * for the paths to read), with the services to repair where what runs differs.
+ * for the paths to read, with every firewall path), with the services to repair where what runs
+ * differs. With firewall.manage, the way the rules are loaded at boot is chosen from the facts.
  */
 async function planHostFiles(
   inv: Inventory,
   ssh: SshConnection,
   host: HostSpec,
   required: string[][],
-  render: (facts: HostFacts | undefined) => DesiredFile[],
+  render: (facts: HostFacts | undefined, firewallBoot: FirewallBoot | undefined) => DesiredFile[],
 ): Promise<{ facts: HostFacts; plan: HostPlan }> {
-  const paths = render(undefined).map((f) => f.path);
+  const paths = [...new Set([...render(undefined, undefined).map((f) => f.path), ...(inv.firewall.manage ? FIREWALL_PATHS : [])])];
   const result = await ssh.run(factsScript(paths, PACKAGE_QUERY, { firewall: inv.firewall.manage }));
   const facts = parseFacts(result.stdout);
   if (facts.hostname !== host.name) {
@@ -220,15 +242,49 @@ async function planHostFiles(
       hint: `install them first, e.g. apt-get install --no-install-recommends ${names.join(' ')}`,
     });
   }
-  const desired = render(facts);
-  return { facts, plan: planHost(host.name, desired, facts.files, inv.secrets, runtimeRepairs(desired, facts)) };
+  const firewallBoot = inv.firewall.manage ? firewallOf(host, facts) : undefined;
+  const desired = render(facts, firewallBoot?.boot);
+  const plan = planHost(host.name, desired, facts.files, inv.secrets, firewallBoot ? firewallRepairs(desired, facts, firewallBoot) : []);
+  if (firewallBoot) plan.firewallBoot = firewallBoot;
+  return { facts, plan };
 }
 
-/** What runs differs from unchanged files: the rules in force are not the rendered ones (verify's firewall check). */
-function runtimeRepairs(desired: DesiredFile[], facts: HostFacts): Repair[] {
-  const rules = desired.find((f) => f.check === 'iptables-restore');
-  if (!rules || facts.firewallRules === undefined) return [];
-  return [{ service: 'firewall', reasons: firewallReloadReasons(rules.content, facts.firewallRules).map((r) => `rules in force: ${r}`) }];
+/**
+ * The way this host loads the rules at boot; a host with none, or whose kernel has IPv6 that
+ * ip6tables cannot filter, is not safe to manage: stopped here, before any host is changed.
+ */
+function firewallOf(host: HostSpec, facts: HostFacts): FirewallBootChoice {
+  if (facts.ipv6?.state === 'error') {
+    throw new HostStateError(`the kernel has IPv6 but ip6tables does not work (${facts.ipv6.message}): IPv6 would reach every port`, {
+      host: host.name,
+      hint: 'make ip6tables work (modprobe ip6table_filter, or the nf_tables modules), or boot the host with ipv6.disable=1 if it needs no IPv6; or set firewall.manage: false',
+    });
+  }
+  const choice = chooseFirewallBoot(facts);
+  if (!choice) {
+    throw new HostStateError('no way to load the firewall rules at boot: no iptables-persistent, no systemd, no ifupdown (/etc/network/interfaces)', {
+      host: host.name,
+      hint: NO_FIREWALL_BOOT_HINT,
+    });
+  }
+  return choice;
+}
+
+/**
+ * What runs differs from unchanged files: the rules in force (IPv4, and IPv6 while the kernel has
+ * it) are not the rendered ones (verify's firewall check), or the way they are loaded at boot is
+ * not switched on.
+ */
+function firewallRepairs(desired: DesiredFile[], facts: HostFacts, choice: FirewallBootChoice): Repair[] {
+  const v4 = desired.find((f) => f.check === 'iptables-restore');
+  const v6 = desired.find((f) => f.check === 'ip6tables-restore');
+  const reasons = [
+    ...(v4 && facts.firewallRules !== undefined ? firewallReloadReasons(v4.content, facts.firewallRules).map((r) => `rules in force: ${r}`) : []),
+    ...(v6 && facts.ipv6?.state === 'on' ? firewallReloadReasons(v6.content, facts.ipv6.rules).map((r) => `IPv6 rules in force: ${r}`) : []),
+    ...(firewallBootEnabled(choice.boot, facts) ? [] : [`${describeFirewallBoot(choice.boot)} is not enabled at boot`]),
+    ...choice.leftovers.map((path) => `${path} is left from another way of loading the rules at boot (the firewall action removes it)`),
+  ];
+  return [{ service: 'firewall', reasons }];
 }
 
 async function gatherHost<H extends HostSpec>(pool: HostPool, pair: PairSpec, node: H, plan: (ssh: SshConnection) => Promise<{ facts: HostFacts; plan: HostPlan }>): Promise<Work<H>> {
@@ -245,6 +301,14 @@ async function gatherHost<H extends HostSpec>(pool: HostPool, pair: PairSpec, no
       changes: changes.map((c) => ({ path: c.file.path, action: c.action, reasons: c.reasons, diff: c.diff })),
       repairs: planned.plan.repairs.map((r) => ({ service: r.service, reasons: r.reasons })),
       services: planned.plan.services,
+      ...(planned.plan.firewallBoot && {
+        firewall: {
+          boot: planned.plan.firewallBoot.boot,
+          loadedBy: describeFirewallBoot(planned.plan.firewallBoot.boot),
+          reason: planned.plan.firewallBoot.reason,
+          ipv6: planned.facts.ipv6?.state === 'off' ? ('off' as const) : ('on' as const),
+        },
+      }),
     },
   };
 }
@@ -374,6 +438,7 @@ function currentWriter(pair: PairSpec, hosts: HostWork[]): string {
 function summarize(report: ProvisionReport): ProvisionReport {
   const count = (s: HostStatus) => report.hosts.filter((h) => h.status === s).length;
   const pairChanges = report.pairs.reduce((n, p) => n + (report.dryRun ? p.planned.length : p.actions.length), 0) + report.loadBalancers.reduce((n, t) => n + t.actions.length, 0);
+  // TLS actions change this machine's folder only; the hosts' new files count as their changes.
   report.summary = {
     changed: count('changed') + count('planned') + pairChanges,
     failed: count('failed') + [...report.pairs, ...report.loadBalancers].filter((p) => p.error).length,

@@ -1,8 +1,10 @@
 // Remote command lines for the services duet drives, for systemd hosts and for hosts with plain
 // init scripts (the fixtures, containers, older systems). Pure: the caller runs them over SSH.
 import type { Flavor } from '../inventory/model.ts';
+import { reloadTlsStatement, writerRoleScriptSql } from '../mysql/dialect.ts';
 import type { InitSystem } from '../plan/facts.ts';
-import { AGENT_SERVICE, IPTABLES_RULES_PATH, MAINTENANCE_PATH, type DesiredFile } from '../render/desired.ts';
+import { AGENT_SERVICE, MAINTENANCE_PATH, type DesiredFile } from '../render/desired.ts';
+import { FIREWALL_UNIT, FIREWALL_UNIT_PATH, KERNEL_IPV6_MARKER, NETFILTER_PERSISTENT, rulesPaths, type FirewallBoot } from '../render/firewall-boot.ts';
 import { shellQuote } from '../transport/shell.ts';
 
 export type ServiceAction = 'start' | 'stop' | 'restart' | 'reload';
@@ -37,9 +39,44 @@ export function agentServiceCommand(init: InitSystem): string {
     : `update-rc.d ${AGENT_SERVICE} defaults >/dev/null && service ${AGENT_SERVICE} restart`;
 }
 
-/** Loads the saved rules into the kernel (the rules file itself is managed as a desired file). */
-export function loadFirewallCommand(): string {
-  return `iptables-restore < ${IPTABLES_RULES_PATH}`;
+/**
+ * Makes the running server read its certificate files again (new connections use them; established
+ * ones, replication included, keep going), through the command-line client over the local socket.
+ */
+export function reloadTlsCommand(flavor: Flavor): string {
+  return `${writerRoleScriptSql(flavor).client} --batch -e ${shellQuote(reloadTlsStatement(flavor))}`;
+}
+
+/**
+ * Loads the saved rules into the kernel (the rules files themselves are managed as desired files):
+ * IPv4, then IPv6 while the kernel has it; then makes sure the way chosen to load them at boot is
+ * switched on. Each step only after the one before succeeded.
+ */
+export function loadFirewallCommand(boot: FirewallBoot, init: InitSystem, leftovers: readonly string[] = []): string {
+  const paths = rulesPaths(boot);
+  const load = `iptables-restore < ${paths.v4} && { [ ! -e ${KERNEL_IPV6_MARKER} ] || ip6tables-restore < ${paths.v6}; }`;
+  const steps = [load, enableFirewallBootCommand(boot, init), ...leftovers.map((p) => removeBootFileCommand(p, init))];
+  return steps.filter((s) => s !== undefined).join(' && ');
+}
+
+/** Removes duet's boot file of another way (a unit is disabled first, so systemd forgets it). */
+function removeBootFileCommand(path: string, init: InitSystem): string {
+  const rm = `rm -f ${shellQuote(path)}`;
+  return path === FIREWALL_UNIT_PATH && init === 'systemd' ? `{ systemctl disable -q ${FIREWALL_UNIT} 2>/dev/null || true; } && ${rm} && systemctl daemon-reload` : rm;
+}
+
+/** Switches on the way the rules are loaded at boot; undefined when its file is all it takes (ifupdown). */
+export function enableFirewallBootCommand(boot: FirewallBoot, init: InitSystem): string | undefined {
+  switch (boot) {
+    case 'netfilter-persistent':
+      return init === 'systemd'
+        ? `systemctl enable -q ${NETFILTER_PERSISTENT}.service`
+        : `update-rc.d ${NETFILTER_PERSISTENT} defaults >/dev/null && update-rc.d ${NETFILTER_PERSISTENT} enable >/dev/null`;
+    case 'systemd':
+      return `systemctl daemon-reload && systemctl enable -q ${FIREWALL_UNIT}`;
+    case 'ifupdown':
+      return undefined;
+  }
 }
 
 /** Where the previous copy of a file is kept when duet replaces it. */
@@ -141,6 +178,9 @@ export function checkCommand(check: NonNullable<DesiredFile['check']>, stagedPat
   switch (check) {
     case 'iptables-restore':
       return `iptables-restore --test < ${q}`;
+    case 'ip6tables-restore':
+      // A kernel without IPv6 cannot test them, and never loads them (see loadFirewallCommand).
+      return `[ ! -e ${KERNEL_IPV6_MARKER} ] || ip6tables-restore --test < ${q}`;
     case 'mysqld-options':
       return `${flavor === 'mariadb' ? 'mariadbd' : 'mysqld'} --defaults-file=${q} --help --verbose > /dev/null`;
     case 'haproxy':

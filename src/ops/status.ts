@@ -4,8 +4,8 @@
 import { TransportError } from '../errors.ts';
 import type { Inventory, PairSpec } from '../inventory/model.ts';
 import { selectPairs } from '../inventory/select.ts';
-import { replicaError } from '../mysql/model.ts';
-import { HA_LOG_PATH, HARESOURCES_PATH, recordedWriter } from '../render/desired.ts';
+import { replicaError, usesTls } from '../mysql/model.ts';
+import { HA_LOG_PATH, HARESOURCES_PATH, recordedWriter, TLS_PATHS } from '../render/desired.ts';
 import { shellQuote } from '../transport/shell.ts';
 import { HostPool } from '../transport/pool.ts';
 import { mapLimit } from './fan-out.ts';
@@ -18,6 +18,8 @@ export interface ReplicationStatus {
   state: 'running' | 'connecting' | 'stopped' | 'not configured' | 'unknown';
   secondsBehind: number | null;
   lastError: string | undefined;
+  /** Over TLS with the source's certificate verified (duet's files); undefined when not configured. */
+  tls: boolean | undefined;
 }
 
 export interface NodeStatus {
@@ -70,8 +72,8 @@ export interface NodeExtras {
 
 export function replicationStatus(live: NodeLiveState): ReplicationStatus {
   const replica = live.mysql?.replica;
-  if (!live.mysql) return { state: 'unknown', secondsBehind: null, lastError: undefined };
-  if (!replica) return { state: 'not configured', secondsBehind: null, lastError: undefined };
+  if (!live.mysql) return { state: 'unknown', secondsBehind: null, lastError: undefined, tls: undefined };
+  if (!replica) return { state: 'not configured', secondsBehind: null, lastError: undefined, tls: undefined };
   const lastError = replicaError(replica);
   const state =
     replica.ioRunning === 'Yes' && replica.sqlRunning === 'Yes'
@@ -79,7 +81,7 @@ export function replicationStatus(live: NodeLiveState): ReplicationStatus {
       : replica.sqlRunning === 'Yes' && (replica.ioRunning === 'Connecting' || replica.ioRunning === 'Preparing')
         ? 'connecting'
         : 'stopped';
-  return { state, secondsBehind: replica.secondsBehind, lastError };
+  return { state, secondsBehind: replica.secondsBehind, lastError, tls: usesTls(replica, TLS_PATHS) };
 }
 
 export function assessPair(pair: PairSpec, live: NodeLiveState[], extras: Map<string, NodeExtras>): PairStatus {
@@ -157,7 +159,8 @@ export function formatNodeLine(n: NodeStatus): string {
   } else {
     parts.push(n.writable ? 'is writable' : 'is read-only');
     const r = n.replication;
-    parts.push(`replication ${r.state}`);
+    const live = r.state === 'running' || r.state === 'connecting';
+    parts.push(`replication ${r.state}${r.tls === false ? ' UNENCRYPTED' : r.tls && live ? ' over TLS' : ''}`);
     if (r.state === 'running' || r.state === 'connecting') parts.push(`${r.secondsBehind ?? '?'}s delay`);
     if (r.lastError) parts.push(`last error: ${r.lastError}`);
   }

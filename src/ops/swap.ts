@@ -54,7 +54,7 @@ const SEND_ARP_PATHS = ['/usr/libexec/heartbeat/send_arp', '/usr/lib/heartbeat/s
 /** Which resources Heartbeat thinks this node holds: all, local, foreign, none or transition. */
 const RSC_STATUS = 'cl_status rscstatus';
 const POLL_MS = 50;
-const DRAIN_POLL_MS = 10;
+const KILL_POLL_MS = 10;
 const RESUME_HINT = 'run status, then swap --resume: it finishes the swap or rolls it back';
 const KILLED_GONE_TIMEOUT_MS = 10_000;
 /** Once it is done the swap stands (later failures finish it). */
@@ -226,15 +226,20 @@ function loopbackCopyOffCommand(pair: PairSpec): string {
 /**
  * What `IPaddr start` does, without its shell library (100-300 ms on the critical path): the address
  * as the alias IF:0 (where IPaddr's status and stop find it), one gratuitous ARP sent before the
- * command returns, more in the background for a client that missed it. Idempotent.
+ * command returns, more in the background for a client that missed it. Idempotent. send_arp takes
+ * about 70 ms to exit after its packets are out: the command returns once its pid file is gone
+ * (written before the first packet, removed after the last), not when it exits.
  */
 function vipUpCommand(pair: PairSpec): string {
   const { address, prefixLength, interface: dev } = pair.vip;
   const arp = (more: string) => `"$arp" ${more} ${dev} ${address} auto ${address} ffffffffffff </dev/null >/dev/null 2>&1`;
+  const pidFile = `/run/duet-garp-${address}.pid`;
+  const poll = (until: string) => `while ${until} && kill -0 $p 2>/dev/null && [ $n -lt 150 ]; do sleep 0.002; n=$((n+1)); done`;
   return (
     `for arp in ${SEND_ARP_PATHS.join(' ')}; do [ -x "$arp" ] && break; done; ` +
     `{ ip -4 -o addr show dev ${dev} | grep -q ' ${address}/' || ip addr add ${address}/${prefixLength} brd + dev ${dev} label ${dev}:0; } && ` +
-    `{ ${arp('-i 10 -r 1')} || true; } && { (${arp('-i 200 -r 5')} &) ; }`
+    `rm -f ${pidFile} && { ${arp(`-i 10 -r 1 -p ${pidFile}`)} & p=$!; n=0; ${poll(`[ ! -e ${pidFile} ]`)}; ${poll(`[ -e ${pidFile} ]`)}; } && ` +
+    `{ (${arp('-i 200 -r 5')} &) ; }`
   );
 }
 
@@ -270,7 +275,7 @@ async function killRunning(run: SwapRun, running: number[], held: Promise<void>)
   while (!holding) {
     const rows = await query(session, list).catch((): RowDataPacket[] => []);
     for (const row of rows.filter((r) => r.COMMAND === 'Query' && running.includes(Number(r.ID)))) await query(session, killConnection(Number(row.ID))).catch(() => []);
-    await new Promise((r) => setTimeout(r, DRAIN_POLL_MS));
+    await new Promise((r) => setTimeout(r, KILL_POLL_MS));
   }
 }
 
@@ -564,7 +569,7 @@ async function waitApplied(run: SwapRun, source: NodeSpec, on: NodeSpec, positio
 /** Kills the sessions `list` returns on the old writer, then waits until they are gone. */
 async function killAndWait(run: SwapRun, list: SqlStatement): Promise<void> {
   for (const row of await run.io.sql(run.from, list, 'read')) await run.io.sql(run.from, killConnection(Number(row.ID)), 'change').catch(() => []);
-  await run.io.waitUntil('those sessions are gone', KILLED_GONE_TIMEOUT_MS, async () => (await run.io.sql(run.from, list, 'read')).length === 0, DRAIN_POLL_MS);
+  await run.io.waitUntil('those sessions are gone', KILLED_GONE_TIMEOUT_MS, async () => (await run.io.sql(run.from, list, 'read')).length === 0, KILL_POLL_MS);
 }
 
 /** Accounts that can write through read_only on the old writer (except duet's own), not locked already. */

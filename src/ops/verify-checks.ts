@@ -2,16 +2,17 @@
 // rows and outputs real servers give; verify.ts gathers the facts and runs the live probes.
 import type { Flavor, HostSpec, Inventory, NodeSpec, PairSpec } from '../inventory/model.ts';
 import { peerOf } from '../inventory/model.ts';
-import type { ReplicationSettings } from '../mysql/dao.ts';
+import type { AccountGrants, ReplicationSettings } from '../mysql/dao.ts';
+import { TLS_PATHS } from '../render/desired.ts';
 import { replicaThreads, type Account } from '../mysql/dialect.ts';
-import type { InstanceState, ReplicaStatus } from '../mysql/model.ts';
+import { usesTls, type InstanceState, type ReplicaStatus } from '../mysql/model.ts';
 import type { FileChange } from '../plan/plan.ts';
 import { MYSQL_PORT } from '../inventory/model.ts';
 import type { NodeLiveState, PortAnswer } from './pair-state.ts';
 
 export type Status = 'ok' | 'warn' | 'fail';
 
-export type CheckName = 'ssh' | 'replication' | 'canary' | 'config' | 'consistency' | 'roles' | 'balancers' | 'firewall' | 'accounts' | 'drift';
+export type CheckName = 'ssh' | 'replication' | 'tls' | 'canary' | 'config' | 'consistency' | 'roles' | 'balancers' | 'firewall' | 'accounts' | 'drift';
 
 export interface Finding {
   check: CheckName;
@@ -186,6 +187,52 @@ export function diagnoseSqlThread(flavor: Flavor, node: NodeSpec, peer: NodeSpec
 // ---------------------------------------------------------------------------------------------
 // GTID histories (MariaDB): each node writes its own domain, so neither may be ahead of the other
 // in the other's domain.
+
+// ---------------------------------------------------------------------------------------------
+// TLS between the peers
+
+/**
+ * One node's side of TLS: its replica connects to the peer over TLS, verifying the peer's certificate
+ * against the cluster's CA and presenting its own (duet's files); and the account the peer's replica
+ * logs in with here accepts only TLS logins with a certificate (REQUIRE X509).
+ */
+export function checkTls(
+  inv: Inventory,
+  pair: PairSpec,
+  node: NodeSpec,
+  replica: ReplicaStatus | undefined,
+  account: Pick<AccountGrants, 'exists' | 'sslType'> | undefined,
+  certExpires?: Date,
+  now?: Date,
+): Finding[] {
+  const peer = peerOf(pair, node);
+  const out: Draft[] = [];
+  if (certExpires && now) {
+    const days = Math.floor((certExpires.getTime() - now.getTime()) / 86_400_000);
+    if (days < inv.mysql.tls.renewDays) {
+      out.push({
+        host: node.name,
+        status: days < 0 ? 'fail' : 'warn',
+        message: `its certificate ${days < 0 ? 'expired' : 'expires'} on ${certExpires.toISOString().slice(0, 10)} (mysql.tls.renew_days ${inv.mysql.tls.renewDays})`,
+        hint: 'run provision: it issues a new certificate and reloads it (FLUSH SSL), replication keeps running',
+        figures: { certificateDays: days },
+      });
+    }
+  }
+  const fix = 'run provision: it points each replica at its peer over TLS (MASTER_SSL=1, MASTER_SSL_VERIFY_SERVER_CERT=1) and sets REQUIRE X509';
+  if (replica && !usesTls(replica, TLS_PATHS)) {
+    const what = !replica.tls.enabled ? 'in clear text (MASTER_SSL off)' : !replica.tls.verifyServerCert ? "over TLS without verifying the source's certificate" : "over TLS with other certificate files than duet's";
+    out.push({ host: node.name, status: 'fail', message: `replicates from ${peer.name} ${what}`, hint: fix });
+  }
+  const user = `${inv.mysql.replication.user}@${peer.address}`;
+  if (account?.exists && account.sslType !== 'X509') {
+    out.push({ host: node.name, status: 'fail', message: `the replication account ${user} accepts logins without a client certificate (REQUIRE ${account.sslType === '' ? 'NONE' : account.sslType})`, hint: fix });
+  }
+  if (out.every((d) => d.status === 'warn') && replica && account?.exists) {
+    out.push({ host: node.name, status: 'ok', message: `replicates from ${peer.name} over TLS, its certificate verified against the cluster CA; ${user} requires X509` });
+  }
+  return findings('tls', pair, out);
+}
 
 export interface GtidElement {
   domain: number;

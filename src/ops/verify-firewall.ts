@@ -1,8 +1,14 @@
-// Is the firewall the inventory renders the one in force? The rendered rules file against the
-// kernel's live rules (`iptables -S`), plus what a probe from the peer saw. Pure.
-import type { NodeSpec, PairSpec } from '../inventory/model.ts';
+// Is the firewall the inventory renders the one in force, and the one a boot would load? The
+// rendered rules files against the kernel's live rules (`iptables -S`, `ip6tables -S`), the way the
+// host loads them at boot and its files, plus what a probe from the peer saw. Pure.
+import type { HostSpec, NodeSpec, PairSpec } from '../inventory/model.ts';
 import { MYSQL_PORT } from '../inventory/model.ts';
-import { IPTABLES_RULES_PATH } from '../render/desired.ts';
+import { canonicalCidr } from '../inventory/net.ts';
+import type { HostFacts } from '../plan/facts.ts';
+import { firewallBootEnabled, NO_FIREWALL_BOOT_HINT, type FirewallBootChoice } from '../plan/firewall-boot.ts';
+import { planFile } from '../plan/plan.ts';
+import type { DesiredFile } from '../render/desired.ts';
+import { describeFirewallBoot, KERNEL_IPV6_MARKER } from '../render/firewall-boot.ts';
 import type { PortAnswer } from './pair-state.ts';
 import type { Finding } from './verify-checks.ts';
 
@@ -23,8 +29,10 @@ export interface FirewallComparison {
 }
 
 /**
- * One rule in the form `iptables -S` prints: a bare address gets its /32, 0.0.0.0/0 is implied, and
- * comma lists are compared as sets (the kernel prints --ctstate ESTABLISHED,RELATED the other way).
+ * One rule in the form `iptables -S` (or `ip6tables -S`) prints: an address in its canonical form
+ * with its prefix length (a bare one gets /32 or /128, host bits cleared), 0.0.0.0/0 and ::/0
+ * implied, and comma lists compared as sets (the kernel prints --ctstate ESTABLISHED,RELATED the
+ * other way).
  */
 export function normalizeRule(line: string): string {
   const tokens = line.trim().split(/\s+/);
@@ -34,8 +42,8 @@ export function normalizeRule(line: string): string {
     const value = tokens[i + 1];
     if ((token === '-s' || token === '-d') && value !== undefined) {
       i++;
-      if (value === '0.0.0.0/0') continue;
-      out.push(token, value.includes('/') ? value : `${value}/32`);
+      if (value === '0.0.0.0/0' || value === '::/0') continue;
+      out.push(token, canonicalCidr(value) ?? value);
     } else {
       out.push(token.includes(',') ? token.split(',').sort().join(',') : token);
     }
@@ -122,18 +130,56 @@ export function firewallReloadReasons(renderedRules: string, iptablesS: string):
   return [...failing.slice(0, 2).map((d) => d.message), `and ${failing.length - 2} more difference(s)`];
 }
 
+/** The IPv6 rules in force against the rendered ones, or why there are none (see Ipv6Facts). */
+export type Ipv6Comparison = { state: 'on'; comparison: FirewallComparison } | { state: 'off' } | { state: 'error'; message: string };
+
+/** Would a boot load the rendered rules: the way chosen, whether it is switched on, the firewall files that differ. */
+export interface BootCheck {
+  choice: FirewallBootChoice | undefined;
+  enabled: boolean;
+  /** Firewall files (rules, hook or unit) not as rendered on the host, with why. */
+  differing: Array<{ path: string; reasons: string[] }>;
+}
+
+export interface FirewallState {
+  v4: FirewallComparison;
+  v6: Ipv6Comparison;
+  boot: BootCheck;
+  /** Where the rendered rules are, for the hints. */
+  paths: { v4: string; v6: string };
+}
+
 /**
- * The firewall of `node`: its live rules are the rendered ones (so the application hosts reach MySQL on
- * the floating IP only and nothing else reaches Heartbeat), and the peer's replication connections
- * get through (`fromPeer`: what the peer saw when it opened one).
+ * The firewall of a host from its facts (read with the firewall sections) and its desired files
+ * (rendered for `choice`, or the default way when there is none).
  */
-export function checkFirewall(pair: PairSpec, node: NodeSpec, peer: NodeSpec, comparison: FirewallComparison | undefined, fromPeer: PortAnswer): Finding[] {
+export function firewallState(desired: DesiredFile[], facts: HostFacts, choice: FirewallBootChoice | undefined): FirewallState {
+  const v4 = desired.find((f) => f.check === 'iptables-restore');
+  const v6 = desired.find((f) => f.check === 'ip6tables-restore');
+  if (!v4 || !v6) throw new Error('firewallState: the desired files have no rules files');
+  const ipv6 = facts.ipv6 ?? { state: 'error', message: 'not read' };
+  const differing = desired
+    .filter((f) => f.service === 'firewall')
+    .map((f) => planFile(f, facts.files.get(f.path), []))
+    .filter((c) => c.action !== 'unchanged')
+    .map((c) => ({ path: c.file.path, reasons: c.reasons }));
+  return {
+    v4: compareFirewall(v4.content, facts.firewallRules ?? ''),
+    v6: ipv6.state === 'on' ? { state: 'on', comparison: compareFirewall(v6.content, ipv6.rules) } : ipv6,
+    boot: { choice, enabled: choice !== undefined && firewallBootEnabled(choice.boot, facts), differing },
+    paths: { v4: v4.path, v6: v6.path },
+  };
+}
+
+/**
+ * The firewall of `node`: its live rules are the rendered ones, IPv4 and IPv6 (so the application
+ * hosts reach MySQL on the floating IP only and nothing else reaches Heartbeat), a boot would load
+ * them, and the peer's replication connections get through (`fromPeer`: what the peer saw when it
+ * opened one). `state` undefined: duet does not manage the firewall.
+ */
+export function checkFirewall(pair: PairSpec, node: NodeSpec, peer: NodeSpec, state: FirewallState | undefined, fromPeer: PortAnswer): Finding[] {
   const out: Array<Omit<Finding, 'check' | 'pair' | 'host'>> = [];
-  const reload = `iptables-restore < ${IPTABLES_RULES_PATH} on ${node.name} (or run provision), and find what changed the rules (another firewall tool, a hand edit)`;
-  for (const d of comparison ? firewallDifferences(comparison) : []) {
-    const hint = d.extra ? `firewall.ssh_from and firewall.mysql_from are where access is granted; ${reload}` : reload;
-    out.push({ status: d.status, message: d.message, hint });
-  }
+  if (state) out.push(...ruleFindings(node, state), ...bootFindings(node, state));
   const target = `${node.name}:${MYSQL_PORT}`;
   if (fromPeer.kind === 'no answer') {
     out.push({
@@ -149,8 +195,64 @@ export function checkFirewall(pair: PairSpec, node: NodeSpec, peer: NodeSpec, co
     });
   }
   if (out.length === 0) {
-    const rules = comparison ? 'the rules in force are the rendered ones' : 'not managed by duet (firewall.manage: false)';
+    const rules = state ? rulesOk(state) : 'not managed by duet (firewall.manage: false)';
     out.push({ status: 'ok', message: `${rules}; ${peer.name} reaches ${target}` });
   }
   return out.map((d) => ({ check: 'firewall', pair: pair.name, host: node.name, ...d }));
+}
+
+/** The firewall of a host no peer probes (a load balancer): the rules in force and the boot only. */
+export function checkHostFirewall(pair: PairSpec, host: HostSpec, state: FirewallState): Finding[] {
+  const out = [...ruleFindings(host, state), ...bootFindings(host, state)];
+  if (out.length === 0) out.push({ status: 'ok', message: rulesOk(state) });
+  return out.map((d) => ({ check: 'firewall', pair: pair.name, host: host.name, ...d }));
+}
+
+function rulesOk(state: FirewallState): string {
+  const tables = state.v6.state === 'off' ? `IPv4; IPv6 is off in the kernel, no ${KERNEL_IPV6_MARKER}` : 'IPv4 and IPv6';
+  return `the rules in force are the rendered ones (${tables}), and a boot loads them (${describeFirewallBoot(state.boot.choice!.boot)})`;
+}
+
+/** The differences of the rules in force, IPv4 then IPv6 (prefixed "IPv6: "), each with its fix. */
+function ruleFindings(node: HostSpec, state: FirewallState): Array<Omit<Finding, 'check' | 'pair' | 'host'>> {
+  const out: Array<Omit<Finding, 'check' | 'pair' | 'host'>> = [];
+  const judged = (comparison: FirewallComparison, tool: string, path: string, prefix: string) => {
+    const reload = `${tool} < ${path} on ${node.name} (or run provision), and find what changed the rules (another firewall tool, a hand edit)`;
+    for (const d of firewallDifferences(comparison)) {
+      const hint = d.extra ? `firewall.ssh_from and firewall.mysql_from are where access is granted; ${reload}` : reload;
+      out.push({ status: d.status, message: `${prefix}${d.message}`, hint });
+    }
+  };
+  judged(state.v4, 'iptables-restore', state.paths.v4, '');
+  if (state.v6.state === 'on') judged(state.v6.comparison, 'ip6tables-restore', state.paths.v6, 'IPv6: ');
+  else if (state.v6.state === 'error') {
+    out.push({
+      status: 'fail',
+      message: `the kernel has IPv6 but ip6tables does not work (${state.v6.message}): nothing filters IPv6`,
+      hint: `make ip6tables work on ${node.name} (modprobe ip6table_filter), or boot it with ipv6.disable=1 if it needs no IPv6; then run provision`,
+    });
+  }
+  return out;
+}
+
+/** Whether a boot would load the rendered rules: a way to load them, switched on, with the rendered files. */
+function bootFindings(node: HostSpec, state: FirewallState): Array<Omit<Finding, 'check' | 'pair' | 'host'>> {
+  const { choice, enabled, differing } = state.boot;
+  if (!choice) {
+    return [{ status: 'fail', message: 'nothing loads the rules at boot (no iptables-persistent, no systemd, no ifupdown): after a reboot the host would be open', hint: NO_FIREWALL_BOOT_HINT }];
+  }
+  const way = describeFirewallBoot(choice.boot);
+  return [
+    ...(enabled ? [] : [{ status: 'fail' as const, message: `${way} is not enabled: a boot would not load the rules`, hint: `run provision, which enables it (${choice.reason})` }]),
+    ...choice.leftovers.map((path) => ({
+      status: 'fail' as const,
+      message: `${path} is left from another way of loading the rules at boot: a boot would run it too and load other rules than ${way}`,
+      hint: 'run provision, which removes it',
+    })),
+    ...differing.map((d) => ({
+      status: 'fail' as const,
+      message: `a boot would not load the rendered rules: ${d.path} is not as rendered (${d.reasons.join('; ')}), and ${way} loads it`,
+      hint: `run provision, which writes the rendered files (see drift for the difference)`,
+    })),
+  ];
 }

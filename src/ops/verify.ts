@@ -16,16 +16,21 @@ import {
   query,
   readInstanceState,
   readReplicationSettings,
+  readAccountGrants,
   readWildcardAccounts,
+  REPLICATION_ACCOUNT,
   waitForGtid,
   withBinlogOff,
+  type AccountGrants,
   type MysqlSession,
   type ReplicationSettings,
   type TableName,
 } from '../mysql/dao.ts';
 import { CANARY_TABLE } from '../mysql/duet-schema.ts';
 import { useDuetSchema } from '../mysql/dialect.ts';
-import { LIVE_RULES_COMMAND } from '../plan/facts.ts';
+import { factsScript, OPTIONAL_PACKAGES, parseFacts } from '../plan/facts.ts';
+import { chooseFirewallBoot } from '../plan/firewall-boot.ts';
+import { FIREWALL_PATHS } from '../render/firewall-boot.ts';
 import { changedFiles } from '../plan/plan.ts';
 import { desiredFiles } from '../render/desired.ts';
 import { HostPool } from '../transport/pool.ts';
@@ -33,6 +38,8 @@ import { mapLimit } from './fan-out.ts';
 import { MYSQL_PORT } from '../inventory/model.ts';
 import { NodeConnections, probeMysqlPort, readNodeState, type NodeLiveState, type PortAnswer } from './pair-state.ts';
 import { planLoadBalancer, planNode } from './provision.ts';
+import { readTlsMaterial } from './tls.ts';
+import { certificateExpiry } from '../plan/tls.ts';
 import { readTierStatus } from './load-balancers.ts';
 import {
   canaryFinding,
@@ -44,6 +51,7 @@ import {
   checkGtidHistories,
   checkReplication,
   checkRoles,
+  checkTls,
   checkVipRoute,
   comparedSchemas,
   positionForPeer,
@@ -51,7 +59,7 @@ import {
   type CheckName,
   type Finding,
 } from './verify-checks.ts';
-import { checkFirewall, compareFirewall } from './verify-firewall.ts';
+import { checkFirewall, checkHostFirewall, firewallState, type FirewallState } from './verify-firewall.ts';
 
 export interface VerifyOptions {
   /** Only these pairs (names); every pair when empty. */
@@ -83,15 +91,18 @@ export interface VerifyReport {
   };
 }
 
-const CHECK_ORDER: CheckName[] = ['ssh', 'replication', 'config', 'roles', 'balancers', 'canary', 'consistency', 'firewall', 'accounts', 'drift'];
+const CHECK_ORDER: CheckName[] = ['ssh', 'replication', 'tls', 'config', 'roles', 'balancers', 'canary', 'consistency', 'firewall', 'accounts', 'drift'];
 /** Checksum rounds before a difference measured while the pair kept writing is reported as such. */
 const CHECKSUM_ATTEMPTS = 3;
 const CANARY_POLL_MS = 5;
 /** Canary rows older than this are deleted on both nodes (see pruneCanary). */
 const CANARY_KEEP_SECONDS = 86_400;
 
-export async function verify(inv: Inventory, opts: VerifyOptions): Promise<VerifyReport> {
-  const pairs = selectPairs(inv, opts.pairs);
+export async function verify(loaded: Inventory, opts: VerifyOptions): Promise<VerifyReport> {
+  const pairs = selectPairs(loaded, opts.pairs);
+  // The certificates provision installs (the controller's folder, read only): drift compares them
+  // with the hosts', and the tls check warns before one expires.
+  const inv: Inventory = { ...loaded, tlsMaterial: await readTlsMaterial(loaded, pairs.flatMap((p) => p.nodes)) };
   const started = performance.now();
   const pool = new HostPool(inv.ssh);
   let perPair: Finding[][];
@@ -148,6 +159,8 @@ interface NodeFacts {
   node: NodeSpec;
   live: NodeLiveState | undefined;
   settings: ReplicationSettings | undefined;
+  /** The replication account the peer logs in with (its TLS requirement); undefined when unread. */
+  replicationAccount: AccountGrants | undefined;
 }
 
 async function verifyPair(inv: Inventory, pool: HostPool, pair: PairSpec, opts: VerifyOptions): Promise<Finding[]> {
@@ -199,6 +212,10 @@ function stateFindings(inv: Inventory, pair: PairSpec, a: NodeFacts, b: NodeFact
   const out: Finding[] = [];
   for (const f of [a, b]) {
     if (f.live) out.push(...checkReplication(inv, pair, { node: f.node, state: f.live.mysql, mysqlError: f.live.mysqlError }, opts.maxLagSeconds));
+    if (f.live?.mysql) {
+      const cert = inv.tlsMaterial?.get(f.node.name)?.cert;
+      out.push(...checkTls(inv, pair, f.node, f.live.mysql.replica, f.replicationAccount, cert === undefined ? undefined : certificateExpiry(cert), new Date()));
+    }
   }
   if (a.settings && b.settings) {
     out.push(...checkConfig(inv, pair, [{ node: a.node, settings: a.settings }, { node: b.node, settings: b.settings }]));
@@ -264,10 +281,14 @@ async function guarded<T>(out: Finding[], check: CheckName, pair: PairSpec, node
 
 /** One node's facts: processes, addresses and server state; its replication settings; its files. */
 async function gatherNode(inv: Inventory, conn: NodeConnections, pair: PairSpec, node: NodeSpec, out: Finding[]): Promise<NodeFacts> {
-  const [live, settings] = await Promise.all([
+  const [live, settings, replicationAccount] = await Promise.all([
     guarded(out, 'roles', pair, node, () => readNodeState(conn, pair, node)),
     // A server that cannot be reached is reported once, by the replication check (from readNodeState).
     conn.mysql(node).then(readReplicationSettings, () => undefined),
+    conn.mysql(node).then(
+      (session) => guarded(out, 'tls', pair, node, () => readAccountGrants(session, { user: inv.mysql.replication.user, host: peerOf(pair, node).address }, REPLICATION_ACCOUNT)),
+      () => undefined,
+    ),
     conn.mysql(node).then(
       (session) => guarded(out, 'accounts', pair, node, async () => out.push(...checkAccounts(pair, node, await readWildcardAccounts(session)))),
       () => undefined,
@@ -277,14 +298,19 @@ async function gatherNode(inv: Inventory, conn: NodeConnections, pair: PairSpec,
       out.push(...checkDrift(pair, node, changedFiles(plan), plan.changes.length));
     }),
   ]);
-  return { node, live, settings };
+  return { node, live, settings, replicationAccount };
 }
 
 async function checkNodeFirewall(inv: Inventory, conn: NodeConnections, pair: PairSpec, node: NodeSpec, fromPeer: PortAnswer, out: Finding[]): Promise<void> {
   await guarded(out, 'firewall', pair, node, async () => {
-    const rendered = inv.firewall.manage ? desiredFiles(inv, pair, node).find((f) => f.check === 'iptables-restore') : undefined;
-    const comparison = rendered && compareFirewall(rendered.content, (await (await conn.ssh(node)).run(LIVE_RULES_COMMAND)).stdout);
-    out.push(...checkFirewall(pair, node, peerOf(pair, node), comparison, fromPeer));
+    let state: FirewallState | undefined;
+    if (inv.firewall.manage) {
+      // One round trip: the rules in force, what can load them at boot, the firewall files.
+      const facts = parseFacts((await (await conn.ssh(node)).run(factsScript([...FIREWALL_PATHS], [...OPTIONAL_PACKAGES], { firewall: true }))).stdout);
+      const choice = chooseFirewallBoot(facts);
+      state = firewallState(desiredFiles(inv, pair, node, choice ? { firewallBoot: choice.boot } : {}), facts, choice);
+    }
+    out.push(...checkFirewall(pair, node, peerOf(pair, node), state, fromPeer));
   });
 }
 
@@ -322,8 +348,10 @@ async function verifyLoadBalancers(inv: Inventory, conn: NodeConnections, pair: 
   const out = checkLoadBalancers(pair, status);
   for (const host of tier.nodes) {
     if (status.loadBalancers.find((l) => l.host.name === host.name)?.unreachable) continue;
-    const { plan } = await planLoadBalancer(inv, await conn.ssh(host), pair, host);
+    const { facts, plan } = await planLoadBalancer(inv, await conn.ssh(host), pair, host);
     out.push(...checkDrift(pair, host, changedFiles(plan), plan.changes.length));
+    // The plan's files are the ones rendered for the way this host loads the rules at boot.
+    if (plan.firewallBoot) out.push(...checkHostFirewall(pair, host, firewallState(plan.changes.map((c) => c.file), facts, plan.firewallBoot)));
   }
   const holder = tier.nodes.find((h) => h.name === status.holder);
   if (!holder) return out;

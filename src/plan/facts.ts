@@ -1,6 +1,7 @@
 // What a host is like now, gathered in one SSH round trip by a small shell script, and parsed here.
 // Both the script text and the parser are pure, so they are unit-tested without a host.
 import { AGENT_PID_PATH, AGENT_SERVICE } from '../render/desired.ts';
+import { FIREWALL_UNIT, IFUPDOWN_HOOK_PATH, KERNEL_IPV6_MARKER, NETFILTER_PERSISTENT } from '../render/firewall-boot.ts';
 import { shellQuote } from '../transport/shell.ts';
 
 export type InitSystem = 'systemd' | 'sysvinit';
@@ -27,10 +28,45 @@ export interface HostFacts {
   files: Map<string, FileFact>;
   /** The filter table in force (`iptables -S`), when asked for; undefined otherwise. */
   firewallRules?: string;
+  /** The IPv6 filter table in force (`ip6tables -S`), or why there is none, when asked for. */
+  ipv6?: Ipv6Facts;
+  /** What could load the firewall rules at boot, when asked for (see chooseFirewallBoot). */
+  firewallBoot?: FirewallBootFacts;
+}
+
+/**
+ * on: the kernel has IPv6 and `ip6tables -S` printed its rules. off: no IPv6 in the kernel (booted
+ * with ipv6.disable=1: no /proc/net/if_inet6), so no IPv6 packet can come in. error: the kernel has
+ * IPv6 but ip6tables does not work (its last line of error), so nothing filters IPv6.
+ */
+export type Ipv6Facts = { state: 'on'; rules: string } | { state: 'off' } | { state: 'error'; message: string };
+
+export interface FirewallBootFacts {
+  /** ifupdown configures the network: /etc/network/interfaces and the if-pre-up.d folder are there. */
+  ifupdown: boolean;
+  /** netfilter-persistent is enabled at boot (systemd: is-enabled; otherwise an S link in rcS.d or rc2.d). */
+  netfilterPersistentEnabled: boolean;
+  /** duet's unit is enabled (systemd only). */
+  unitEnabled: boolean;
 }
 
 /** Prints the filter table in force, as `iptables -S` does (what verify and provision compare). */
 export const LIVE_RULES_COMMAND = 'iptables -S';
+/** The IPv6 table in force, or `off` / `error` and the error's last line (parsed into Ipv6Facts). */
+const LIVE_RULES6_COMMAND = `if [ ! -e ${KERNEL_IPV6_MARKER} ]; then echo off; elif out=$(ip6tables -S 2>&1); then echo on; printf '%s\\n' "$out"; else echo error; printf '%s\\n' "$out" | tail -n 1; fi`;
+/** One line per way of loading the rules at boot the host has (parsed into FirewallBootFacts). */
+const FIREWALL_BOOT_COMMAND = [
+  `if [ -f /etc/network/interfaces ] && [ -d ${IFUPDOWN_HOOK_PATH.slice(0, IFUPDOWN_HOOK_PATH.lastIndexOf('/'))} ]; then echo ifupdown; fi`,
+  `if [ -d /run/systemd/system ]; then`,
+  `  if systemctl is-enabled -q ${NETFILTER_PERSISTENT}.service 2>/dev/null; then echo ${NETFILTER_PERSISTENT}; fi`,
+  `  if systemctl is-enabled -q ${FIREWALL_UNIT} 2>/dev/null; then echo unit; fi`,
+  'else',
+  `  for link in /etc/rcS.d/S*${NETFILTER_PERSISTENT} /etc/rc2.d/S*${NETFILTER_PERSISTENT}; do if [ -e "$link" ]; then echo ${NETFILTER_PERSISTENT}; break; fi; done`,
+  'fi',
+].join('\n');
+
+/** Asked about besides the required ones: with it installed, netfilter-persistent loads the rules at boot. */
+export const OPTIONAL_PACKAGES = ['iptables-persistent'];
 
 /** Packages duet needs on a database node, per flavor (any one of each group will do). */
 export const REQUIRED_PACKAGES: Record<'mariadb' | 'mysql', string[][]> = {
@@ -61,7 +97,7 @@ export function probeScript(): string {
 
 /**
  * A POSIX sh script printing every fact as marked sections. Paths are quoted; nothing is changed.
- * `firewall`: also the filter table in force.
+ * `firewall`: also the filter tables in force (IPv4 and IPv6) and what can load them at boot.
  */
 export function factsScript(paths: string[], packages: string[], options: { firewall?: boolean } = {}): string {
   const fileLines = paths.map(
@@ -74,7 +110,13 @@ export function factsScript(paths: string[], packages: string[], options: { fire
     `echo "${MARK} init"; if [ -d /run/systemd/system ]; then echo systemd; else echo sysvinit; fi`,
     `echo "${MARK} packages"; dpkg-query -W -f='\${Package} \${db:Status-Status}\\n' ${packages.map(shellQuote).join(' ')} 2>/dev/null | awk '$2=="installed"{print $1}'`,
     ...LIVE_SECTIONS,
-    ...(options.firewall ? [`echo "${MARK} iptables"; ${LIVE_RULES_COMMAND} 2>/dev/null`] : []),
+    ...(options.firewall
+      ? [
+          `echo "${MARK} iptables"; ${LIVE_RULES_COMMAND} 2>/dev/null`,
+          `echo "${MARK} ip6tables"; ${LIVE_RULES6_COMMAND}`,
+          `echo "${MARK} firewall-boot"\n${FIREWALL_BOOT_COMMAND}`,
+        ]
+      : []),
     ...fileLines,
     `echo "${MARK} end"`,
   ].join('\n');
@@ -135,6 +177,14 @@ export function parseFacts(output: string): HostFacts {
       }
       case 'iptables':
         facts.firewallRules = lines.join('\n');
+        break;
+      case 'ip6tables': {
+        const [state, ...rest6] = lines;
+        facts.ipv6 = state === 'on' ? { state, rules: rest6.join('\n') } : state === 'off' ? { state } : { state: 'error', message: rest6.join(' ') || 'ip6tables -S failed' };
+        break;
+      }
+      case 'firewall-boot':
+        facts.firewallBoot = { ifupdown: lines.includes('ifupdown'), netfilterPersistentEnabled: lines.includes(NETFILTER_PERSISTENT), unitEnabled: lines.includes('unit') };
         break;
       case 'nofile':
         facts.files.set(arg, { path: arg, exists: false });

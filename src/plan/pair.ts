@@ -8,11 +8,11 @@
 import { HostStateError } from '../errors.ts';
 import { MYSQL_PORT, peerOf, type Inventory, type NodeSpec, type PairSpec } from '../inventory/model.ts';
 import { extraGrantsError, FENCE_ACCOUNT, REPLICATION_ACCOUNT } from '../mysql/dao.ts';
-import type { ReplicaStatus } from '../mysql/model.ts';
+import { usesTls, type ReplicaStatus } from '../mysql/model.ts';
 import type { ConvergeFacts, ConvergeNodeFacts, ServerFacts } from '../ops/pair-state.ts';
 import { decideSeed } from '../ops/seed.ts';
 import { topologyNames } from '../ops/topology.ts';
-import { FENCE_USER } from '../render/desired.ts';
+import { FENCE_USER, TLS_PATHS } from '../render/desired.ts';
 
 export type AccountName = 'replication' | 'fence';
 
@@ -100,7 +100,9 @@ export function planPair(facts: ConvergeFacts, inv: Inventory, pair: PairSpec, i
             ? `the password could not be checked from ${peer.name}: ${login.reason}`
             : !facts.granted
               ? 'its grant is missing'
-              : undefined;
+              : account === 'replication' && facts.sslType !== 'X509'
+                ? `it does not require TLS with a client certificate (REQUIRE X509; now ${facts.sslType === '' ? 'none' : facts.sslType})`
+                : undefined;
       if (why === undefined) continue;
       resets.push({ kind: 'account', node: n.node.name, account, create: false, text: `set the password and grant of the ${what} (${why})` });
       if (account === 'replication' && login?.kind !== 'ok') resend.add(peer.name);
@@ -131,7 +133,9 @@ export function planPair(facts: ConvergeFacts, inv: Inventory, pair: PairSpec, i
         ? 'not a replica yet'
         : !pointsAt(replica, inv, peer, n.server)
           ? `it replicates from ${replica.sourceUser}@${replica.sourceHost}:${replica.sourcePort}`
-          : resend.has(n.node.name)
+          : !usesTls(replica, TLS_PATHS)
+            ? 'its connection does not use TLS with the source\'s certificate verified'
+            : resend.has(n.node.name)
             ? `the replication password of ${peer.name} is reset`
             : replica.lastIoErrno === ER_ACCESS_DENIED
               ? `${peer.name} refuses its password`

@@ -4,6 +4,7 @@ import { createTwoFilesPatch } from 'diff';
 import { REDACTED, redact, type Secret } from '../inventory/secret.ts';
 import type { DesiredFile } from '../render/desired.ts';
 import type { FileFact } from './facts.ts';
+import type { FirewallBootChoice } from './firewall-boot.ts';
 
 export type Service = DesiredFile['service'];
 
@@ -33,9 +34,11 @@ export interface HostPlan {
   services: Service[];
   /** Services to run because the running state drifted from unchanged files (the rules in force). */
   repairs: Repair[];
+  /** How the host loads the firewall rules at boot, when duet manages its firewall (chooseFirewallBoot). */
+  firewallBoot?: FirewallBootChoice;
 }
 
-const SERVICE_ORDER: Service[] = ['mysql', 'firewall', 'heartbeat'];
+const SERVICE_ORDER: Service[] = ['mysql', 'tls', 'firewall', 'heartbeat'];
 
 export function formatMode(mode: number): string {
   return `0${mode.toString(8).padStart(3, '0')}`;
@@ -78,6 +81,8 @@ export function planHost(host: string, desired: DesiredFile[], facts: Map<string
   const fromFiles = new Set(changes.filter((c) => c.contentChanged).map((c) => c.file.service));
   const needed = repairs.filter((r) => r.reasons.length > 0 && !fromFiles.has(r.service));
   const wanted = new Set([...fromFiles, ...needed.map((r) => r.service)]);
+  // A restarted server reads its certificates anyway; the reload (tls) is for a server that keeps running.
+  if (wanted.has('mysql')) wanted.delete('tls');
   return { host, changes, services: SERVICE_ORDER.filter((s) => wanted.has(s)), repairs: needed };
 }
 

@@ -5,8 +5,11 @@ import type { HeartbeatSettings, HostSpec, Inventory, LoadBalancerTier, NodeSpec
 import { allLoadBalancers, allNodes, MYSQL_PORT, peerHost, peerOf, preferredNode } from '../inventory/model.ts';
 import { DUET_SCHEMA } from '../inventory/validate.ts';
 import { clientConnectionIds, duetAccounts, grantWriterRole, literalSql, TOPOLOGY_TABLE, writerRoleScriptSql } from '../mysql/dialect.ts';
+import type { NodeTls } from '../plan/tls.ts';
+import { cidrFamily } from '../inventory/net.ts';
 import { shellQuote } from '../transport/shell.ts';
 import { renderTemplate, type TemplateContext } from './engine.ts';
+import { bootFilePath, describeFirewallBoot, FIREWALL_UNIT_PATH, IFUPDOWN_HOOK_PATH, KERNEL_IPV6_MARKER, rulesPaths, type FirewallBoot } from './firewall-boot.ts';
 
 export interface DesiredFile {
   /** Absolute path on the host. */
@@ -16,15 +19,12 @@ export interface DesiredFile {
   owner: string;
   group: string;
   /** The service that must be reloaded or restarted when this file changes. */
-  service: 'mysql' | 'firewall' | 'heartbeat' | 'haproxy' | 'agent';
+  service: 'mysql' | 'firewall' | 'heartbeat' | 'haproxy' | 'agent' | 'tls';
   /** The content holds a secret: diffs and logs of it must be redacted. */
   secret: boolean;
   /** How to validate the content on the host before installing it. */
-  check?: 'iptables-restore' | 'mysqld-options' | 'haproxy';
+  check?: 'iptables-restore' | 'ip6tables-restore' | 'mysqld-options' | 'haproxy';
 }
-
-export const IPTABLES_RULES_PATH = '/etc/iptables.rules';
-const IPTABLES_BOOT_SCRIPT_PATH = '/etc/network/if-pre-up.d/duet-iptables';
 
 const SECONDS_PER_DAY = 86_400;
 
@@ -67,6 +67,12 @@ export const AGENT_SERVICE = 'duet-agent';
 export const AGENT_INIT_PATH = `/etc/init.d/${AGENT_SERVICE}`;
 export const AGENT_PID_PATH = `/run/${AGENT_SERVICE}.pid`;
 
+/**
+ * Where a node keeps the cluster's CA, its certificate and its key (mysql.tls): beside my.cnf, in a
+ * folder every user can enter, so the server (user mysql) reads its key, mode 0600 and its own.
+ */
+export const TLS_PATHS = { ca: '/etc/mysql/duet-ca.pem', cert: '/etc/mysql/duet-cert.pem', key: '/etc/mysql/duet-key.pem' } as const;
+
 export interface DesiredOptions {
   /**
    * The node haresources names: Heartbeat gives it the floating IP (and so the write role) when both
@@ -74,9 +80,19 @@ export interface DesiredOptions {
    * recordedWriter); the inventory's preferred node when there is none.
    */
   writer?: string;
+  /**
+   * The node's CA, certificate and key (ops/tls.ts preparePki). Without them (render without the
+   * controller's folder) the three files are left out; my.cnf names them either way.
+   */
+  tls?: NodeTls | undefined;
+  /**
+   * How the host loads the firewall rules at boot (chooseFirewallBoot, from its facts); without
+   * facts (`duet render`), the ifupdown hook.
+   */
+  firewallBoot?: FirewallBoot;
 }
 
-/** Every file duet manages on one node: the mysql file, then the firewall files, then the heartbeat files. */
+/** Every file duet manages on one node: the mysql files, then the firewall files, then the heartbeat files. */
 export function desiredFiles(inv: Inventory, pair: PairSpec, node: NodeSpec, options: DesiredOptions = {}): DesiredFile[] {
   if (!pair.nodes.some((n) => n.name === node.name)) {
     throw new RenderError(`node ${node.name} is not in pair ${pair.name}`);
@@ -87,7 +103,8 @@ export function desiredFiles(inv: Inventory, pair: PairSpec, node: NodeSpec, opt
   }
   return [
     mysqlConfig(inv, pair, node),
-    ...(inv.firewall.manage ? firewallFiles(inv, pair, node) : []),
+    ...(options.tls ? tlsFiles(options.tls, 'mysql') : []),
+    ...(inv.firewall.manage ? firewallFiles(inv, pair, node, options.firewallBoot ?? DEFAULT_FIREWALL_BOOT) : []),
     ...heartbeatFiles(inv, pair, node, writer),
     ...(pair.loadBalancers ? agentFiles(inv, pair, pair.loadBalancers, node) : []),
   ];
@@ -97,7 +114,7 @@ export function desiredFiles(inv: Inventory, pair: PairSpec, node: NodeSpec, opt
  * Every file duet manages on a load balancer of the pair: haproxy.cfg, the firewall files, then
  * Heartbeat's (the tier's own cluster: only the floating IP moves).
  */
-export function loadBalancerFiles(inv: Inventory, pair: PairSpec, host: HostSpec): DesiredFile[] {
+export function loadBalancerFiles(inv: Inventory, pair: PairSpec, host: HostSpec, options: Pick<DesiredOptions, 'firewallBoot'> = {}): DesiredFile[] {
   const tier = pair.loadBalancers;
   if (!tier || !tier.nodes.some((n) => n.name === host.name)) {
     throw new RenderError(`${host.name} is not a load balancer of pair ${pair.name}`);
@@ -106,7 +123,7 @@ export function loadBalancerFiles(inv: Inventory, pair: PairSpec, host: HostSpec
   const managedFor = `cluster ${inv.cluster}, pair ${pair.name}, load balancers (the same file on both nodes)`;
   return [
     haproxyConfig(inv, pair, tier, managedFor),
-    ...(inv.firewall.manage ? loadBalancerFirewallFiles(inv, pair, tier, host) : []),
+    ...(inv.firewall.manage ? loadBalancerFirewallFiles(inv, pair, tier, host, options.firewallBoot ?? DEFAULT_FIREWALL_BOOT) : []),
     haCf(managedFor, tier.heartbeat, tier.nodes, [], []),
     rootFile({
       path: HARESOURCES_PATH,
@@ -195,14 +212,32 @@ function mysqlConfig(inv: Inventory, pair: PairSpec, node: NodeSpec): DesiredFil
       autoIncrementOffset: node.autoIncrementOffset,
       gtidDomainId: node.gtidDomainId,
       settings: mysql.settings.map(([name, value]) => ({ name, value })),
+      tls: TLS_PATHS,
     },
   });
 }
 
-function firewallFiles(inv: Inventory, pair: PairSpec, node: NodeSpec): DesiredFile[] {
+/**
+ * The node's TLS files. A new certificate does not restart the server: service `tls` reloads them
+ * (FLUSH SSL), and established replication connections keep going.
+ */
+function tlsFiles(tls: NodeTls, serverUser: string): DesiredFile[] {
+  const file = (path: string, content: string, secret: boolean): DesiredFile => ({
+    path,
+    content,
+    mode: secret ? 0o600 : 0o644,
+    owner: secret ? serverUser : 'root',
+    group: secret ? serverUser : 'root',
+    service: 'tls',
+    secret,
+  });
+  return [file(TLS_PATHS.ca, tls.ca, false), file(TLS_PATHS.cert, tls.cert, false), file(TLS_PATHS.key, tls.key.reveal(), true)];
+}
+
+function firewallFiles(inv: Inventory, pair: PairSpec, node: NodeSpec, boot: FirewallBoot): DesiredFile[] {
   const managedFor = managedForNode(inv, pair, node);
   const peer = peerOf(pair, node);
-  return rulesFiles(inv, managedFor, node, 'iptables.rules', {
+  return rulesFiles(inv, managedFor, node, boot, 'iptables.rules', {
     peerName: peer.name,
     peerAddress: peer.address,
     nodeAddress: node.address,
@@ -214,21 +249,47 @@ function firewallFiles(inv: Inventory, pair: PairSpec, node: NodeSpec): DesiredF
   });
 }
 
+/** Without facts (duet render): the way the fixtures and older duet load the rules. */
+const DEFAULT_FIREWALL_BOOT: FirewallBoot = 'ifupdown';
+
 /**
- * A host's rules file (checked with iptables-restore --test) and the boot hook that loads it, with
- * what every host's rules share (its header, the boot hook's path, SSH from firewall.ssh_from).
+ * A host's rules files, IPv4 (checked with iptables-restore --test) and IPv6 (ip6tables-restore
+ * --test), and the file that loads them at boot when `boot` has one of duet's own, with what every
+ * host's rules share (its header, SSH from firewall.ssh_from, each address in the file of its family).
+ * The pair's own addresses are IPv4, so the IPv6 rules are the same for every host but for SSH.
  */
-function rulesFiles(inv: Inventory, managedFor: string, host: HostSpec, template: string, context: TemplateContext): DesiredFile[] {
+function rulesFiles(inv: Inventory, managedFor: string, host: HostSpec, boot: FirewallBoot, template: string, context: TemplateContext): DesiredFile[] {
+  const paths = rulesPaths(boot);
+  const shared = { managedFor, bootBy: describeFirewallBoot(boot), sshPort: host.sshPort };
+  const bootFile = bootFilePath(boot);
   return [
     rootFile({
-      path: IPTABLES_RULES_PATH,
+      path: paths.v4,
       template,
       mode: 0o640,
       service: 'firewall',
       check: 'iptables-restore',
-      context: { managedFor, bootScriptPath: IPTABLES_BOOT_SCRIPT_PATH, sshFrom: inv.firewall.sshFrom, sshPort: host.sshPort, ...context },
+      context: { ...shared, sshFrom: inv.firewall.sshFrom.filter((c) => cidrFamily(c) === 4), ...context },
     }),
-    iptablesBootScript(managedFor),
+    rootFile({
+      path: paths.v6,
+      template: 'ip6tables.rules',
+      mode: 0o640,
+      service: 'firewall',
+      check: 'ip6tables-restore',
+      context: { ...shared, sshFrom: inv.firewall.sshFrom.filter((c) => cidrFamily(c) === 6) },
+    }),
+    ...(bootFile === undefined
+      ? []
+      : [
+          rootFile({
+            path: bootFile,
+            template: bootFile === IFUPDOWN_HOOK_PATH ? 'duet-iptables' : 'duet-firewall.service',
+            mode: bootFile === FIREWALL_UNIT_PATH ? 0o644 : 0o755,
+            service: 'firewall',
+            context: { managedFor, rulesPath: paths.v4, rules6Path: paths.v6, ipv6Marker: KERNEL_IPV6_MARKER },
+          }),
+        ]),
   ];
 }
 
@@ -327,21 +388,11 @@ function haproxyConfig(inv: Inventory, pair: PairSpec, tier: LoadBalancerTier, m
   });
 }
 
-function iptablesBootScript(managedFor: string): DesiredFile {
-  return rootFile({
-    path: IPTABLES_BOOT_SCRIPT_PATH,
-    template: 'duet-iptables',
-    mode: 0o755,
-    service: 'firewall',
-    context: { managedFor, rulesPath: IPTABLES_RULES_PATH },
-  });
-}
-
-function loadBalancerFirewallFiles(inv: Inventory, pair: PairSpec, tier: LoadBalancerTier, host: HostSpec): DesiredFile[] {
+function loadBalancerFirewallFiles(inv: Inventory, pair: PairSpec, tier: LoadBalancerTier, host: HostSpec, boot: FirewallBoot): DesiredFile[] {
   const managedFor = `cluster ${inv.cluster}, pair ${pair.name}, load balancer ${host.name}`;
   const peer = peerHost(tier.nodes, host);
   const ports = [tier.port, ...(tier.readPort === undefined ? [] : [tier.readPort])];
-  return rulesFiles(inv, managedFor, host, 'lb-iptables.rules', {
+  return rulesFiles(inv, managedFor, host, boot, 'lb-iptables.rules', {
     vip: tier.vip.address,
     clientRules: inv.firewall.mysqlFrom.flatMap((from) => ports.map((port) => ({ from, port }))),
     peerName: peer.name,

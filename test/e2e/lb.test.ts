@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { bootHost, crashHost, FIXTURE_LB_VIP, LB_HOST_SPECS } from '../../src/fixtures/index.ts';
+import { compareFirewall } from '../../src/ops/verify-firewall.ts';
 import type { ProvisionReport } from '../../src/ops/provision.ts';
 import type { SwapReport } from '../../src/ops/swap.ts';
 import { duet, REPO_ROOT } from './helpers/cli.ts';
@@ -89,7 +90,8 @@ describe('load balancers', () => {
     assert.equal(verify.code, 0, `verify:\n${verify.stdout}\n${verify.stderr}`);
     assert.match(verify.stdout, /^OK {3}balancers +pair main: lb1 holds 198\.18\.0\.200 alone; HAProxy and Heartbeat run on both; writes go to db1$/m);
     assert.match(verify.stdout, /^OK {3}balancers +pair main: from lb1, 198\.18\.0\.200:3306 reaches db1, a writable node$/m);
-    assert.match(verify.stdout, /^OK {3}drift +lb2: all 6 managed files are as the inventory renders them$/m);
+    assert.match(verify.stdout, /^OK {3}drift +lb2: all 7 managed files are as the inventory renders them$/m);
+    assert.match(verify.stdout, /^OK {3}firewall +lb2: the rules in force are the rendered ones \(IPv4 and IPv6\), and a boot loads them \(the ifupdown hook /m);
     const status = await duet('status', [INVENTORY]);
     assert.equal(status.code, 0, `status:\n${status.stdout}\n${status.stderr}`);
     assert.match(status.stdout, /^load balancers of pair main: floating IP 198\.18\.0\.200 on lb1, writes to db1$/m);
@@ -136,6 +138,12 @@ describe('load balancers', () => {
     const resumedMs = (await firstRowOn('db2', 2, cutAt + 100))! - cutAt;
     process.stderr.write(`# lb1 power cut: tier IP on lb2 after ${movedMs} ms; writes resumed ${resumedMs} ms after the cut\n`);
     await bootHost('lb1', fx.stateDir);
+    // The boot reset both tables and ran duet's ifupdown hook: the rules in force are duet's again.
+    for (const [list, file] of [['iptables -S', '/etc/iptables.rules'], ['ip6tables -S', '/etc/ip6tables.rules']] as const) {
+      const [live, rendered] = [await pair.sh('lb1', list), await pair.sh('lb1', `cat ${file}`)];
+      assert.deepEqual(compareFirewall(rendered, live), { policies: [], missing: [], extra: [] }, `lb1 after boot: ${list}`);
+      assert.match(live, /^-P INPUT DROP$/m, `lb1 after boot: ${list}`);
+    }
     await new Promise((r) => setTimeout(r, 3_000));
     assert.deepEqual(await lbHolders(), ['lb2'], 'lb1 came back without taking the IP back (auto_failback off)');
 

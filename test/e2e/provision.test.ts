@@ -1,7 +1,7 @@
 // provision against the fixture hosts: real sshd, MariaDB, iptables and Heartbeat, no mocks.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { FIXTURE_VIP, SECRET_FILES } from '../../src/fixtures/index.ts';
@@ -12,6 +12,8 @@ import { useFixtures } from './helpers/fixtures.ts';
 const fx = useFixtures();
 const INVENTORY = join(REPO_ROOT, 'inventory/fixtures.yml');
 const CNF = '/etc/mysql/mariadb.conf.d/60-duet.cnf';
+/** The client options of a replica's login: the cluster CA, the node's own certificate and key (REQUIRE X509). */
+const CLIENT_TLS = '--ssl-ca=/etc/mysql/duet-ca.pem --ssl-cert=/etc/mysql/duet-cert.pem --ssl-key=/etc/mysql/duet-key.pem --ssl-verify-server-cert';
 
 async function sh(host: string, command: string): Promise<string> {
   const result = await fx.ssh(host, command);
@@ -33,9 +35,15 @@ function inventoryVariant(edit: (text: string) => string): string {
   return path;
 }
 
-/** Every secret of the fixture inventory: none may ever appear in duet's output. */
+/** Every secret of the fixture inventory, and every line of each TLS key: none may ever appear in duet's output. */
 function secrets(): string[] {
-  return Object.values(SECRET_FILES).map((file) => readFileSync(join(fx.stateDir, 'secrets', file), 'utf8'));
+  const tlsDir = join(fx.stateDir, 'tls');
+  const keyLines = existsSync(tlsDir)
+    ? readdirSync(tlsDir)
+        .filter((f) => f.endsWith('.key'))
+        .flatMap((f) => readFileSync(join(tlsDir, f), 'utf8').split('\n').filter((l) => l !== '' && !l.startsWith('-----')))
+    : [];
+  return [...Object.values(SECRET_FILES).map((file) => readFileSync(join(fx.stateDir, 'secrets', file), 'utf8')), ...keyLines];
 }
 
 async function provisionJson(...args: string[]): Promise<{ code: number; report: ProvisionReport; stderr: string }> {
@@ -75,6 +83,43 @@ async function daemonPids(): Promise<string> {
   const out: string[] = [];
   for (const host of ['db1', 'db2']) out.push(`${host}: ${(await fx.exec(host, ['pidof', 'mariadbd', 'heartbeat'])).stdout.trim()}`);
   return out.join('; ');
+}
+
+/** The status of host's replica, once its I/O thread runs (or after 5 s). */
+async function replicaStatus(host: string, running = true): Promise<string> {
+  let status = '';
+  for (let i = 0; i < 50; i++) {
+    status = await sh(host, `mariadb -e 'SHOW SLAVE STATUS\\G'`);
+    if (/Slave_IO_Running: Yes/.test(status) === running && /Slave_SQL_Running: Yes/.test(status)) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return status;
+}
+
+/**
+ * Replication both ways over TLS with verification: each replica's settings, a fresh connection of
+ * each I/O thread, and the replication account refusing a login without a client certificate.
+ */
+async function assertTls(): Promise<void> {
+  const password = readFileSync(join(fx.stateDir, 'secrets', SECRET_FILES.replPassword), 'utf8').trim();
+  for (const [host, peer] of [['db1', 'db2'], ['db2', 'db1']] as const) {
+    assert.equal(await sh(host, 'stat -c %a:%U /etc/mysql/duet-key.pem'), '600:mysql\n');
+    assert.equal(await sql(host, 'SELECT @@have_ssl'), 'YES\n');
+    // A fresh connection: the I/O thread verifies the peer's certificate again and presents its own.
+    await sql(host, 'STOP SLAVE IO_THREAD; START SLAVE IO_THREAD');
+    const status = await replicaStatus(host);
+    assert.match(status, /Slave_IO_Running: Yes/, `${host}: ${status}`);
+    assert.match(status, /Master_SSL_Allowed: Yes/, `${host}: ${status}`);
+    assert.match(status, /Master_SSL_Verify_Server_Cert: Yes/, `${host}: ${status}`);
+    assert.match(status, /Master_SSL_CA_File: \/etc\/mysql\/duet-ca\.pem/, `${host}: ${status}`);
+    assert.equal(await sql(peer, `SELECT ssl_type FROM mysql.user WHERE User = 'repl' AND Host = '${fx.address(host)}'`), 'X509\n');
+    const login = (options: string) => fx.ssh(host, `mariadb -h ${fx.address(peer)} -u repl --password="$(cat)" ${options} -Nse 'SELECT 1'`, { input: password });
+    assert.equal((await login(CLIENT_TLS)).code, 0, `${host} -> ${peer} over TLS with its certificate`);
+    const clear = await login('--skip-ssl');
+    assert.notEqual(clear.code, 0, `${host} -> ${peer} without TLS`);
+    assert.match(clear.stderr, /Access denied/);
+    assert.notEqual((await login('--ssl --ssl-ca=/etc/mysql/duet-ca.pem')).code, 0, `${host} -> ${peer} over TLS without a client certificate`);
+  }
 }
 
 describe('provision', () => {
@@ -147,6 +192,30 @@ describe('provision', () => {
     assert.equal(await appCanConnect(fx.address('db1'), 3306), false, 'app1 -> db1:3306');
     assert.equal(await appCanConnect(fx.address('db2'), 3306), false, 'app1 -> db2:3306');
     assert.match(await sh('db1', 'iptables -S INPUT'), /^-P INPUT DROP$/m);
+
+    // TLS: the CA and each node's key on the controller (0700 / 0600), planned and reported.
+    assert.equal(report.tls.length, 3, JSON.stringify(report.tls));
+    assert.match(report.tls[0]!, /^create the CA of cluster fixtures in /);
+    const tlsDir = join(fx.stateDir, 'tls');
+    assert.equal(statSync(tlsDir).mode & 0o777, 0o700);
+    for (const file of ['ca.key', 'db1.key', 'db2.key']) assert.equal(statSync(join(tlsDir, file)).mode & 0o777, 0o600, file);
+    await assertTls();
+    // IPv6 too: default deny, and SSH from the inventory's IPv6 network (ssh_from) only there.
+    for (const host of ['db1', 'db2']) {
+      const v6 = await sh(host, 'ip6tables -S');
+      assert.match(v6, /^-P INPUT DROP$/m, `${host} ip6tables`);
+      assert.match(v6, /^-P FORWARD DROP$/m, `${host} ip6tables`);
+      assert.match(v6, /^-A INPUT -s 2001:db8:18::\/64 -p tcp -m tcp --dport 22 -j ACCEPT$/m, `${host} ip6tables`);
+      assert.match(v6, /^-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 135 -m hl --hl-eq 255 -j ACCEPT$/m, `${host} ip6tables`);
+      assert.doesNotMatch(await sh(host, 'iptables -S'), /2001:db8/, `${host} iptables has no IPv6 source`);
+      // The fixtures are ifupdown hosts without systemd: the plan chose duet's pre-up hook.
+      assert.deepEqual(report.hosts.find((h) => h.host === host)?.firewall, {
+        boot: 'ifupdown',
+        loadedBy: 'the ifupdown hook /etc/network/if-pre-up.d/duet-iptables',
+        reason: 'no systemd, no iptables-persistent; ifupdown configures the network (/etc/network/interfaces): its pre-up hook loads them',
+        ipv6: 'on',
+      });
+    }
   });
 
   it('changes nothing and restarts nothing on a second run', async () => {
@@ -161,13 +230,87 @@ describe('provision', () => {
     assert.deepEqual(await vipHolders(), ['db1']);
   });
 
+  it('converts a pair provisioned before TLS, with replication kept and no row lost', async () => {
+    // What duet before TLS left on the hosts: no ssl_* options, no certificate files, replicas in
+    // clear text, the replication accounts without REQUIRE X509 (servers keep running, as they did).
+    for (const [host, peer] of [['db1', 'db2'], ['db2', 'db1']] as const) {
+      await sh(host, `sed -i '/^# TLS (mysql.tls)/,/^ssl_key = /d' ${CNF} && rm -f /etc/mysql/duet-ca.pem /etc/mysql/duet-cert.pem /etc/mysql/duet-key.pem`);
+      await sql(
+        host,
+        `SET sql_log_bin = 0; ALTER USER 'repl'@'${fx.address(peer)}' REQUIRE NONE; STOP SLAVE; ` +
+          "CHANGE MASTER TO MASTER_SSL = 0, MASTER_SSL_CA = '', MASTER_SSL_CERT = '', MASTER_SSL_KEY = '', MASTER_SSL_VERIFY_SERVER_CERT = 0; START SLAVE",
+      );
+    }
+    assert.match(await replicaStatus('db2'), /Master_SSL_Allowed: No/);
+    await appSql('db1', "INSERT INTO t (src) VALUES ('pre-tls')");
+
+    const dry = await duet('provision', [INVENTORY, '--dry-run']);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /create \/etc\/mysql\/duet-key\.pem \(new file, mode 0600 mysql:mysql\)/);
+    assert.doesNotMatch(dry.stdout, /BEGIN PRIVATE KEY/);
+    for (const secret of secrets()) assert.ok(!dry.stdout.includes(secret), 'a secret or a line of a key was printed');
+    assert.match(dry.stdout, /point replication on db2 from db1 \(198\.18\.0\.11\) as repl \(its connection does not use TLS/);
+    assert.match(dry.stdout, /set the password and grant of the replication account repl@198\.18\.0\.12 on db1 \(it does not require TLS with a client certificate/);
+
+    const { code, report, stderr } = await provisionJson('--yes');
+    assert.equal(code, 0, `${stderr}\n${JSON.stringify(report.pairs)}`);
+    assert.deepEqual(report.tls, [], 'the CA and certificates of the first run are reused');
+    await assertTls();
+    assert.deepEqual(await vipHolders(), ['db1']);
+    await appSql('db1', "INSERT INTO t (src) VALUES ('tls')");
+    for (const host of ['db1', 'db2']) {
+      let rows = '';
+      for (let i = 0; i < 50 && rows !== '2\n'; i++) {
+        rows = await sql(host, "SELECT COUNT(*) FROM app.t WHERE src IN ('pre-tls', 'tls')");
+        if (rows !== '2\n') await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(rows, '2\n', `${host} has both rows`);
+    }
+    const verify = await duet('verify', [INVENTORY, '--no-checksum']);
+    assert.equal(verify.code, 0, verify.stdout);
+    assert.match(verify.stdout, /^OK\s+tls\s+db1: replicates from db2 over TLS, its certificate verified/m);
+    const again = await provisionJson('--yes');
+    assert.deepEqual(again.report.summary, { changed: 0, failed: 0, unchanged: 2 });
+  });
+
+  it('issues a certificate again without a restart, and repairs a replica that does not verify', async () => {
+    const before = await daemonPids();
+    const oldCert = await sh('db2', 'cat /etc/mysql/duet-cert.pem');
+    rmSync(join(fx.stateDir, 'tls', 'db2.pem'));
+    // db1's replica stops verifying db2's certificate (by hand): verify says so, provision repairs it.
+    await sql('db1', "STOP SLAVE; CHANGE MASTER TO MASTER_SSL_VERIFY_SERVER_CERT = 0; START SLAVE");
+    const verify = await duet('verify', [INVENTORY, '--no-checksum']);
+    assert.equal(verify.code, 1, verify.stdout);
+    assert.match(verify.stdout, /db1.*replicates from db2 over TLS without verifying/);
+
+    const dry = await duet('provision', [INVENTORY, '--dry-run']);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /tls: issue a key and certificate for db2 \(IP 198\.18\.0\.12\) signed by the cluster CA \(it has none\)/);
+    assert.match(dry.stdout, /point replication on db1 from db2 .*verified\)/);
+    const { code, report, stderr } = await provisionJson('--yes');
+    assert.equal(code, 0, `${stderr}\n${JSON.stringify(report.pairs)}`);
+    const db2 = report.hosts.find((h) => h.host === 'db2')!;
+    assert.deepEqual(db2.services, ["mariadb --batch -e 'FLUSH SSL'"]);
+    assert.equal(await daemonPids(), before, 'no daemon restarted');
+    assert.notEqual(await sh('db2', 'cat /etc/mysql/duet-cert.pem'), oldCert);
+    // db1's I/O thread verifies db2's new certificate; db2's presents its new one to db1.
+    await assertTls();
+    const again = await provisionJson('--yes');
+    assert.deepEqual(again.report.summary, { changed: 0, failed: 0, unchanged: 2 });
+  });
+
   it('repairs a flushed firewall, and its dry run shows the repair first', async () => {
-    await sh('db1', 'iptables -F && iptables -P INPUT ACCEPT');
+    await sh('db1', 'iptables -F && iptables -P INPUT ACCEPT && ip6tables -F && ip6tables -P INPUT ACCEPT');
     assert.equal(await appCanConnect(fx.address('db1'), 3306), true, 'db1 is open to app1 after the flush');
+    const seen = await duet('verify', [INVENTORY, '--no-checksum']);
+    assert.equal(seen.code, 1, 'verify fails the flushed tables');
+    assert.match(seen.stdout, /^FAIL firewall +db1: IPv6: the INPUT policy is ACCEPT, the rendered rules say DROP {2}\(hint: ip6tables-restore < \/etc\/ip6tables\.rules on db1/m);
     const dry = await duet('provision', [INVENTORY, '--dry-run']);
     assert.equal(dry.code, 0, dry.stderr);
     assert.match(dry.stdout, /^db1: no file changes; then: firewall$/m);
     assert.match(dry.stdout, /^ {2}repair firewall: rules in force: the INPUT policy is ACCEPT, the rendered rules say DROP/m);
+    assert.match(dry.stdout, /; IPv6 rules in force: the INPUT policy is ACCEPT, the rendered rules say DROP/m);
+    assert.match(dry.stdout, /^ {2}firewall at boot: the ifupdown hook \/etc\/network\/if-pre-up\.d\/duet-iptables \(/m);
     assert.match(dry.stdout, /^db2: no file changes$/m);
     assert.match(dry.stdout, /^pair main: writer db1; nothing to change$/m);
     assert.equal(await appCanConnect(fx.address('db1'), 3306), true, '--dry-run changed nothing');
@@ -176,7 +319,10 @@ describe('provision', () => {
     const { code, report, stderr } = await provisionJson('--yes');
     assert.equal(code, 0, stderr);
     assert.equal(report.hosts.find((h) => h.host === 'db1')?.status, 'changed');
-    assert.deepEqual(report.hosts.find((h) => h.host === 'db1')?.services, ['iptables-restore < /etc/iptables.rules']);
+    assert.deepEqual(report.hosts.find((h) => h.host === 'db1')?.services, [
+      'iptables-restore < /etc/iptables.rules && { [ ! -e /proc/net/if_inet6 ] || ip6tables-restore < /etc/ip6tables.rules; }',
+    ]);
+    assert.match(await sh('db1', 'ip6tables -S INPUT'), /^-P INPUT DROP$/m);
     assert.equal(await appCanConnect(fx.address('db1'), 3306), false, 'app1 -> db1:3306 closed again');
     assert.equal(await appCanConnect(FIXTURE_VIP, 3306), true, 'app1 -> VIP:3306');
     assert.match(await sh('db1', 'iptables -S INPUT'), /^-P INPUT DROP$/m);
@@ -219,7 +365,7 @@ describe('provision', () => {
       }
       assert.match(status, /Slave_IO_Running: Yes/, `${host}: ${status}`);
       assert.match(status, /Slave_SQL_Running: Yes/, `${host}: ${status}`);
-      const login = (password: string) => fx.ssh(host, `mariadb -h ${fx.address(peer)} -u repl --password="$(cat)" -e 'SELECT 1'`, { input: password });
+      const login = (password: string) => fx.ssh(host, `mariadb -h ${fx.address(peer)} -u repl --password="$(cat)" ${CLIENT_TLS} -e 'SELECT 1'`, { input: password });
       assert.equal((await login(rotated)).code, 0, `${host} -> ${peer} with the new password`);
       assert.notEqual((await login(old)).code, 0, `${host} -> ${peer} with the old password`);
     }

@@ -104,12 +104,16 @@ describe('verify', () => {
   it('passes on a freshly provisioned pair, with every figure in --json', async () => {
     const report = await assertPasses();
     const checks = new Set(report.findings.map((f) => f.check));
-    for (const check of ['replication', 'canary', 'config', 'consistency', 'roles', 'firewall', 'drift'] as const) assert.ok(checks.has(check), `no ${check} finding`);
+    for (const check of ['replication', 'tls', 'canary', 'config', 'consistency', 'roles', 'firewall', 'drift'] as const) assert.ok(checks.has(check), `no ${check} finding`);
     const canary = report.findings.filter((f) => f.check === 'canary');
     assert.deepEqual(canary.map((f) => f.host), ['db1', 'db2']);
     for (const f of canary) assert.ok((f.figures?.roundTripMs ?? -1) >= 0, JSON.stringify(f));
     assert.ok(report.findings.some((f) => f.check === 'consistency' && f.figures?.tables === 2), 'both application tables compared');
     assert.ok(report.findings.some((f) => f.check === 'roles' && /198\.18\.0\.100:3306 reaches db1, a writable node/.test(f.message)));
+    for (const host of ['db1', 'db2']) {
+      const firewall = report.findings.find((f) => f.check === 'firewall' && f.host === host)?.message ?? '';
+      assert.match(firewall, /^the rules in force are the rendered ones \(IPv4 and IPv6\), and a boot loads them \(the ifupdown hook \/etc\/network\/if-pre-up\.d\/duet-iptables\)/);
+    }
     assert.deepEqual(Object.keys(report.summary.canaryMs), ['db1 -> db2', 'db2 -> db1']);
     process.stderr.write(`# canary: ${JSON.stringify(report.summary.canaryMs)} ms; verify took ${report.summary.elapsedMs} ms inside\n`);
 
@@ -129,6 +133,15 @@ describe('verify', () => {
       assertNamed(report, 'config', undefined, /both nodes run server_id 11/);
       assertNamed(report, 'config', 'db2', /runs with server_id 11, the inventory says 12/, /SET GLOBAL server_id = 12 on db2/);
     }));
+
+  it('names an IPv6 policy set to ACCEPT, and a boot hook that would not run', () =>
+    withFault(
+      { host: 'db2', make: 'ip6tables -P INPUT ACCEPT && chmod 644 /etc/network/if-pre-up.d/duet-iptables', undo: 'ip6tables -P INPUT DROP && chmod 755 /etc/network/if-pre-up.d/duet-iptables' },
+      (report) => {
+        assertNamed(report, 'firewall', 'db2', /^IPv6: the INPUT policy is ACCEPT, the rendered rules say DROP$/, /ip6tables-restore < \/etc\/ip6tables\.rules on db2/);
+        assertNamed(report, 'firewall', 'db2', /^a boot would not load the rendered rules: \/etc\/network\/if-pre-up\.d\/duet-iptables is not as rendered \(mode 0644 -> 0755\)/, /run provision/);
+      },
+    ));
 
   it('names a dropped firewall rule for the peer', () =>
     withFault({ host: 'db1', make: 'iptables -D INPUT -s 198.18.0.12/32 -p tcp -m tcp --dport 3306 -j ACCEPT', undo: 'iptables-restore < /etc/iptables.rules' }, (report) => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { inspect } from 'node:util';
 import { describe, it } from 'node:test';
 import { stringify } from 'yaml';
@@ -98,6 +98,14 @@ describe('inventory: a valid file', () => {
     const loaded = await parseInventory(stringify(inv), FILE, ENV);
     assert.equal(loaded.mysql.settings.length, 5);
     assert.deepEqual(loaded.firewall.sshFrom, ['0.0.0.0/0']);
+  });
+
+  it('keeps the TLS folder in ~/.duet/tls/<cluster> unless mysql.tls.dir names one (relative to the inventory)', async () => {
+    const inv = validInventory();
+    const loaded = await parseInventory(stringify(inv), FILE, ENV);
+    assert.deepEqual(loaded.mysql.tls, { dir: join(homedir(), '.duet', 'tls', loaded.cluster), days: 397, renewDays: 30 });
+    inv.mysql.tls = { dir: 'pki', days: 90, renew_days: 20 };
+    assert.deepEqual((await parseInventory(stringify(inv), FILE, ENV)).mysql.tls, { dir: join(dirname(FILE), 'pki'), days: 90, renewDays: 20 });
   });
 
   it('needs no ssh_from when duet does not manage the firewall', async () => {
@@ -232,7 +240,9 @@ const cases: BadCase[] = [
   { name: 'stonith_host on two lines', change: (i) => (i.pairs[0].failover.stonith_host = '* external/ssh db-01\nnode evil'), path: 'pairs[0].failover.stonith_host', message: 'stonith_host must be one line' },
   { name: 'initdead under twice deadtime', change: (i) => Object.assign(i.pairs[0].heartbeat, { deadtime: 30, initdead: 59 }), path: 'pairs[0].heartbeat.initdead', message: 'initdead 59 must be at least twice deadtime (60)' },
   { name: 'warntime outside keepalive..deadtime', change: (i) => Object.assign(i.pairs[0].heartbeat, { warntime: 40 }), path: 'pairs[0].heartbeat.warntime', message: 'warntime 40 must lie between keepalive 2 and deadtime 30' },
-  { name: 'bad CIDR in ssh_from', change: (i) => (i.firewall = { ssh_from: ['10.0.0.0/33'] }), path: 'firewall.ssh_from[0]', message: '"10.0.0.0/33" is not an IPv4 address or CIDR' },
+  { name: 'bad CIDR in ssh_from', change: (i) => (i.firewall = { ssh_from: ['10.0.0.0/33'] }), path: 'firewall.ssh_from[0]', message: '"10.0.0.0/33" is not an IPv4 or IPv6 address or CIDR' },
+  { name: 'bad IPv6 CIDR in ssh_from', change: (i) => (i.firewall = { ssh_from: ['2001:db8::/129'] }), path: 'firewall.ssh_from[0]', message: '"2001:db8::/129" is not an IPv4 or IPv6 address or CIDR' },
+  { name: 'IPv6 in mysql_from', change: (i) => (i.firewall.mysql_from = ['2001:db8::10']), path: 'firewall.mysql_from[0]', message: '"2001:db8::10" is IPv6, but applications reach MySQL on the floating IP only, which is IPv4' },
   { name: 'bad CIDR in mysql_from', change: (i) => (i.firewall = { mysql_from: ['app-server'] }), path: 'firewall.mysql_from[0]', message: '"app-server" is not an IPv4 address or CIDR' },
   { name: 'unset secret variable', change: () => {}, env: { DUET_HA_KEY: 'x' }, path: 'mysql.replication.password', message: 'environment variable DUET_REPL_PASSWORD is not set' },
   { name: 'missing secret file', change: (i) => (i.pairs[0].heartbeat.authkey = { file: '/nonexistent/ha' }), path: 'pairs[0].heartbeat.authkey', message: 'cannot read secret file /nonexistent/ha (ENOENT)' },
@@ -243,6 +253,10 @@ const cases: BadCase[] = [
   { name: 'managed option behind loose_', change: (i) => (i.mysql.settings = { 'loose-server-id': 9 }), path: 'mysql.settings.loose-server-id', message: 'loose-server-id (read by the server as server_id) is managed by duet' },
   { name: 'managed option switched off by skip_', change: (i) => (i.mysql.settings = { 'skip-log-bin': true }), path: 'mysql.settings.skip-log-bin', message: 'skip-log-bin (read by the server as log_bin) is managed by duet' },
   { name: 'skip_name_resolve is managed', change: (i) => (i.mysql.settings = { skip_name_resolve: 'OFF' }), path: 'mysql.settings.skip_name_resolve', message: 'skip_name_resolve is managed by duet' },
+  { name: 'ssl_key is managed (mysql.tls)', change: (i) => (i.mysql.settings = { ssl_key: '/tmp/k.pem' }), path: 'mysql.settings.ssl_key', message: 'ssl_key is managed by duet' },
+  { name: 'skip_ssl is managed (mysql.tls)', change: (i) => (i.mysql.settings = { 'skip-ssl': true }), path: 'mysql.settings.skip-ssl', message: /^skip-ssl \(read by the server as ssl_ca\) is managed by duet/ },
+  { name: 'tls renewal not before the end', change: (i) => (i.mysql.tls = { days: 30, renew_days: 30 }), path: 'mysql.tls.renew_days', message: /^renew_days 30 is not less than days 30/ },
+  { name: 'unknown key under mysql.tls', change: (i) => (i.mysql.tls = { directory: 'x' }), path: 'mysql.tls.directory', message: 'unknown key "directory"' },
   { name: 'skip_grant_tables refused', change: (i) => (i.mysql.settings = { skip_grant_tables: true }), path: 'mysql.settings.skip_grant_tables', message: 'skip_grant_tables is refused: it lets anyone log in as anyone, without a password' },
   { name: 'skip-grant-tables refused (dashes)', change: (i) => (i.mysql.settings = { 'skip-grant-tables': 1 }), path: 'mysql.settings.skip-grant-tables', message: /^skip-grant-tables is refused/ },
   { name: 'an abbreviation of a refused option', change: (i) => (i.mysql.settings = { 'init-f': '/tmp/x.sql' }), path: 'mysql.settings.init-f', message: /^init-f \(read by the server as init_file\) is refused/ },

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HostStateError } from '../../src/errors.ts';
 import { Secret } from '../../src/inventory/secret.ts';
-import { dialectFor, parseVersion } from '../../src/mysql/dialect.ts';
+import { dialectFor, parseVersion, reloadTlsStatement } from '../../src/mysql/dialect.ts';
 
 const password = new Secret('s3cret', 'test');
 const source = { host: '10.0.0.2', port: 3306, user: 'repl', password, useGtid: true };
@@ -30,20 +30,36 @@ test('dialectFor picks the flavor from the version string and refuses old server
 
 test('MariaDB CHANGE MASTER uses slave_pos GTID and keeps every value a parameter', () => {
   assert.deepEqual(mariadb.changeSource(source), {
-    sql: 'CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = ?',
-    params: ['10.0.0.2', 3306, 'repl', password, 10],
+    sql:
+      'CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = ?, ' +
+      'MASTER_SSL = 0, MASTER_SSL_CA = ?, MASTER_SSL_CERT = ?, MASTER_SSL_KEY = ?, MASTER_SSL_VERIFY_SERVER_CERT = 0',
+    params: ['10.0.0.2', 3306, 'repl', password, 10, '', '', ''],
   });
-  assert.match(mariadb.changeSource({ ...source, useGtid: false, connectRetrySeconds: 3 }).sql, /MASTER_USE_GTID = no, MASTER_CONNECT_RETRY = \?$/);
-  assert.equal(mariadb.changeSource({ ...source, connectRetrySeconds: 3 }).params.at(-1), 3);
+  assert.match(mariadb.changeSource({ ...source, useGtid: false, connectRetrySeconds: 3 }).sql, /MASTER_USE_GTID = no, MASTER_CONNECT_RETRY = \?, /);
+  assert.equal(mariadb.changeSource({ ...source, connectRetrySeconds: 3 }).params[4], 3);
   assert.equal(mariadb.gtidMode, 'slave_pos');
+});
+
+test('CHANGE MASTER over TLS: on, the source certificate verified, the files as parameters', () => {
+  const tls = { ca: '/etc/mysql/duet-ca.pem', cert: '/etc/mysql/duet-cert.pem', key: '/etc/mysql/duet-key.pem' };
+  const maria = mariadb.changeSource({ ...source, tls });
+  assert.match(maria.sql, /MASTER_SSL = 1, MASTER_SSL_CA = \?, MASTER_SSL_CERT = \?, MASTER_SSL_KEY = \?, MASTER_SSL_VERIFY_SERVER_CERT = 1$/);
+  assert.deepEqual(maria.params.slice(-3), [tls.ca, tls.cert, tls.key]);
+  const my = mysql80.changeSource({ ...source, tls });
+  assert.match(my.sql, /SOURCE_SSL = 1, SOURCE_SSL_CA = \?, SOURCE_SSL_CERT = \?, SOURCE_SSL_KEY = \?, SOURCE_SSL_VERIFY_SERVER_CERT = 1$/);
+  assert.deepEqual(my.params.slice(-3), [tls.ca, tls.cert, tls.key]);
+  assert.deepEqual(mariadb.requireX509(account), { sql: 'ALTER USER ?@? REQUIRE X509', params: [account.user, account.host] });
+  assert.equal(reloadTlsStatement('mariadb'), 'FLUSH SSL');
+  assert.equal(reloadTlsStatement('mysql'), 'ALTER INSTANCE RELOAD TLS');
 });
 
 test('MySQL 8 CHANGE REPLICATION SOURCE uses auto-position and fetches the RSA key for caching_sha2', () => {
   assert.deepEqual(mysql80.changeSource(source), {
     sql:
       'CHANGE REPLICATION SOURCE TO SOURCE_HOST = ?, SOURCE_PORT = ?, SOURCE_USER = ?, SOURCE_PASSWORD = ?, ' +
-      'SOURCE_AUTO_POSITION = 1, SOURCE_CONNECT_RETRY = ?, GET_SOURCE_PUBLIC_KEY = 1',
-    params: ['10.0.0.2', 3306, 'repl', password, 10],
+      'SOURCE_AUTO_POSITION = 1, SOURCE_CONNECT_RETRY = ?, GET_SOURCE_PUBLIC_KEY = 1, ' +
+      'SOURCE_SSL = 0, SOURCE_SSL_CA = ?, SOURCE_SSL_CERT = ?, SOURCE_SSL_KEY = ?, SOURCE_SSL_VERIFY_SERVER_CERT = 0',
+    params: ['10.0.0.2', 3306, 'repl', password, 10, '', '', ''],
   });
   assert.match(mysql80.changeSource({ ...source, useGtid: false }).sql, /SOURCE_AUTO_POSITION = 0/);
   assert.equal(mysql80.gtidMode, 'auto_position');

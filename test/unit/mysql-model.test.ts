@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HostStateError } from '../../src/errors.ts';
-import { parseInstanceState, parseReplicaStatus } from '../../src/mysql/model.ts';
+import { parseInstanceState, parseReplicaStatus, usesTls } from '../../src/mysql/model.ts';
 
 // Rows exactly as mysql2 returned them from 10.11.19-MariaDB-0+deb12u1 (SHOW SLAVE STATUS), captured
 // on a local two-server setup: replicating, wrong password, duplicate-key SQL error, stopped.
@@ -159,7 +159,23 @@ test('a running MariaDB replica', () => {
     usingGtid: 'slave_pos',
     gtidIoPos: MARIADB_RUNNING.Gtid_IO_Pos,
     sourceServerId: 1,
+    tls: { enabled: false, verifyServerCert: false, ca: '', cert: '', key: '' },
   });
+});
+
+test("a MariaDB replica's TLS columns", () => {
+  const status = parseReplicaStatus({
+    ...MARIADB_RUNNING,
+    Master_SSL_Allowed: 'Yes',
+    Master_SSL_CA_File: '/etc/mysql/duet-ca.pem',
+    Master_SSL_Cert: '/etc/mysql/duet-cert.pem',
+    Master_SSL_Key: '/etc/mysql/duet-key.pem',
+    Master_SSL_Verify_Server_Cert: 'Yes',
+  });
+  assert.deepEqual(status.tls, { enabled: true, verifyServerCert: true, ca: '/etc/mysql/duet-ca.pem', cert: '/etc/mysql/duet-cert.pem', key: '/etc/mysql/duet-key.pem' });
+  assert.ok(usesTls(status, { ca: '/etc/mysql/duet-ca.pem', cert: '/etc/mysql/duet-cert.pem', key: '/etc/mysql/duet-key.pem' }));
+  assert.ok(!usesTls({ ...status, tls: { ...status.tls, verifyServerCert: false } }, status.tls));
+  assert.ok(!usesTls(parseReplicaStatus(MARIADB_RUNNING), status.tls));
 });
 
 test('a MariaDB replica that cannot log in keeps Connecting with the I/O error', () => {

@@ -8,12 +8,13 @@ import type { AccountFacts, ConvergeFacts, ConvergeNodeFacts, ServerFacts } from
 import type { NodeData } from '../../src/ops/seed.ts';
 import { planPair, type PairAction } from '../../src/plan/pair.ts';
 import { sampleInventory } from './helpers/sample-inventory.ts';
+import { verifiedTls } from './helpers/tls.ts';
 
 const inv = sampleInventory();
 const pair = inv.pairs[0]!;
 const [db1, db2] = pair.nodes;
 
-const okAccount: AccountFacts = { exists: true, granted: true, extraGrants: [], login: { kind: 'ok' } };
+const okAccount: AccountFacts = { exists: true, sslType: 'X509', granted: true, extraGrants: [], login: { kind: 'ok' } };
 
 function replica(source: string, over: Partial<ReplicaStatus> = {}): ReplicaStatus {
   return {
@@ -31,6 +32,7 @@ function replica(source: string, over: Partial<ReplicaStatus> = {}): ReplicaStat
     usingGtid: 'slave_pos',
     gtidIoPos: '',
     sourceServerId: 0,
+    tls: verifiedTls,
     ...over,
   };
 }
@@ -91,7 +93,7 @@ describe('planPair', () => {
       holdsVip: false,
       server: server({
         readOnly: false,
-        accounts: { replication: { exists: false, granted: false, extraGrants: [], login: undefined }, fence: { exists: false, granted: false, extraGrants: [], login: undefined } },
+        accounts: { replication: { exists: false, sslType: '', granted: false, extraGrants: [], login: undefined }, fence: { exists: false, sslType: '', granted: false, extraGrants: [], login: undefined } },
         missingDatabases: ['shop', 'billing'],
         missingDuetSchema: ['database duet', 'table duet.canary', 'table duet.topology'],
         topology: undefined,
@@ -171,6 +173,41 @@ describe('planPair', () => {
       planPair(facts, inv, pair, { writer: 'db-01' }).map((a) => `${a.kind} ${a.node}`),
       ['point-replica db-02', 'start-replication db-02'],
     );
+  });
+
+  it('converts a pair replicating in clear text: each replica pointed over TLS, then REQUIRE X509, then started', () => {
+    const facts = converged();
+    for (const n of facts.nodes) {
+      n.server!.replica = { ...n.server!.replica!, tls: { enabled: false, verifyServerCert: false, ca: '', cert: '', key: '' } };
+      n.server!.accounts.replication = { ...okAccount, sslType: '' };
+    }
+    const plan = planPair(facts, inv, pair, { writer: 'db-01' });
+    assert.deepEqual(
+      plan.map((a) => [a.kind, a.node]),
+      [
+        ['point-replica', 'db-01'],
+        ['point-replica', 'db-02'],
+        ['account', 'db-01'],
+        ['account', 'db-02'],
+        ['start-replication', 'db-01'],
+        ['start-replication', 'db-02'],
+      ],
+    );
+    assert.match(plan[0]!.text, /\(its connection does not use TLS with the source's certificate verified\)$/);
+    assert.match(plan[2]!.text, /replication account repl@192\.0\.2\.12 on db-01 \(it does not require TLS with a client certificate \(REQUIRE X509; now none\)\)$/);
+  });
+
+  it('points a replica again that does not verify the source, or uses other files', () => {
+    for (const tls of [{ ...verifiedTls, verifyServerCert: false }, { ...verifiedTls, ca: '/etc/ssl/certs/ca-certificates.crt' }]) {
+      const facts = withNode(converged(), 'db-02', (n) => (n.server!.replica = { ...n.server!.replica!, tls }));
+      assert.deepEqual(
+        planPair(facts, inv, pair, { writer: 'db-01' }).map((a) => [a.kind, a.node]),
+        [
+          ['point-replica', 'db-02'],
+          ['start-replication', 'db-02'],
+        ],
+      );
+    }
   });
 
   it('rotates the fence password without touching replication', () => {

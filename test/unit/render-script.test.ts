@@ -26,7 +26,7 @@ test('--out writes each node\'s files under DIR/<node>/<path on the host> with t
   const out = join(workDir, 'out');
   const { status, stdout, stderr } = renderScript([exampleInventory, '--out', out]);
   assert.equal(status, 0, stderr);
-  assert.match(stdout, /^wrote 34 files for 4 nodes in 1 pair of cluster shop under /);
+  assert.match(stdout, /^wrote 38 files for 4 nodes in 1 pair of cluster shop under /);
   assert.deepEqual(readdirSync(out).sort(), ['db-01', 'db-02', 'lb-01', 'lb-02']);
   const authkeys = join(out, 'db-02/etc/ha.d/authkeys');
   assert.equal(statSync(authkeys).mode & 0o777, 0o600);
@@ -40,7 +40,7 @@ test('--out writes each node\'s files under DIR/<node>/<path on the host> with t
 test('--check prints a one-line OK summary', () => {
   const { status, stdout, stderr } = renderScript([exampleInventory, '--check']);
   assert.equal(status, 0, stderr);
-  assert.equal(stdout, `OK: ${exampleInventory} renders 34 files for 4 nodes in 1 pair of cluster shop\n`);
+  assert.equal(stdout, `OK: ${exampleInventory} renders 38 files for 4 nodes in 1 pair of cluster shop\n`);
 });
 
 test('an inventory whose secret is missing exits 2 with the loader\'s message', () => {

@@ -72,6 +72,7 @@ describe('file metadata', () => {
     assert.deepEqual(summary, [
       '/etc/mysql/mariadb.conf.d/60-duet.cnf root:root 644 mysql mysqld-options',
       '/etc/iptables.rules root:root 640 firewall iptables-restore',
+      '/etc/ip6tables.rules root:root 640 firewall ip6tables-restore',
       '/etc/network/if-pre-up.d/duet-iptables root:root 755 firewall -',
       '/etc/ha.d/ha.cf root:root 644 heartbeat -',
       '/etc/ha.d/haresources root:root 644 heartbeat -',
@@ -86,6 +87,7 @@ describe('file metadata', () => {
     assert.deepEqual(lb, [
       '/etc/haproxy/haproxy.cfg root:root 644 haproxy haproxy',
       '/etc/iptables.rules root:root 640 firewall iptables-restore',
+      '/etc/ip6tables.rules root:root 640 firewall ip6tables-restore',
       '/etc/network/if-pre-up.d/duet-iptables root:root 755 firewall -',
       '/etc/ha.d/ha.cf root:root 644 heartbeat -',
       '/etc/ha.d/haresources root:root 644 heartbeat -',

@@ -7,6 +7,7 @@ import type { NodeLiveState } from '../../src/ops/pair-state.ts';
 import { assessPair, formatNodeLine, formatPairStatus, lastMoves, type NodeExtras } from '../../src/ops/status.ts';
 import { topologyView } from '../../src/ops/topology.ts';
 import { sampleInventory } from './helpers/sample-inventory.ts';
+import { verifiedTls } from './helpers/tls.ts';
 
 const pair = sampleInventory().pairs[0]!;
 const [db1, db2] = pair.nodes;
@@ -15,7 +16,7 @@ const haresources = (writer: string) => `# Managed by duet\n${writer} duet-write
 function replica(overrides: Partial<ReplicaStatus> = {}): ReplicaStatus {
   return {
     sourceHost: '192.0.2.12', sourcePort: 3306, sourceUser: 'repl', ioState: 'Waiting for master to send event', ioRunning: 'Yes', sqlRunning: 'Yes',
-    lastIoErrno: 0, lastIoError: '', lastSqlErrno: 0, lastSqlError: '', secondsBehind: 0, usingGtid: 'slave_pos', gtidIoPos: '', sourceServerId: 2,
+    lastIoErrno: 0, lastIoError: '', lastSqlErrno: 0, lastSqlError: '', secondsBehind: 0, usingGtid: 'slave_pos', gtidIoPos: '', sourceServerId: 2, tls: verifiedTls,
     ...overrides,
   };
 }
@@ -45,8 +46,8 @@ describe('assessPair', () => {
       formatPairStatus(status),
       [
         'pair main: writer db-02 (floating IP 192.0.2.100, epoch 3)',
-        'NODE: db-02 has write IP, is writable, replication running, 0s delay, heartbeat running, epoch 3',
-        'NODE: db-01 no write IP, is read-only, replication running, 0s delay, heartbeat running, epoch 3',
+        'NODE: db-02 has write IP, is writable, replication running over TLS, 0s delay, heartbeat running, epoch 3',
+        'NODE: db-01 no write IP, is read-only, replication running over TLS, 0s delay, heartbeat running, epoch 3',
       ].join('\n'),
     );
   });
@@ -86,7 +87,7 @@ describe('assessPair', () => {
   test('replication stopped with its error, lag shown while running, and Heartbeat down', () => {
     const broken = replica({ sqlRunning: 'No', lastSqlErrno: 1062, lastSqlError: "Duplicate entry '7'", secondsBehind: null });
     const status = assessPair(pair, [live(db1, true, mysql(false, replica({ secondsBehind: 12 }))), live(db2, false, mysql(true, broken), false)], extras('db-01', 1));
-    assert.equal(formatNodeLine(status.nodes[0]!), 'NODE: db-01 has write IP, is writable, replication running, 12s delay, heartbeat running, epoch 1');
+    assert.equal(formatNodeLine(status.nodes[0]!), 'NODE: db-01 has write IP, is writable, replication running over TLS, 12s delay, heartbeat running, epoch 1');
     assert.equal(
       formatNodeLine(status.nodes[1]!),
       "NODE: db-02 no write IP, is read-only, replication stopped, last error: SQL error 1062: Duplicate entry '7', heartbeat NOT running, epoch 1",

@@ -5,6 +5,7 @@ import type { InstanceState, ReplicaStatus } from '../../src/mysql/model.ts';
 import { swapProblems, type NodeFacts } from '../../src/ops/swap-preflight.ts';
 import { topologyView } from '../../src/ops/topology.ts';
 import { sampleInventory } from './helpers/sample-inventory.ts';
+import { verifiedTls } from './helpers/tls.ts';
 
 const pair = sampleInventory().pairs[0]!;
 const [db1, db2] = pair.nodes;
@@ -13,7 +14,7 @@ const haresources = 'db-01 duet-writer IPaddr::192.0.2.100/24/eth0\n';
 function replica(source: string, overrides: Partial<ReplicaStatus> = {}): ReplicaStatus {
   return {
     sourceHost: source, sourcePort: 3306, sourceUser: 'repl', ioState: '', ioRunning: 'Yes', sqlRunning: 'Yes', lastIoErrno: 0, lastIoError: '',
-    lastSqlErrno: 0, lastSqlError: '', secondsBehind: 0, usingGtid: 'slave_pos', gtidIoPos: '', sourceServerId: 1, ...overrides,
+    lastSqlErrno: 0, lastSqlError: '', secondsBehind: 0, usingGtid: 'slave_pos', gtidIoPos: '', sourceServerId: 1, tls: verifiedTls, ...overrides,
   };
 }
 

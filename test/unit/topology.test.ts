@@ -11,7 +11,6 @@ import {
   lockAccount,
   lockedAccounts,
   selectTopology,
-  sessionsOfUsers,
   writerRoleScriptSql,
 } from '../../src/mysql/dialect.ts';
 import { DUET_TABLES } from '../../src/mysql/duet-schema.ts';
@@ -47,9 +46,7 @@ describe('freeze SQL', () => {
     assert.deepEqual(duetAccounts('root'), [{ user: 'root', host: 'localhost' }]);
   });
 
-  test('sessions by user name, kill, account locks, locked accounts per flavor', () => {
-    assert.deepEqual(sessionsOfUsers(['app', 'ops']), { sql: 'SELECT ID FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND USER IN (?, ?)', params: ['app', 'ops'] });
-    assert.match(sessionsOfUsers([]).sql, /WHERE FALSE$/);
+  test('kill, account locks, locked accounts per flavor', () => {
     assert.equal(literalSql(killConnection(42)), 'KILL CONNECTION 42');
     assert.equal(literalSql(lockAccount({ user: 'app', host: '192.0.2.%' }, true)), "ALTER USER 'app'@'192.0.2.%' ACCOUNT LOCK");
     assert.equal(literalSql(lockAccount({ user: 'app', host: '%' }, false)), "ALTER USER 'app'@'%' ACCOUNT UNLOCK");

@@ -19,6 +19,7 @@ import {
 } from '../../src/ops/verify-checks.ts';
 import { planFile } from '../../src/plan/plan.ts';
 import { sampleInventory } from './helpers/sample-inventory.ts';
+import { verifiedTls } from './helpers/tls.ts';
 
 const inv = sampleInventory();
 const pair = inv.pairs[0]!;
@@ -40,6 +41,7 @@ const replicating: ReplicaStatus = {
   usingGtid: 'slave_pos',
   gtidIoPos: '1-1-5',
   sourceServerId: 1,
+  tls: verifiedTls,
 };
 
 function state(replica: ReplicaStatus | undefined, overrides: Partial<InstanceState> = {}): InstanceState {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkFirewall, compareFirewall, normalizeRule } from '../../src/ops/verify-firewall.ts';
+import { checkFirewall, compareFirewall, normalizeRule, type FirewallComparison, type FirewallState } from '../../src/ops/verify-firewall.ts';
 import { sampleInventory } from './helpers/sample-inventory.ts';
 
 // What the fixture db1 printed after provision (iptables 1.8.9, nft backend).
@@ -33,6 +33,16 @@ const FIXTURE_LIVE = `-P INPUT DROP
 -A INPUT -s 198.18.0.12/32 -p udp -m udp --dport 694 -j ACCEPT
 `;
 
+/** A firewall whose IPv6 rules are in force and which a boot (the ifupdown hook) loads, with these IPv4 differences. */
+function stateWith(v4: FirewallComparison): FirewallState {
+  return {
+    v4,
+    v6: { state: 'on', comparison: { policies: [], missing: [], extra: [] } },
+    boot: { choice: { boot: 'ifupdown', reason: 'ifupdown', leftovers: [] }, enabled: true, differing: [] },
+    paths: { v4: '/etc/iptables.rules', v6: '/etc/ip6tables.rules' },
+  };
+}
+
 test('normalizeRule writes a rule the way iptables -S prints it', () => {
   assert.equal(normalizeRule('-A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT'), '-A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT');
   assert.equal(normalizeRule('-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT'), '-A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT');
@@ -56,7 +66,7 @@ test('a deleted peer rule, an ACCEPT policy and a foreign rule are each named', 
   const inv = sampleInventory();
   const pair = inv.pairs[0]!;
   const [db1, db2] = pair.nodes;
-  const findings = checkFirewall(pair, db1, db2, comparison, { kind: 'no answer', reason: 'no TCP answer within 2000 ms (packets dropped?)' });
+  const findings = checkFirewall(pair, db1, db2, stateWith(comparison), { kind: 'no answer', reason: 'no TCP answer within 2000 ms (packets dropped?)' });
   assert.deepEqual(
     findings.map((f) => [f.status, f.message]),
     [
@@ -74,7 +84,7 @@ test('the peer refused by MySQL itself (1130) is a missing account, not a firewa
   const inv = sampleInventory();
   const pair = inv.pairs[0]!;
   const [db1, db2] = pair.nodes;
-  const [f] = checkFirewall(pair, db1, db2, { policies: [], missing: [], extra: [] }, { kind: 'error', code: 1130, message: "Host 'db-02' is not allowed to connect to this MariaDB server" });
+  const [f] = checkFirewall(pair, db1, db2, stateWith({ policies: [], missing: [], extra: [] }), { kind: 'error', code: 1130, message: "Host 'db-02' is not allowed to connect to this MariaDB server" });
   assert.match(f?.message ?? '', /db-01:3306 refuses db-02: error 1130/);
   assert.match(f?.hint ?? '', /no account for db-02's address 192\.0\.2\.12/);
   const greeting = { kind: 'greeting' as const, serverVersion: '5.5.5-10.11.19-MariaDB-0+deb12u1-log', connectionId: 13 };

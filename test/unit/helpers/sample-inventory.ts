@@ -64,6 +64,7 @@ export function sampleInventory(): Inventory {
         ['innodb_buffer_pool_size', '256M'],
         ['max_connections', '500'],
       ],
+      tls: { dir: '/srv/duet/inventory/tls', days: 397, renewDays: 30 },
     },
     firewall: { manage: true, sshFrom: ['192.0.2.0/24', '203.0.113.7/32'], mysqlFrom: ['192.0.2.50/32', '192.0.2.51/32'] },
     auditLog: '/root/.duet/log/shop.jsonl',
