@@ -1,7 +1,7 @@
 // Where a cold provision waits: N fresh fixture pairs, one cold `duet provision` (the bin, a fresh
 // process) with every progress line stamped with the seconds since start, then the hosts' ha-log
 // and MariaDB error logs kept in /tmp/duet-cold-trace-PID. Holds the fixture lock; tears down.
-// npx tsx bench/cold-trace.ts [--pairs N] [--keep]
+// npx tsx bench/cold-trace.ts [--pairs N]
 import { spawn } from 'node:child_process';
 import { cpSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
