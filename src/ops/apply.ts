@@ -14,7 +14,21 @@ import type { HostFacts } from '../plan/facts.ts';
 import { changedFiles, type FileChange, type HostPlan, type Service } from '../plan/plan.ts';
 import type { SshConnection } from '../transport/ssh.ts';
 import { shellQuote as q } from '../transport/shell.ts';
-import { agentServiceCommand, backupCommand, checkCommand, loadFirewallCommand, mysqlUnit, reloadTlsCommand, removeSecretBackupsCommand, restoreCommand, serviceCommand, stagingPath, withoutInheritedPipes } from './services.ts';
+import {
+  agentServiceCommand,
+  checkCommand,
+  installScript,
+  loadFirewallCommand,
+  mysqlUnit,
+  parseInstalled,
+  reloadTlsCommand,
+  removeSecretBackupsCommand,
+  restoreCommand,
+  serviceCommand,
+  stageScript,
+  stagingPath,
+  withoutInheritedPipes,
+} from './services.ts';
 
 export interface ApplyContext {
   ssh: SshConnection;
@@ -39,7 +53,7 @@ export async function applyHostPlan(plan: HostPlan, ctx: ApplyContext): Promise<
 
   // 1. Stage and check. Nothing live has changed yet, so any failure here just cleans up.
   try {
-    for (const change of contentChanges) await stageFile(change, ctx);
+    await stageFiles(contentChanges, ctx);
   } catch (err) {
     await removeStaged(contentChanges, ctx);
     throw err;
@@ -57,10 +71,7 @@ async function installAndRun(plan: HostPlan, changes: FileChange[], contentChang
   // 2. Install: back up, then rename. Metadata-only changes are fixed in place.
   const installed: FileChange[] = [];
   try {
-    for (const change of changes) {
-      await installFile(change, ctx);
-      installed.push(change);
-    }
+    await installFiles(changes, installed, ctx);
   } catch (err) {
     const undone = await restoreFiles(installed, ctx, 'installing files failed')
       .then(() => removeStaged(contentChanges, ctx))
@@ -106,41 +117,44 @@ async function installAndRun(plan: HostPlan, changes: FileChange[], contentChang
   return { filesChanged: changes.map((c) => c.file.path), servicesRun };
 }
 
-async function stageFile(change: FileChange, { ssh, flavor }: ApplyContext): Promise<void> {
-  const { file } = change;
-  const staged = stagingPath(file.path);
-  const dir = file.path.slice(0, file.path.lastIndexOf('/')) || '/';
-  // umask 077: a secret file is never readable by others, not even for a moment before chmod.
-  await ssh.run(
-    `umask 077 && mkdir -p ${q(dir)} && cat > ${q(staged)} && chown ${q(`${file.owner}:${file.group}`)} ${q(staged)} && chmod ${file.mode.toString(8)} ${q(staged)}`,
-    { stdin: file.content },
+/** Uploads every changed file beside its target in one round trip, then checks each with its tool (at once). */
+async function stageFiles(changes: FileChange[], { ssh, flavor }: ApplyContext): Promise<void> {
+  if (changes.length === 0) return;
+  await ssh.run('sh -s', { stdin: stageScript(changes.map((c) => c.file)) });
+  const checked = await Promise.all(
+    changes.map(async ({ file }) => (file.check ? { file, result: await ssh.exec(checkCommand(file.check, stagingPath(file.path), flavor)) } : undefined)),
   );
-  if (file.check) {
-    const result = await ssh.exec(checkCommand(file.check, staged, flavor));
-    if (result.code !== 0) {
-      throw new ApplyError(`${file.path} failed its check (${file.check}); nothing on the host was changed`, {
-        host: ssh.target.name,
-        hint: lastLines(result.stderr || result.stdout, 5),
-      });
-    }
+  const failed = checked.find((c) => c !== undefined && c.result.code !== 0);
+  if (failed) {
+    throw new ApplyError(`${failed.file.path} failed its check (${failed.file.check}); nothing on the host was changed`, {
+      host: ssh.target.name,
+      hint: lastLines(failed.result.stderr || failed.result.stdout, 5),
+    });
   }
 }
 
-async function installFile(change: FileChange, ctx: ApplyContext): Promise<void> {
+/**
+ * Puts the staged files in place in one round trip (installScript): backups kept, renames (atomic
+ * within a directory), metadata-only changes fixed in place. `installed` receives each file put in
+ * place, in order, also when a later one fails (the caller puts those back).
+ */
+async function installFiles(changes: FileChange[], installed: FileChange[], ctx: ApplyContext): Promise<void> {
+  if (changes.length === 0) return;
   const { ssh } = ctx;
-  const { file } = change;
-  const target = q(file.path);
-  const owner = `${file.owner}:${file.group} ${file.mode.toString(8).padStart(4, '0')}`;
-  const record = (what: string) => audit({ host: ssh.target.name, phase: ctx.phase ?? 'apply', kind: 'file', what });
-  if (!change.contentChanged) {
-    await ssh.run(`chown ${q(`${file.owner}:${file.group}`)} ${target} && chmod ${file.mode.toString(8)} ${target}`);
-    record(`set owner and mode of ${file.path} to ${owner}`);
-    return;
+  const script = installScript(changes.map((c) => ({ file: c.file, backup: c.contentChanged && c.action === 'update', metadataOnly: !c.contentChanged })));
+  const result = await ssh.exec(script);
+  for (const i of parseInstalled(result.stdout)) {
+    const change = changes[i]!;
+    installed.push(change);
+    const { file } = change;
+    const owner = `${file.owner}:${file.group} ${file.mode.toString(8).padStart(4, '0')}`;
+    const what = !change.contentChanged ? `set owner and mode of ${file.path} to ${owner}` : `${change.action === 'create' ? 'created' : 'replaced'} ${file.path} (${owner})`;
+    audit({ host: ssh.target.name, phase: ctx.phase ?? 'apply', kind: 'file', what });
   }
-  // mv within one directory is an atomic rename.
-  const backup = change.action === 'update' ? `${backupCommand(file)} && ` : '';
-  await ssh.run(`${backup}mv -f ${q(stagingPath(file.path))} ${target}`);
-  record(`${change.action === 'create' ? 'created' : 'replaced'} ${file.path} (${owner})`);
+  if (result.code !== 0) {
+    const failed = changes[installed.length];
+    throw new ApplyError(`${failed ? failed.file.path : 'a file'}: exited with status ${result.code}${result.stderr.trim() ? ` (${lastLines(result.stderr, 1)})` : ''}`, { host: ssh.target.name });
+  }
 }
 
 /** Puts back the previous copies of installed files; files that did not exist before are removed. */

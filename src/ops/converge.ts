@@ -27,13 +27,13 @@ import { TOPOLOGY_TABLE } from '../mysql/dialect.ts';
 import { ensureDuetSchema } from '../mysql/duet-schema.ts';
 import { DUET_SCHEMA } from '../inventory/validate.ts';
 import type { HostFacts } from '../plan/facts.ts';
-import { planPair, type AccountName, type PairAction, type PairPlanInput } from '../plan/pair.ts';
+import { byNode, convergeStages, heartbeatDelaySeconds, planPair, type AccountName, type PairAction, type PairPlanInput } from '../plan/pair.ts';
 import { FENCE_USER, TLS_PATHS, WRITER_RESOURCE } from '../render/desired.ts';
 import type { HostPool } from '../transport/pool.ts';
 import { NodeConnections, readConvergeFacts, vipHolders } from './pair-state.ts';
 import { copyData } from './seed.ts';
 import { convergeAgents } from './load-balancers.ts';
-import { mysqlUnit, serviceCommand, withoutInheritedPipes } from './services.ts';
+import { awaitAddressCommand, HEARTBEAT_RESOURCES_COMMAND, mysqlUnit, serviceCommand, withoutInheritedPipes } from './services.ts';
 import { readTopology, recordWriter, topologyNames } from './topology.ts';
 
 export interface PairConvergence {
@@ -81,11 +81,27 @@ export async function convergePair(inv: Inventory, pair: PairSpec, ctx: Converge
       const still = plan.find((a) => a.kind === 'start-mysql');
       if (still) throw new HostStateError(`the server was started but does not run`, { host: still.node, hint: 'see the server\'s error log' });
     }
-    for (const [i, action] of plan.entries()) {
-      await run.carryOut(action);
-      // Heartbeat is started on both nodes together, then the floating IP is awaited once.
-      if (action.kind === 'start-heartbeat' && plan[i + 1]?.kind !== 'start-heartbeat') await run.awaitWriter();
+    const stages = convergeStages(plan);
+    // Early, what comes before Heartbeat is the accounts and read_only: each node's own, independent
+    // of its peer's. Otherwise the plan's order across nodes matters (a replica pointed at the new
+    // password before the account gets it, data copied before replicating): one action at a time.
+    if (stages.early) await run.eachNodeAtOnce(stages.before);
+    else for (const action of stages.before) await run.carryOut(action);
+    if (stages.heartbeat.length > 0) {
+      // Heartbeat on both nodes together (a node alone would take the resources after initdead).
+      await Promise.all(stages.heartbeat.map((action) => run.carryOut(action)));
+      const started = Date.now();
+      if (stages.during.length > 0) {
+        ctx.log(`${pair.name}: Heartbeat takes its resources no sooner than ${heartbeatDelaySeconds(pair)} s from now; meanwhile: ${stages.during.length} action(s) on the servers`);
+        await run.eachNodeAtOnce(stages.during);
+        const took = (Date.now() - started) / 1000;
+        if (took >= heartbeatDelaySeconds(pair)) {
+          ctx.log(`${pair.name}: WARNING: the servers' setup took ${took.toFixed(1)} s after Heartbeat started: ${WRITER_RESOURCE} may have run before it was done (see /var/log/ha-log on ${ctx.writer})`);
+        }
+      }
+      await run.awaitWriter(started);
     }
+    for (const action of stages.after) await run.carryOut(action);
     // With load balancers: the writer agent they ask, and an account for their addresses (verify).
     // Not planned yet (a dry run does not list it); it reads first and changes only what is missing.
     await convergeAgents(pair, conn, ctx.facts, (line) => {
@@ -125,6 +141,13 @@ class Runner {
   async service(name: string, unit: string): Promise<void> {
     const command = serviceCommand(this.ctx.facts.get(name)!.initSystem, unit, 'start');
     await (await this.conn.ssh(this.node(name))).run(withoutInheritedPipes(command), { timeoutMs: SERVICE_TIMEOUT_MS });
+  }
+
+  /** Each node's actions in order, the two nodes at once (their servers are independent). */
+  async eachNodeAtOnce(actions: PairAction[]): Promise<void> {
+    await Promise.all(byNode(actions).map(async (mine) => {
+      for (const action of mine) await this.carryOut(action);
+    }));
   }
 
   async carryOut(action: PairAction): Promise<void> {
@@ -197,11 +220,16 @@ class Runner {
    * initdead, both nodes starting, or deadtime), the writer writable (its duet-writer resource did
    * that) and named in duet.topology.
    */
-  async awaitWriter(): Promise<void> {
+  async awaitWriter(heartbeatStarted: number): Promise<void> {
     const { pair, ctx } = this;
     const waitSeconds = pair.heartbeat.initdead + pair.heartbeat.deadtime + 10;
-    ctx.log(`${pair.name}: waiting up to ${waitSeconds} s for the floating IP ${pair.vip.address} on ${ctx.writer}`);
-    await waitForVip(this.conn, pair, ctx.writer, waitSeconds * 1000);
+    const left = Math.max(0, heartbeatDelaySeconds(pair) - (Date.now() - heartbeatStarted) / 1000);
+    ctx.log(
+      `${pair.name}: waiting for the floating IP ${pair.vip.address} on ${ctx.writer}: Heartbeat takes its resources about ${left.toFixed(0)} s from now ` +
+        `(${heartbeatDelaySeconds(pair)} s after both nodes started), then ${WRITER_RESOURCE} fences the peer; at most ${waitSeconds} s (longer while Heartbeat is still taking its resources)`,
+    );
+    await waitForVip(this.conn, pair, this.node(ctx.writer), { from: heartbeatStarted, seconds: waitSeconds }, ctx.log);
+    ctx.log(`${pair.name}: the floating IP is up on ${ctx.writer}, ${((Date.now() - heartbeatStarted) / 1000).toFixed(1)} s after Heartbeat started`);
     if ((await readInstanceState(await this.session(ctx.writer))).readOnly) {
       throw new ReplicationError(`${ctx.writer} holds the floating IP but is still read-only`, {
         host: ctx.writer,
@@ -212,21 +240,54 @@ class Runner {
   }
 }
 
-async function waitForVip(conn: NodeConnections, pair: PairSpec, writer: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+/**
+ * Waits for the floating IP on the writer, on the writer itself (awaitAddressCommand: no polling over
+ * SSH, which would load a fleet's hosts at the moment they take their resources), until `seconds`
+ * after Heartbeat started. Past that, as long as Heartbeat on the writer says it is still moving
+ * resources (`cl_status rscstatus`: transition; on a loaded host each resource script can take
+ * seconds), up to SETTLE_MAX_SECONDS: giving up in the middle would end provision's maintenance
+ * window while the writer is writable without its IP yet, and its monitor would demote it. Then the
+ * address must be on the writer alone.
+ */
+async function waitForVip(conn: NodeConnections, pair: PairSpec, writer: NodeSpec, when: { from: number; seconds: number }, log: (line: string) => void): Promise<void> {
+  let deadline = when.from + when.seconds * 1000;
+  let extended = false;
   let holders: string[] = [];
-  while (Date.now() < deadline) {
-    try {
-      holders = await vipHolders(conn, pair);
-      if (holders.length === 1 && holders[0] === writer) return;
-    } catch (err) {
-      // While Heartbeat takes the address, an SSH session to a node has been seen to drop (rarely,
-      // cause unknown); the pool reconnects on the next call, so keep polling until the deadline.
-      if (!(err instanceof TransportError)) throw err;
+  for (;;) {
+    const left = deadline - Date.now();
+    if (left > 0) {
+      try {
+        const ssh = await conn.ssh(writer);
+        const found = await ssh.exec(awaitAddressCommand(pair.vip.address, left / 1000), { timeoutMs: left + 10_000 });
+        holders = await vipHolders(conn, pair);
+        if (holders.length === 1 && holders[0] === writer.name) return;
+        if (found.code === 0) {
+          // On the writer and on its peer too: Heartbeat's two nodes disagree; that does not settle by waiting.
+          if (holders.length > 1) break;
+          await new Promise((r) => setTimeout(r, POLL_MS));
+        }
+        continue;
+      } catch (err) {
+        // While Heartbeat takes the address, an SSH session to a node has been seen to drop (rarely,
+        // cause unknown); the pool reconnects on the next call, so keep waiting until the deadline.
+        if (!(err instanceof TransportError)) throw err;
+        await new Promise((r) => setTimeout(r, POLL_MS));
+        continue;
+      }
     }
-    await new Promise((r) => setTimeout(r, POLL_MS * 4));
+    if (extended) break;
+    const status = await (await conn.ssh(writer)).exec(HEARTBEAT_RESOURCES_COMMAND).catch(() => undefined);
+    if (status?.stdout.trim() !== 'transition') break;
+    extended = true;
+    deadline = when.from + SETTLE_MAX_SECONDS * 1000;
+    log(`${pair.name}: Heartbeat on ${writer.name} is still taking its resources after ${when.seconds} s (cl_status rscstatus: transition): waiting until it is done, at most ${SETTLE_MAX_SECONDS} s after it started`);
   }
-  throw new ReplicationError(`the floating IP ${pair.vip.address} is on ${holders.length ? holders.join(' and ') : 'no node'}, not on the writer ${writer}, after ${Math.round(timeoutMs / 1000)} s`, {
+  holders = await vipHolders(conn, pair).catch(() => holders);
+  const waited = Math.round((Date.now() - when.from) / 1000);
+  throw new ReplicationError(`the floating IP ${pair.vip.address} is on ${holders.length ? holders.join(' and ') : 'no node'}, not on the writer ${writer.name} alone, ${waited} s after Heartbeat started`, {
     hint: 'check /var/log/ha-log on both nodes, and that Heartbeat packets (udp) pass between them',
   });
 }
+
+/** The longest provision waits for Heartbeat to finish taking its resources, from its start. */
+const SETTLE_MAX_SECONDS = 120;

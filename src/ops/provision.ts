@@ -19,6 +19,7 @@ import type { SshConnection } from '../transport/ssh.ts';
 import { applyHostPlan } from './apply.ts';
 import { maintenanceCommand } from './services.ts';
 import { convergePair, planPairNow, type PairConvergence } from './converge.ts';
+import { applyWaves } from '../plan/pair.ts';
 import { convergeLoadBalancers, type TierConvergence } from './load-balancers.ts';
 import { NodeConnections } from './pair-state.ts';
 import { preparePki } from './tls.ts';
@@ -29,7 +30,7 @@ export interface ProvisionOptions {
   confirm: (question: string) => Promise<boolean>;
   /** Only these nodes (names); replication and roles of a pair need both of its nodes. */
   limit?: string[] | undefined;
-  /** Pairs worked on at once; the two nodes of a pair always go one after the other. */
+  /** Pairs worked on at once; the two nodes of a serving pair go one after the other (applyWaves). */
   parallel: number;
   /** Progress lines while it runs. */
   log: (line: string) => void;
@@ -313,34 +314,42 @@ async function gatherHost<H extends HostSpec>(pool: HostPool, pair: PairSpec, no
 }
 
 /**
- * Applies a set of hosts' plans one after the other in the given order; on a failure the rest are
- * left as they were. False when a host failed.
+ * Applies hosts' plans in waves: the waves one after the other, the hosts of a wave at once. After a
+ * failure the later waves are left as they were. False when a host failed.
  */
-async function applyInOrder<H extends HostSpec>(inv: Inventory, pool: HostPool, ordered: Array<Work<H>>, opts: ProvisionOptions, onFailure: (host: Work<H>) => Promise<void>): Promise<boolean> {
-  for (const [i, host] of ordered.entries()) {
-    if (!hostHasWork(host.plan)) continue;
-    opts.log(`${host.node.name}: applying ${changedFiles(host.plan).length} file change(s)${host.plan.repairs.length ? ` and ${host.plan.repairs.map((r) => r.service).join(', ')} repair(s)` : ''}`);
-    try {
-      const ssh = await pool.get(host.node);
-      const result = await applyHostPlan(host.plan, { ssh, facts: host.facts, flavor: inv.mysql.flavor, log: opts.log });
-      host.report.status = 'changed';
-      host.report.services = result.servicesRun;
-    } catch (err) {
-      host.report.status = 'failed';
-      host.report.error = err instanceof Error ? err.message : String(err);
-      for (const rest of ordered.slice(i + 1)) rest.report.status = 'not touched';
-      opts.log(`${host.node.name}: FAILED: ${host.report.error.split('\n')[0]}`);
-      await onFailure(host);
-      return false;
-    }
+async function applyInWaves<H extends HostSpec>(inv: Inventory, pool: HostPool, waves: Array<Array<Work<H>>>, opts: ProvisionOptions, onFailure: (host: Work<H>) => Promise<void>): Promise<boolean> {
+  for (const [i, wave] of waves.entries()) {
+    const failed = (await Promise.all(wave.map((host) => applyHost(inv, pool, host, opts)))).filter((h) => h !== undefined);
+    if (failed.length === 0) continue;
+    for (const rest of waves.slice(i + 1).flat()) rest.report.status = 'not touched';
+    for (const host of failed) await onFailure(host);
+    return false;
   }
   return true;
+}
+
+/** One host's plan; the host when it failed (its report says why). */
+async function applyHost<H extends HostSpec>(inv: Inventory, pool: HostPool, host: Work<H>, opts: ProvisionOptions): Promise<Work<H> | undefined> {
+  if (!hostHasWork(host.plan)) return undefined;
+  opts.log(`${host.node.name}: applying ${changedFiles(host.plan).length} file change(s)${host.plan.repairs.length ? ` and ${host.plan.repairs.map((r) => r.service).join(', ')} repair(s)` : ''}`);
+  try {
+    const ssh = await pool.get(host.node);
+    const result = await applyHostPlan(host.plan, { ssh, facts: host.facts, flavor: inv.mysql.flavor, log: opts.log });
+    host.report.status = 'changed';
+    host.report.services = result.servicesRun;
+    return undefined;
+  } catch (err) {
+    host.report.status = 'failed';
+    host.report.error = err instanceof Error ? err.message : String(err);
+    opts.log(`${host.node.name}: FAILED: ${host.report.error.split('\n')[0]}`);
+    return host;
+  }
 }
 
 async function provisionLoadBalancers(inv: Inventory, pool: HostPool, pair: PairSpec, hosts: LoadBalancerWork[], writer: string | undefined, opts: ProvisionOptions): Promise<TierConvergence | undefined> {
   const vip = pair.loadBalancers!.vip.address;
   const ordered = [...hosts].sort((a, b) => Number(holdsAddress(a.facts, vip)) - Number(holdsAddress(b.facts, vip)));
-  if (!(await applyInOrder(inv, pool, ordered, opts, async () => undefined))) return undefined;
+  if (!(await applyInWaves(inv, pool, ordered.map((h) => [h]), opts, async () => undefined))) return undefined;
   if (hosts.length < 2) {
     opts.log(`${pair.name}: --limit selected one load balancer; the tier's floating IP was not checked`);
     return undefined;
@@ -353,8 +362,9 @@ function holdsAddress(facts: HostFacts, address: string): boolean {
 
 /**
  * One pair: the node that is not the writer first, so a configuration the server rejects is found
- * (and rolled back) there before the writer is touched; never both servers down at once. Then the
- * pair-wide state: users, replication, roles and Heartbeat.
+ * (and rolled back) there before the writer is touched; never both servers of a serving pair down at
+ * once (a pair being set up: both nodes at once, applyWaves). Then the pair-wide state: users,
+ * replication, roles and Heartbeat.
  */
 async function provisionPair(inv: Inventory, pool: HostPool, pair: PairSpec, hosts: HostWork[], plan: PairConvergence | undefined, opts: ProvisionOptions): Promise<PairConvergence | undefined> {
   // A server that provision restarts must not look like a failure to duet's monitor (which would
@@ -373,8 +383,14 @@ const MAINTENANCE_SECONDS = 600;
 
 async function applyAndConverge(inv: Inventory, pool: HostPool, pair: PairSpec, hosts: HostWork[], plan: PairConvergence | undefined, opts: ProvisionOptions): Promise<PairConvergence | undefined> {
   const writerName = plan?.writer ?? currentWriter(pair, hosts);
-  const ordered = [...hosts].sort((a, b) => Number(a.node.name === writerName) - Number(b.node.name === writerName));
-  const applied = await applyInOrder(inv, pool, ordered, opts, async (host) => {
+  const waves = applyWaves(
+    hosts.map((h) => ({ name: h.node.name, holdsVip: holdsAddress(h.facts, pair.vip.address), heartbeatRunning: h.facts.running.heartbeat, host: h })),
+    writerName,
+  ).map((wave) => wave.map((n) => n.host));
+  if (waves.length === 1 && waves[0]!.length > 1 && waves[0]!.some((h) => hostHasWork(h.plan))) {
+    opts.log(`${pair.name}: neither node holds the floating IP or runs Heartbeat: both nodes' files at once`);
+  }
+  const applied = await applyInWaves(inv, pool, waves, opts, async (host) => {
     if (host.node.name === writerName) await keepWriterWritable(pool, pair, host.node, opts.log);
   });
   if (!applied) return undefined;

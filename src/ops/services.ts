@@ -111,6 +111,56 @@ export function removeSecretBackupsCommand(files: Array<Pick<DesiredFile, 'path'
   return backups.length === 0 ? undefined : `rm -f ${backups.join(' ')}`;
 }
 
+/**
+ * One shell script, read by `sh` from stdin (so no content, a secret included, is ever on a command
+ * line), that uploads every file to its staging path with its owner and mode, under umask 077: a
+ * secret file is never readable by others, not even for a moment before chmod. The content travels
+ * as base64, so any byte is safe in the here-document.
+ */
+export function stageScript(files: Array<Pick<DesiredFile, 'path' | 'content' | 'owner' | 'group' | 'mode'>>): string {
+  const lines = ['set -e', 'umask 077'];
+  for (const file of files) {
+    const staged = shellQuote(stagingPath(file.path));
+    const dir = file.path.slice(0, file.path.lastIndexOf('/')) || '/';
+    lines.push(`mkdir -p ${shellQuote(dir)}`, `base64 -d > ${staged} <<'DUET_STAGED_FILE'`, ...base64Lines(file.content), 'DUET_STAGED_FILE');
+    lines.push(`chown ${shellQuote(`${file.owner}:${file.group}`)} ${staged}`, `chmod ${file.mode.toString(8)} ${staged}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function base64Lines(content: string): string[] {
+  const encoded = Buffer.from(content, 'utf8').toString('base64');
+  const lines: string[] = [];
+  for (let i = 0; i < encoded.length; i += 76) lines.push(encoded.slice(i, i + 76));
+  return lines;
+}
+
+/**
+ * One remote command that puts staged files in place, in order: for each, its backup kept and the
+ * staged copy renamed over the target (or, `metadataOnly`, the owner and mode fixed in place), then
+ * `installed N` printed. It stops at the first failure, so the lines printed say which were installed.
+ */
+export function installScript(files: Array<{ file: Pick<DesiredFile, 'path' | 'secret' | 'owner' | 'group' | 'mode'>; backup: boolean; metadataOnly: boolean }>): string {
+  return files
+    .map(({ file, backup, metadataOnly }, i) => {
+      const target = shellQuote(file.path);
+      const command = metadataOnly
+        ? `chown ${shellQuote(`${file.owner}:${file.group}`)} ${target} && chmod ${file.mode.toString(8)} ${target}`
+        : `${backup ? `${backupCommand(file)} && ` : ''}mv -f ${shellQuote(stagingPath(file.path))} ${target}`;
+      return `${command} || exit 1\necho installed ${i}`;
+    })
+    .join('\n');
+}
+
+/** The indexes `installScript` printed: the files that were put in place. */
+export function parseInstalled(stdout: string): number[] {
+  return stdout
+    .split('\n')
+    .map((line) => /^installed (\d+)$/.exec(line.trim()))
+    .filter((m) => m !== null)
+    .map((m) => Number(m[1]));
+}
+
 /** The temporary file a new version is uploaded to: beside the target, so the rename is atomic. */
 export function stagingPath(path: string): string {
   const slash = path.lastIndexOf('/');
@@ -146,3 +196,15 @@ export function checkCommand(check: NonNullable<DesiredFile['check']>, stagedPat
 export function maintenanceCommand(seconds: number): string {
   return seconds > 0 ? `echo $(($(date +%s) + ${seconds})) > ${MAINTENANCE_PATH}` : `rm -f ${MAINTENANCE_PATH}`;
 }
+
+/**
+ * Waits on the host (no polling over SSH) until it holds `address`, at most `seconds`: exits 0 once
+ * it does, 1 when the time is up.
+ */
+export function awaitAddressCommand(address: string, seconds: number): string {
+  const pattern = shellQuote(` ${address}/`);
+  return `end=$(($(date +%s) + ${Math.max(1, Math.ceil(seconds))})); while [ "$(date +%s)" -lt "$end" ]; do ip -4 -o addr show | grep -qF ${pattern} && exit 0; sleep 0.25; done; exit 1`;
+}
+
+/** Which resources Heartbeat on this host holds: all, local, foreign, none, or transition while it moves them. */
+export const HEARTBEAT_RESOURCES_COMMAND = 'cl_status rscstatus';

@@ -209,3 +209,65 @@ function checkServer(inv: Inventory, n: ConvergeNodeFacts): void {
 function pointsAt(replica: ReplicaStatus, inv: Inventory, peer: NodeSpec, server: ServerFacts): boolean {
   return replica.sourceHost === peer.address && replica.sourcePort === MYSQL_PORT && replica.sourceUser === inv.mysql.replication.user && replica.usingGtid === server.gtidMode;
 }
+
+/**
+ * When converge runs a plan's actions, around Heartbeat's start. Heartbeat takes its resources no
+ * sooner than about 10 s after both nodes started (its fixed start-up delay when both start at once;
+ * initdead when a node hears no peer): an idle wait. So where it is safe, Heartbeat starts as soon
+ * as the servers run with their new files and the accounts exist, and the replicas and schemas are
+ * set up during that wait (`early`). The accounts (the fence account duet-writer logs in with) and
+ * any read_only change come first, so the resource script finds the peer as before. Not early when
+ * data is copied (it takes as long as the data) or a password is reset (its order with the replica
+ * matters): then everything runs before Heartbeat starts, as the plan lists it.
+ */
+export interface ConvergeStages {
+  early: boolean;
+  /** Before Heartbeat starts. */
+  before: PairAction[];
+  /** Heartbeat started, on both nodes at once. */
+  heartbeat: PairAction[];
+  /** While Heartbeat starts (early only). */
+  during: PairAction[];
+  /** Once the floating IP is on the writer. */
+  after: PairAction[];
+}
+
+export function convergeStages(plan: PairAction[]): ConvergeStages {
+  const heartbeat = plan.filter((a) => a.kind === 'start-heartbeat');
+  const after = plan.filter((a) => a.kind === 'record-writer');
+  const rest = plan.filter((a) => a.kind !== 'start-heartbeat' && a.kind !== 'record-writer');
+  const early =
+    heartbeat.length > 0 && !rest.some((a) => a.kind === 'start-mysql' || a.kind === 'copy-data' || (a.kind === 'account' && !a.create));
+  if (!early) return { early, before: rest, heartbeat, during: [], after };
+  const first = (a: PairAction) => a.kind === 'account' || a.kind === 'read-only';
+  return { early, before: rest.filter(first), heartbeat, during: rest.filter((a) => !first(a)), after };
+}
+
+/** A plan's actions by node, each node's in plan order (what may run on both nodes at once). */
+export function byNode(actions: PairAction[]): PairAction[][] {
+  const nodes = [...new Set(actions.map((a) => a.node))];
+  return nodes.map((node) => actions.filter((a) => a.node === node));
+}
+
+/**
+ * The order the nodes' files are applied in, as waves (each wave's nodes at once): the node that is
+ * not the writer first, so a configuration the server rejects is found there before the writer is
+ * touched and both servers are never down at once. A pair that serves no one yet (neither node holds
+ * the floating IP or runs Heartbeat: a pair being set up) has nothing to keep up: both at once.
+ */
+export function applyWaves<T extends { name: string; holdsVip: boolean; heartbeatRunning: boolean }>(nodes: T[], writer: string): T[][] {
+  const serving = nodes.some((n) => n.holdsVip || n.heartbeatRunning);
+  if (!serving) return nodes.length > 0 ? [nodes] : [];
+  const ordered = [...nodes].sort((a, b) => Number(a.name === writer) - Number(b.name === writer));
+  return ordered.map((n) => [n]);
+}
+
+/**
+ * The least time from Heartbeat's start on both nodes to its taking the resources: nodes that start
+ * together each wait RQSTDELAY (10 s, fixed in Heartbeat) for the other to settle; a node that hears
+ * no peer waits initdead.
+ */
+export function heartbeatDelaySeconds(pair: Pick<PairSpec, 'heartbeat'>): number {
+  return Math.min(HEARTBEAT_RQSTDELAY_SECONDS, pair.heartbeat.initdead);
+}
+const HEARTBEAT_RQSTDELAY_SECONDS = 10;

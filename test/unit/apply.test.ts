@@ -7,7 +7,7 @@ import type { HostFacts } from '../../src/plan/facts.ts';
 import type { FileChange, HostPlan, Service } from '../../src/plan/plan.ts';
 import type { DesiredFile } from '../../src/render/desired.ts';
 import { applyHostPlan } from '../../src/ops/apply.ts';
-import { backupCommand, removeSecretBackupsCommand, restoreCommand } from '../../src/ops/services.ts';
+import { backupCommand, installScript, parseInstalled, removeSecretBackupsCommand, restoreCommand, stageScript, stagingPath } from '../../src/ops/services.ts';
 import type { SshConnection } from '../../src/transport/ssh.ts';
 
 const authkeys: DesiredFile = { path: '/etc/ha.d/authkeys', content: 'auth 1\n1 sha1 new-key\n', mode: 0o600, owner: 'root', group: 'root', service: 'heartbeat', secret: true };
@@ -27,9 +27,26 @@ const facts = { initSystem: 'systemd', running: { mysql: true, heartbeat: true }
 function fakeSsh(fail: (command: string) => boolean = () => false): { ssh: SshConnection; commands: string[] } {
   const commands: string[] = [];
   const answer = (command: string) => ({ code: fail(command) ? 1 : 0, stdout: '', stderr: '' });
+  // A script of several lines (installScript): each command recorded and run in turn, `echo` lines
+  // printed, stopping at the first failure as `|| exit 1` does.
+  const script = (text: string) => {
+    const stdout: string[] = [];
+    for (const line of text.split('\n')) {
+      const echo = /^echo (.*)$/.exec(line);
+      if (echo) {
+        stdout.push(echo[1]!);
+        continue;
+      }
+      const command = line.replace(/ \|\| exit 1$/, '');
+      commands.push(command);
+      if (fail(command)) return { code: 1, stdout: stdout.join('\n'), stderr: '' };
+    }
+    return { code: 0, stdout: stdout.join('\n'), stderr: '' };
+  };
   const ssh = {
     target: { name: 'db-01', host: '192.0.2.11', port: 22 },
     async exec(command: string) {
+      if (command.includes('\n')) return script(command);
       commands.push(command);
       return answer(command);
     },
@@ -77,4 +94,47 @@ test('a failed install: files put back, then the old key deleted', async () => {
   await assert.rejects(applyHostPlan(plan([update(authkeys), update(haCf)]), { ssh, facts, flavor: 'mariadb', log: () => {} }), /installing files failed/);
   const restore = commands.indexOf(restoreCommand(authkeys));
   assert.ok(restore >= 0 && commands.indexOf('rm -f /etc/ha.d/authkeys.duet-bak') > restore, commands.join('\n'));
+});
+
+test('the stage script uploads every file, any bytes, with its mode, and no content on a command line', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const { mkdtempSync, readFileSync, statSync, rmSync } = await import('node:fs');
+  const { tmpdir, userInfo } = await import('node:os');
+  const dir = mkdtempSync(`${tmpdir()}/duet-stage-`);
+  try {
+    const group = execFileSync('id', ['-gn'], { encoding: 'utf8' }).trim();
+    const owner = userInfo().username;
+    const files = [
+      { path: `${dir}/a/secret`, content: "key 'with quotes'\nDUET_STAGED_FILE\n$HOME `x`\n", mode: 0o600, owner, group },
+      { path: `${dir}/b.conf`, content: 'é'.repeat(100), mode: 0o644, owner, group },
+    ];
+    const script = stageScript(files);
+    assert.ok(!script.includes('with quotes'), 'content is encoded');
+    execFileSync('sh', ['-s'], { input: script });
+    for (const file of files) {
+      const staged = stagingPath(file.path);
+      assert.equal(readFileSync(staged, 'utf8'), file.content);
+      assert.equal(statSync(staged).mode & 0o777, file.mode);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the install script says which files it put in place, and stops at the first failure', () => {
+  const script = installScript([
+    { file: haCf, backup: true, metadataOnly: false },
+    { file: authkeys, backup: false, metadataOnly: true },
+  ]);
+  assert.equal(
+    script,
+    [
+      "cp -p /etc/ha.d/ha.cf /etc/ha.d/ha.cf.duet-bak && mv -f /etc/ha.d/.ha.cf.duet-new /etc/ha.d/ha.cf || exit 1",
+      'echo installed 0',
+      'chown root:root /etc/ha.d/authkeys && chmod 600 /etc/ha.d/authkeys || exit 1',
+      'echo installed 1',
+    ].join('\n'),
+  );
+  assert.deepEqual(parseInstalled('installed 0\ninstalled 1\n'), [0, 1]);
+  assert.deepEqual(parseInstalled('noise\ninstalled 0'), [0]);
 });

@@ -74,7 +74,8 @@ test('apply records each installed file and each service action, with the phase 
   const log = openLog();
   const ssh = {
     target: { name: 'db-01', host: '192.0.2.11', port: 22 },
-    exec: async () => ({ code: 0, stdout: '', stderr: '' }),
+    // The install script prints a line for each file it put in place.
+    exec: async (command: string) => ({ code: 0, stdout: [...command.matchAll(/^echo (installed \d+)$/gm)].map((m) => m[1]).join('\n'), stderr: '' }),
     run: async () => ({ code: 0, stdout: '', stderr: '' }),
   } as unknown as SshConnection;
   const file = { path: '/etc/ha.d/ha.cf', content: 'keepalive 2\n', mode: 0o644, owner: 'root', group: 'root', service: 'heartbeat' as const, secret: false };

@@ -16,7 +16,7 @@ export const provision = defineCommand({
       .option('yes', { type: 'boolean', alias: 'y', default: false, describe: 'apply without asking (required when no terminal is attached)' })
       .option('limit', { type: 'string', array: true, describe: 'only these nodes or load balancers (repeat or comma-separate); replication needs both nodes of a pair' })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON document (host changes and repairs, pair actions planned and done, summary) on stdout; progress goes to stderr' })
-      .option('parallel', numberOption('parallel', { integer: true, min: 1, max: 64, default: 4, describe: 'pairs provisioned at once (the two nodes of a pair always go one after the other)' }))
+      .option('parallel', numberOption('parallel', { integer: true, min: 1, max: 64, default: 4, describe: 'pairs provisioned at once (the two nodes of a serving pair go one after the other; of a pair being set up, at once)' }))
       .option('verbose', verboseOption)
       .example('$0 inventory/fixtures.yml --dry-run', 'show what would change')
       .example('$0 inventory/fixtures.yml --yes', 'apply without asking')
