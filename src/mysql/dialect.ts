@@ -78,6 +78,8 @@ export interface Dialect {
   /** One row with column `reached`: 1 when the replica applied `position`, 0 on timeout. */
   waitForGtid(position: string, timeoutSeconds: number): SqlStatement;
   setReadOnly(on: boolean): string;
+  /** Turns the writer's semi-sync wait on or off (templates/my.cnf.hbs); undefined where duet does not use semi-sync (MySQL). */
+  semiSync?(on: boolean): string;
   /**
    * Grantees that may still write while read_only is on (one column, GRANTEE), or undefined when the
    * flavor's read-only mode admits nobody (MySQL's super_read_only).
@@ -229,6 +231,7 @@ function mariadb(version: ServerVersion): Dialect {
     // MASTER_GTID_WAIT returns 0 when reached, -1 on timeout.
     waitForGtid: (position, timeoutSeconds) => ({ sql: 'SELECT MASTER_GTID_WAIT(?, ?) = 0 AS reached', params: [position, timeoutSeconds] }),
     setReadOnly: (on) => `SET GLOBAL read_only = ${on ? 'ON' : 'OFF'}`,
+    semiSync: mariadbSemiSync,
     // MariaDB has no super_read_only. Since 10.11 (MDEV-29596) SUPER no longer implies READ_ONLY
     // ADMIN, so that privilege alone is the bypass; before, SUPER carried it too.
     readOnlyBypassGrantees:
@@ -410,8 +413,28 @@ export interface WriterRoleScriptSql {
   lastSqlErrnoColumn: string;
   /** Reconnects the replica's I/O thread now instead of after its retry interval. */
   restartReplicaIo: string;
-  /** One row: read_only (0/1) and the server's uptime in seconds (lower than before: it restarted). */
+  /**
+   * One row: read_only (0/1), the server's uptime in seconds (lower than before: it restarted) and,
+   * on MariaDB, whether this server waits for its replica's acknowledgement at commit (semi-sync
+   * source side, 0/1).
+   */
   selectHealth: string;
+  /**
+   * Semi-synchronous replication, source side, turned on or off at runtime (templates/my.cnf.hbs
+   * sets the rest); empty where duet does not use it (MySQL: it needs plugins duet does not install).
+   */
+  semiSyncOn: string;
+  semiSyncOff: string;
+}
+
+/** The server's process name (pidof, kill). */
+export function serverProcessName(flavor: Flavor): 'mariadbd' | 'mysqld' {
+  return flavor === 'mariadb' ? 'mariadbd' : 'mysqld';
+}
+
+/** MariaDB: the writer waits for its peer's acknowledgement at commit (semi-sync, source side), or not. */
+function mariadbSemiSync(on: boolean): string {
+  return `SET GLOBAL rpl_semi_sync_master_enabled = ${on ? 'ON' : 'OFF'}`;
 }
 
 export function writerRoleScriptSql(flavor: Flavor): WriterRoleScriptSql {
@@ -434,7 +457,9 @@ export function writerRoleScriptSql(flavor: Flavor): WriterRoleScriptSql {
         selectBinlogPosition: 'SELECT @@gtid_binlog_pos',
         ioRunningColumn: 'Slave_IO_Running',
         restartReplicaIo: `${replicaThreads('mariadb', 'STOP', 'IO_THREAD')}; ${replicaThreads('mariadb', 'START', 'IO_THREAD')}`,
-        selectHealth: "SELECT @@read_only, VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'UPTIME'",
+        selectHealth: "SELECT @@read_only, VARIABLE_VALUE, @@rpl_semi_sync_master_enabled FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'UPTIME'",
+        semiSyncOn: mariadbSemiSync(true),
+        semiSyncOff: mariadbSemiSync(false),
       }
     : {
         ...common,
@@ -448,6 +473,8 @@ export function writerRoleScriptSql(flavor: Flavor): WriterRoleScriptSql {
         ioRunningColumn: 'Replica_IO_Running',
         restartReplicaIo: `${replicaThreads('mysql', 'STOP', 'IO_THREAD')}; ${replicaThreads('mysql', 'START', 'IO_THREAD')}`,
         selectHealth: "SELECT @@read_only, VARIABLE_VALUE FROM performance_schema.global_status WHERE VARIABLE_NAME = 'Uptime'",
+        semiSyncOn: '',
+        semiSyncOff: '',
       };
 }
 

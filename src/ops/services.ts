@@ -1,7 +1,7 @@
 // Remote command lines for the services duet drives, for systemd hosts and for hosts with plain
 // init scripts (the fixtures, containers, older systems). Pure: the caller runs them over SSH.
 import type { Flavor } from '../inventory/model.ts';
-import { reloadTlsStatement, writerRoleScriptSql } from '../mysql/dialect.ts';
+import { reloadTlsStatement, serverProcessName, writerRoleScriptSql } from '../mysql/dialect.ts';
 import type { InitSystem } from '../plan/facts.ts';
 import { AGENT_SERVICE, MAINTENANCE_PATH, type DesiredFile } from '../render/desired.ts';
 import { FIREWALL_UNIT, FIREWALL_UNIT_PATH, KERNEL_IPV6_MARKER, NETFILTER_PERSISTENT, rulesPaths, type FirewallBoot } from '../render/firewall-boot.ts';
@@ -182,7 +182,7 @@ export function checkCommand(check: NonNullable<DesiredFile['check']>, stagedPat
       // A kernel without IPv6 cannot test them, and never loads them (see loadFirewallCommand).
       return `[ ! -e ${KERNEL_IPV6_MARKER} ] || ip6tables-restore --test < ${q}`;
     case 'mysqld-options':
-      return `${flavor === 'mariadb' ? 'mariadbd' : 'mysqld'} --defaults-file=${q} --help --verbose > /dev/null`;
+      return `${serverProcessName(flavor)} --defaults-file=${q} --help --verbose > /dev/null`;
     case 'haproxy':
       // Parses the whole file and resolves users, addresses and paths; starts nothing.
       return `haproxy -c -f ${q}`;

@@ -4,7 +4,7 @@ import { RenderError } from '../errors.ts';
 import type { HeartbeatSettings, HostSpec, Inventory, LoadBalancerTier, NodeSpec, PairSpec } from '../inventory/model.ts';
 import { allLoadBalancers, allNodes, MYSQL_PORT, peerHost, peerOf, preferredNode } from '../inventory/model.ts';
 import { DUET_SCHEMA } from '../inventory/validate.ts';
-import { clientConnectionIds, duetAccounts, grantWriterRole, literalSql, TOPOLOGY_TABLE, writerRoleScriptSql } from '../mysql/dialect.ts';
+import { clientConnectionIds, duetAccounts, grantWriterRole, literalSql, serverProcessName, TOPOLOGY_TABLE, writerRoleScriptSql } from '../mysql/dialect.ts';
 import type { NodeTls } from '../plan/tls.ts';
 import { cidrFamily } from '../inventory/net.ts';
 import { shellQuote } from '../transport/shell.ts';
@@ -211,6 +211,7 @@ function mysqlConfig(inv: Inventory, pair: PairSpec, node: NodeSpec): DesiredFil
       autoIncrementIncrement: mysql.autoIncrementIncrement,
       autoIncrementOffset: node.autoIncrementOffset,
       gtidDomainId: node.gtidDomainId,
+      semiSyncTimeoutMs: pair.heartbeat.deadtime * 1000,
       settings: mysql.settings.map(([name, value]) => ({ name, value })),
       tls: TLS_PATHS,
     },
@@ -454,6 +455,10 @@ function roleScriptContext(inv: Inventory, pair: PairSpec, node: NodeSpec): Temp
     selectBinlogPosition: q(sql.selectBinlogPosition),
     restartReplicaIo: q(sql.restartReplicaIo),
     selectHealth: q(sql.selectHealth),
+    semiSync: sql.semiSyncOn !== '',
+    serverProcess: serverProcessName(inv.mysql.flavor),
+    semiSyncOn: q(sql.semiSyncOn),
+    semiSyncOff: q(sql.semiSyncOff),
     clientConnectionIds: q(literalSql(clientConnectionIds(duetAccounts(inv.ssh.user)))),
     grantWriterRole: q(grantWriterRole(node, peer).map(literalSql).join('; ')),
   };

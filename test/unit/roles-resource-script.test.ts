@@ -130,6 +130,13 @@ describe('the resource script\'s decisions', { skip: existsSync('/etc/ha.d/shell
     assert.match(readFileSync(join(state, 'writer-since'), 'utf8'), /^\d+\n$/);
   });
 
+  test('start from a peer that answered turns the semi-sync wait on before the server is writable', () => {
+    const { status, calls } = run('start');
+    assert.equal(status, 0);
+    const on = calls.indexOf('SET GLOBAL rpl_semi_sync_master_enabled = ON');
+    assert.ok(on >= 0 && on < calls.indexOf('SET GLOBAL read_only = OFF'), calls.join('\n'));
+  });
+
   test('start refuses the role from a peer that answers as a working writer (Heartbeat\'s view is out of date)', () => {
     writeFileSync(join(state, 'peer-writable'), '');
     const { status, stderr, calls } = run('start');
@@ -147,6 +154,10 @@ describe('the resource script\'s decisions', { skip: existsSync('/etc/ha.d/shell
     assert.ok(calls.includes('ping 192.0.2.1'));
     assert.ok(!calls.includes('peer: SET GLOBAL read_only = ON'), 'nothing to fence on a peer that is not there');
     assert.equal(readFileSync(join(state, 'read_only'), 'utf8'), '0\n');
+    // Nobody is there to acknowledge: commits must not wait for the whole timeout.
+    const off = calls.indexOf('SET GLOBAL rpl_semi_sync_master_enabled = OFF');
+    assert.ok(off >= 0 && off < calls.indexOf('SET GLOBAL read_only = OFF'), calls.join('\n'));
+    assert.ok(!calls.includes('SET GLOBAL rpl_semi_sync_master_enabled = ON'));
   });
 
   test('start refuses the role when neither the peer nor the ping node answers (this node may be cut off)', () => {

@@ -23,7 +23,7 @@ import { bootHost, crashHost, healHost, killDaemon, partitionHost } from '../../
 import { fixtureExecArgv } from '../../fixtures/fixtures.ts';
 import { fixtureStateDir, readState, type FixtureState } from '../../fixtures/state.ts';
 import { checksumTables, query, waitForGtid, withBinlogOff } from '../../mysql/dao.ts';
-import { dropUser, grantDrill, useDuetSchema, writerRoleScriptSql } from '../../mysql/dialect.ts';
+import { dropUser, grantDrill, serverProcessName, useDuetSchema, writerRoleScriptSql } from '../../mysql/dialect.ts';
 import { DRILL_TABLE, ensureDuetSchema } from '../../mysql/duet-schema.ts';
 import { WRITER_SINCE_PATH } from '../../render/desired.ts';
 import { shellQuote } from '../../transport/shell.ts';
@@ -146,7 +146,7 @@ function siteFor(inv: Inventory, pair: PairSpec): Site {
         case 'boot': return void (await bootHost(host));
         case 'partition': return void (await partitionHost(host));
         case 'heal': return void (await healHost(host));
-        case 'kill-mysqld': return void (await killDaemon(host, inv.mysql.flavor === 'mariadb' ? 'mariadbd' : 'mysqld'));
+        case 'kill-mysqld': return void (await killDaemon(host, serverProcessName(inv.mysql.flavor)));
         case 'kill-heartbeat': return void (await killDaemon(host, 'heartbeat'));
         default: return operator(action, host);
       }
