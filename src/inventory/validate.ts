@@ -47,6 +47,7 @@ export const MANAGED_OPTIONS = new Map<string, string>([
   ['rpl_semi_sync_master_wait_point', 'nothing: duet sets AFTER_SYNC (MariaDB)'],
   ['rpl_semi_sync_master_timeout', 'pairs[].heartbeat.deadtime (MariaDB: the timeout is deadtime)'],
   ['rpl_semi_sync_master_wait_no_slave', 'nothing: duet sets OFF (MariaDB)'],
+  ['gtid_strict_mode', 'nothing: duet turns it on (MariaDB)'],
   ['init_rpl_role', 'nothing: duet sets SLAVE, so a restarted server drops its unacknowledged tail (MariaDB)'],
 ]);
 

@@ -411,12 +411,13 @@ export interface WriterRoleScriptSql {
   /** Columns of showReplicaStatus: whether the I/O thread is connected, the applier's last error number. */
   ioRunningColumn: string;
   lastSqlErrnoColumn: string;
+  lastIoErrnoColumn: string;
   /** Reconnects the replica's I/O thread now instead of after its retry interval. */
   restartReplicaIo: string;
   /**
    * One row: read_only (0/1), the server's uptime in seconds (lower than before: it restarted) and,
    * on MariaDB, whether this server waits for its replica's acknowledgement at commit (semi-sync
-   * source side, 0/1).
+   * source side, 0/1) and whether both replica threads run (ON/OFF).
    */
   selectHealth: string;
   /**
@@ -441,6 +442,7 @@ export function writerRoleScriptSql(flavor: Flavor): WriterRoleScriptSql {
   const common = {
     selectReadOnly,
     lastSqlErrnoColumn: 'Last_SQL_Errno',
+    lastIoErrnoColumn: 'Last_IO_Errno',
     readOnlyOff: 'SET GLOBAL read_only = OFF',
     unsentBinlogCount:
       "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE COMMAND IN ('Binlog Dump', 'Binlog Dump GTID') AND STATE NOT LIKE '%has sent all binlog to%'",
@@ -457,7 +459,8 @@ export function writerRoleScriptSql(flavor: Flavor): WriterRoleScriptSql {
         selectBinlogPosition: 'SELECT @@gtid_binlog_pos',
         ioRunningColumn: 'Slave_IO_Running',
         restartReplicaIo: `${replicaThreads('mariadb', 'STOP', 'IO_THREAD')}; ${replicaThreads('mariadb', 'START', 'IO_THREAD')}`,
-        selectHealth: "SELECT @@read_only, VARIABLE_VALUE, @@rpl_semi_sync_master_enabled FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'UPTIME'",
+        selectHealth:
+          "SELECT @@read_only, VARIABLE_VALUE, @@rpl_semi_sync_master_enabled, (SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'SLAVE_RUNNING') FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'UPTIME'",
         semiSyncOn: mariadbSemiSync(true),
         semiSyncOff: mariadbSemiSync(false),
       }

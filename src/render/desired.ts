@@ -450,6 +450,7 @@ function roleScriptContext(inv: Inventory, pair: PairSpec, node: NodeSpec): Temp
     sqlRunningColumn: sql.sqlRunningColumn,
     ioRunningColumn: sql.ioRunningColumn,
     lastSqlErrnoColumn: sql.lastSqlErrnoColumn,
+    lastIoErrnoColumn: sql.lastIoErrnoColumn,
     waitApplied: q(sql.waitApplied),
     unsentBinlogCount: q(sql.unsentBinlogCount),
     selectBinlogPosition: q(sql.selectBinlogPosition),
