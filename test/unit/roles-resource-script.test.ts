@@ -249,4 +249,13 @@ describe('the monitor\'s decisions (facts in, action out)', { skip: existsSync('
     ['a writable reader (without the floating IP)', ['alive', 0, 'reader', 3, 'writable', 'no', 'no'], 'demote'],
   ];
   for (const [name, facts, action] of cases) test(`${name}: ${action}`, () => assert.equal(decide(...facts), action));
+
+  // semi-sync ROLE SERVER PEER_HOST_ANSWERS: 1 = commits wait for the peer's acknowledgement.
+  const semiSync = (...facts: string[]) => spawnSync('sh', [script, 'semi-sync', ...facts], { encoding: 'utf8' }).stdout.trim();
+  test('semi-sync: the writer waits for its peer while the peer\'s host answers, and only then', () => {
+    assert.equal(semiSync('writer', 'writable', 'yes'), '1');
+    assert.equal(semiSync('writer', 'writable', 'no'), '0', 'a dead or cut-off reader must not hold every commit back');
+    assert.equal(semiSync('writer', 'read-only', 'yes'), '0');
+    assert.equal(semiSync('reader', 'read-only', 'yes'), '0');
+  });
 });
