@@ -435,6 +435,8 @@ export interface ReplicationSettings {
   autoIncrementOffset: number;
   /** MariaDB only. */
   gtidDomainId: number | undefined;
+  /** MariaDB only: what lets a restarted writer cut its unacknowledged tail (templates/my.cnf.hbs). */
+  tailSafety?: { gtidStrictMode: boolean; semiSyncReplica: boolean; semiSyncWaitPoint: string; initRplRole: string } | undefined;
   /** The binlog filters as the binlog reports them; undefined when the binlog is off. */
   binlogFilters: { doDb: string[]; ignoreDb: string[] } | undefined;
 }
@@ -452,6 +454,15 @@ export async function readReplicationSettings(session: MysqlSession): Promise<Re
     autoIncrementIncrement: Number(row.auto_increment_increment),
     autoIncrementOffset: Number(row.auto_increment_offset),
     gtidDomainId: row.gtid_domain_id == null ? undefined : Number(row.gtid_domain_id),
+    tailSafety:
+      row.gtid_strict_mode === undefined
+        ? undefined
+        : {
+            gtidStrictMode: Number(row.gtid_strict_mode) === 1,
+            semiSyncReplica: Number(row.semi_sync_replica) === 1,
+            semiSyncWaitPoint: String(row.semi_sync_wait_point),
+            initRplRole: String(row.init_rpl_role),
+          },
     binlogFilters: binlog && { doDb: list(binlog.Binlog_Do_DB), ignoreDb: list(binlog.Binlog_Ignore_DB) },
   };
 }

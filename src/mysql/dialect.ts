@@ -216,7 +216,9 @@ function mariadb(version: ServerVersion): Dialect {
     replicationSettings:
       'SELECT @@server_id AS server_id, @@log_bin AS log_bin, @@log_slave_updates AS log_replica_updates, ' +
       '@@binlog_format AS binlog_format, @@auto_increment_increment AS auto_increment_increment, ' +
-      '@@auto_increment_offset AS auto_increment_offset, @@gtid_domain_id AS gtid_domain_id',
+      '@@auto_increment_offset AS auto_increment_offset, @@gtid_domain_id AS gtid_domain_id, ' +
+      '@@gtid_strict_mode AS gtid_strict_mode, @@rpl_semi_sync_slave_enabled AS semi_sync_replica, ' +
+      '@@rpl_semi_sync_master_wait_point AS semi_sync_wait_point, @@init_rpl_role AS init_rpl_role',
     showReplicaStatus: 'SHOW SLAVE STATUS',
     showBinaryLogStatus: 'SHOW MASTER STATUS',
     startReplica: replicaThreads('mariadb', 'START'),

@@ -320,6 +320,21 @@ export function checkConfig(inv: Inventory, pair: PairSpec, nodes: [ConfigFacts,
     if (!settings.logReplicaUpdates) {
       fail(`${mariadb ? 'log_slave_updates' : 'log_replica_updates'} is off`, 'without it the node does not log what it replicates, so its binlog misses the peer\'s writes; run provision');
     }
+    const tail = settings.tailSafety;
+    if (tail) {
+      const off = [
+        ...(tail.gtidStrictMode ? [] : ['gtid_strict_mode is OFF']),
+        ...(tail.semiSyncReplica ? [] : ['rpl_semi_sync_slave_enabled is OFF']),
+        ...(tail.semiSyncWaitPoint === 'AFTER_SYNC' ? [] : [`rpl_semi_sync_master_wait_point is ${tail.semiSyncWaitPoint}`]),
+        ...(tail.initRplRole === 'SLAVE' ? [] : [`init_rpl_role is ${tail.initRplRole}`]),
+      ];
+      if (off.length > 0) {
+        fail(
+          `${off.join(', ')}: after a failover this node could keep, and later send, transactions its peer never acknowledged`,
+          'run provision (it writes gtid_strict_mode, semi-sync AFTER_SYNC and init_rpl_role = SLAVE into my.cnf and restarts the server)',
+        );
+      }
+    }
     if (settings.binlogFormat !== 'ROW') fail(`binlog_format is ${settings.binlogFormat}, not ROW`, `SET GLOBAL binlog_format = ROW on ${node.name}, or run provision; statement logging replays non-deterministic statements differently`);
     if (settings.autoIncrementIncrement !== inv.mysql.autoIncrementIncrement || settings.autoIncrementOffset !== node.autoIncrementOffset) {
       fail(
@@ -353,7 +368,7 @@ export function checkConfig(inv: Inventory, pair: PairSpec, nodes: [ConfigFacts,
       message:
         `server_id ${a.settings.serverId}/${b.settings.serverId}, log_bin and ${mariadb ? 'log_slave_updates' : 'log_replica_updates'} on, ROW, ` +
         `auto_increment ${a.settings.autoIncrementIncrement} with offsets ${a.settings.autoIncrementOffset}/${b.settings.autoIncrementOffset}` +
-        `${mariadb ? `, GTID domains ${a.settings.gtidDomainId}/${b.settings.gtidDomainId}` : ''}, binlog filters ${filters(a.settings)} on both`,
+        `${mariadb ? `, GTID domains ${a.settings.gtidDomainId}/${b.settings.gtidDomainId}` : ''}${a.settings.tailSafety ? ', semi-sync AFTER_SYNC, strict GTID order, restarts cut the unacknowledged tail' : ''}, binlog filters ${filters(a.settings)} on both`,
     });
   }
   return findings('config', pair, out);
