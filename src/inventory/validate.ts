@@ -42,7 +42,7 @@ export const MANAGED_OPTIONS = new Map<string, string>([
   ['ssl_cert', 'mysql.tls (duet issues the certificates)'],
   ['ssl_key', 'mysql.tls (duet issues the certificates)'],
   ['ssl_capath', 'mysql.tls (duet issues the certificates)'],
-  ['rpl_semi_sync_master_enabled', 'nothing: duet turns semi-sync on for the writer while its peer is reachable (MariaDB)'],
+  ['rpl_semi_sync_master_enabled', 'nothing: duet turns it on (MariaDB)'],
   ['rpl_semi_sync_slave_enabled', 'nothing: duet turns it on (MariaDB)'],
   ['rpl_semi_sync_master_wait_point', 'nothing: duet sets AFTER_SYNC (MariaDB)'],
   ['rpl_semi_sync_master_timeout', 'pairs[].heartbeat.deadtime (MariaDB: the timeout is deadtime)'],

@@ -436,7 +436,7 @@ export interface ReplicationSettings {
   /** MariaDB only. */
   gtidDomainId: number | undefined;
   /** MariaDB only: what lets a restarted writer cut its unacknowledged tail (templates/my.cnf.hbs). */
-  tailSafety?: { gtidStrictMode: boolean; semiSyncReplica: boolean; semiSyncWaitPoint: string; initRplRole: string } | undefined;
+  tailSafety?: { gtidStrictMode: boolean; semiSyncSource: boolean; semiSyncReplica: boolean; semiSyncWaitPoint: string; initRplRole: string } | undefined;
   /** The binlog filters as the binlog reports them; undefined when the binlog is off. */
   binlogFilters: { doDb: string[]; ignoreDb: string[] } | undefined;
 }
@@ -459,6 +459,7 @@ export async function readReplicationSettings(session: MysqlSession): Promise<Re
         ? undefined
         : {
             gtidStrictMode: Number(row.gtid_strict_mode) === 1,
+            semiSyncSource: Number(row.semi_sync_source) === 1,
             semiSyncReplica: Number(row.semi_sync_replica) === 1,
             semiSyncWaitPoint: String(row.semi_sync_wait_point),
             initRplRole: String(row.init_rpl_role),

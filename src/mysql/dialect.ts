@@ -78,8 +78,6 @@ export interface Dialect {
   /** One row with column `reached`: 1 when the replica applied `position`, 0 on timeout. */
   waitForGtid(position: string, timeoutSeconds: number): SqlStatement;
   setReadOnly(on: boolean): string;
-  /** Turns the writer's semi-sync wait on or off (templates/my.cnf.hbs); undefined where duet does not use semi-sync (MySQL). */
-  semiSync?(on: boolean): string;
   /**
    * Grantees that may still write while read_only is on (one column, GRANTEE), or undefined when the
    * flavor's read-only mode admits nobody (MySQL's super_read_only).
@@ -217,7 +215,7 @@ function mariadb(version: ServerVersion): Dialect {
       'SELECT @@server_id AS server_id, @@log_bin AS log_bin, @@log_slave_updates AS log_replica_updates, ' +
       '@@binlog_format AS binlog_format, @@auto_increment_increment AS auto_increment_increment, ' +
       '@@auto_increment_offset AS auto_increment_offset, @@gtid_domain_id AS gtid_domain_id, ' +
-      '@@gtid_strict_mode AS gtid_strict_mode, @@rpl_semi_sync_slave_enabled AS semi_sync_replica, ' +
+      '@@gtid_strict_mode AS gtid_strict_mode, @@rpl_semi_sync_master_enabled AS semi_sync_source, @@rpl_semi_sync_slave_enabled AS semi_sync_replica, ' +
       '@@rpl_semi_sync_master_wait_point AS semi_sync_wait_point, @@init_rpl_role AS init_rpl_role',
     showReplicaStatus: 'SHOW SLAVE STATUS',
     showBinaryLogStatus: 'SHOW MASTER STATUS',
@@ -233,7 +231,6 @@ function mariadb(version: ServerVersion): Dialect {
     // MASTER_GTID_WAIT returns 0 when reached, -1 on timeout.
     waitForGtid: (position, timeoutSeconds) => ({ sql: 'SELECT MASTER_GTID_WAIT(?, ?) = 0 AS reached', params: [position, timeoutSeconds] }),
     setReadOnly: (on) => `SET GLOBAL read_only = ${on ? 'ON' : 'OFF'}`,
-    semiSync: mariadbSemiSync,
     // MariaDB has no super_read_only. Since 10.11 (MDEV-29596) SUPER no longer implies READ_ONLY
     // ADMIN, so that privilege alone is the bypass; before, SUPER carried it too.
     readOnlyBypassGrantees:
@@ -350,6 +347,11 @@ export function clientConnectionIds(exempt: Account[]): SqlStatement {
   return clientConnectionsWith('ID', exempt);
 }
 
+/** The binlog dump connections of the replica at ADDRESS (one column, ID): what a semi-sync source waits on. */
+export function replicaDumpConnectionIds(address: string): SqlStatement {
+  return { sql: "SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND IN ('Binlog Dump', 'Binlog Dump GTID') AND HOST LIKE ?", params: [`${address}:%`] };
+}
+
 /** The same connections with what each is doing (ID, COMMAND: 'Sleep' for an idle one). */
 export function clientConnectionCommands(exempt: Account[]): SqlStatement {
   return clientConnectionsWith('ID, COMMAND', exempt);
@@ -418,26 +420,16 @@ export interface WriterRoleScriptSql {
   restartReplicaIo: string;
   /**
    * One row: read_only (0/1), the server's uptime in seconds (lower than before: it restarted) and,
-   * on MariaDB, whether this server waits for its replica's acknowledgement at commit (semi-sync
-   * source side, 0/1) and whether both replica threads run (ON/OFF).
+   * on MariaDB, whether both replica threads run (ON/OFF).
    */
   selectHealth: string;
-  /**
-   * Semi-synchronous replication, source side, turned on or off at runtime (templates/my.cnf.hbs
-   * sets the rest); empty where duet does not use it (MySQL: it needs plugins duet does not install).
-   */
-  semiSyncOn: string;
-  semiSyncOff: string;
+  /** Semi-synchronous replication (templates/my.cnf.hbs): MariaDB only (MySQL needs plugins duet does not install). */
+  semiSync: boolean;
 }
 
 /** The server's process name (pidof, kill). */
 export function serverProcessName(flavor: Flavor): 'mariadbd' | 'mysqld' {
   return flavor === 'mariadb' ? 'mariadbd' : 'mysqld';
-}
-
-/** MariaDB: the writer waits for its peer's acknowledgement at commit (semi-sync, source side), or not. */
-function mariadbSemiSync(on: boolean): string {
-  return `SET GLOBAL rpl_semi_sync_master_enabled = ${on ? 'ON' : 'OFF'}`;
 }
 
 export function writerRoleScriptSql(flavor: Flavor): WriterRoleScriptSql {
@@ -462,9 +454,8 @@ export function writerRoleScriptSql(flavor: Flavor): WriterRoleScriptSql {
         ioRunningColumn: 'Slave_IO_Running',
         restartReplicaIo: `${replicaThreads('mariadb', 'STOP', 'IO_THREAD')}; ${replicaThreads('mariadb', 'START', 'IO_THREAD')}`,
         selectHealth:
-          "SELECT @@read_only, VARIABLE_VALUE, @@rpl_semi_sync_master_enabled, (SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'SLAVE_RUNNING') FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'UPTIME'",
-        semiSyncOn: mariadbSemiSync(true),
-        semiSyncOff: mariadbSemiSync(false),
+          "SELECT @@read_only, VARIABLE_VALUE, (SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'SLAVE_RUNNING') FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'UPTIME'",
+        semiSync: true,
       }
     : {
         ...common,
@@ -478,8 +469,7 @@ export function writerRoleScriptSql(flavor: Flavor): WriterRoleScriptSql {
         ioRunningColumn: 'Replica_IO_Running',
         restartReplicaIo: `${replicaThreads('mysql', 'STOP', 'IO_THREAD')}; ${replicaThreads('mysql', 'START', 'IO_THREAD')}`,
         selectHealth: "SELECT @@read_only, VARIABLE_VALUE FROM performance_schema.global_status WHERE VARIABLE_NAME = 'Uptime'",
-        semiSyncOn: '',
-        semiSyncOff: '',
+        semiSync: false,
       };
 }
 

@@ -366,11 +366,7 @@ const SWAP: Array<Step<SwapRun>> = [
       if (!io.dryRun) await holderOf(run).send('arm', from.name, HOLDER_REPLY_MS);
       await io.sql(to, useDuetSchema, 'change');
       for (const statement of grantWriterRole(to, from)) await io.sql(to, statement, 'change');
-      const { dialect } = await run.conn.mysql(to);
-      // Its commits wait for the old writer's acknowledgement from the first one (the monitor keeps
-      // this in line afterwards: on while the peer answers).
-      if (dialect.semiSync) await io.sql(to, dialect.semiSync(true), 'change');
-      await io.sql(to, dialect.setReadOnly(false), 'change');
+      await io.sql(to, (await run.conn.mysql(to)).dialect.setReadOnly(false), 'change');
     },
     undo: async (run) => {
       const { io, to, from } = run;

@@ -324,6 +324,7 @@ export function checkConfig(inv: Inventory, pair: PairSpec, nodes: [ConfigFacts,
     if (tail) {
       const off = [
         ...(tail.gtidStrictMode ? [] : ['gtid_strict_mode is OFF']),
+        ...(tail.semiSyncSource ? [] : ['rpl_semi_sync_master_enabled is OFF']),
         ...(tail.semiSyncReplica ? [] : ['rpl_semi_sync_slave_enabled is OFF']),
         ...(tail.semiSyncWaitPoint === 'AFTER_SYNC' ? [] : [`rpl_semi_sync_master_wait_point is ${tail.semiSyncWaitPoint}`]),
         ...(tail.initRplRole === 'SLAVE' ? [] : [`init_rpl_role is ${tail.initRplRole}`]),

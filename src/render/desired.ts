@@ -4,7 +4,7 @@ import { RenderError } from '../errors.ts';
 import type { HeartbeatSettings, HostSpec, Inventory, LoadBalancerTier, NodeSpec, PairSpec } from '../inventory/model.ts';
 import { allLoadBalancers, allNodes, MYSQL_PORT, peerHost, peerOf, preferredNode } from '../inventory/model.ts';
 import { DUET_SCHEMA } from '../inventory/validate.ts';
-import { clientConnectionIds, duetAccounts, grantWriterRole, literalSql, serverProcessName, TOPOLOGY_TABLE, writerRoleScriptSql } from '../mysql/dialect.ts';
+import { clientConnectionIds, duetAccounts, grantWriterRole, literalSql, replicaDumpConnectionIds, serverProcessName, TOPOLOGY_TABLE, writerRoleScriptSql } from '../mysql/dialect.ts';
 import type { NodeTls } from '../plan/tls.ts';
 import { cidrFamily } from '../inventory/net.ts';
 import { shellQuote } from '../transport/shell.ts';
@@ -456,10 +456,9 @@ function roleScriptContext(inv: Inventory, pair: PairSpec, node: NodeSpec): Temp
     selectBinlogPosition: q(sql.selectBinlogPosition),
     restartReplicaIo: q(sql.restartReplicaIo),
     selectHealth: q(sql.selectHealth),
-    semiSync: sql.semiSyncOn !== '',
+    semiSync: sql.semiSync,
+    peerDumpConnectionIds: q(literalSql(replicaDumpConnectionIds(peer.address))),
     serverProcess: serverProcessName(inv.mysql.flavor),
-    semiSyncOn: q(sql.semiSyncOn),
-    semiSyncOff: q(sql.semiSyncOff),
     clientConnectionIds: q(literalSql(clientConnectionIds(duetAccounts(inv.ssh.user)))),
     grantWriterRole: q(grantWriterRole(node, peer).map(literalSql).join('; ')),
   };

@@ -55,6 +55,7 @@ case $sql in
   'SET GLOBAL read_only = ON') echo 1 > "$STATE/read_only" ;;
   'SET GLOBAL read_only = OFF') echo 0 > "$STATE/read_only" ;;
   *MASTER_GTID_WAIT*) cat "$STATE/applied" ;;
+  *'AND HOST LIKE'*) echo 31 ;;
   'SELECT ID FROM'*) cat "$STATE/clients" ;;
   'SELECT COUNT(*)'*) echo 0 ;;
 esac
@@ -130,12 +131,6 @@ describe('the resource script\'s decisions', { skip: existsSync('/etc/ha.d/shell
     assert.match(readFileSync(join(state, 'writer-since'), 'utf8'), /^\d+\n$/);
   });
 
-  test('start from a peer that answered turns the semi-sync wait on before the server is writable', () => {
-    const { status, calls } = run('start');
-    assert.equal(status, 0);
-    const on = calls.indexOf('SET GLOBAL rpl_semi_sync_master_enabled = ON');
-    assert.ok(on >= 0 && on < calls.indexOf('SET GLOBAL read_only = OFF'), calls.join('\n'));
-  });
 
   test('start refuses the role from a peer that answers as a working writer (Heartbeat\'s view is out of date)', () => {
     writeFileSync(join(state, 'peer-writable'), '');
@@ -154,10 +149,10 @@ describe('the resource script\'s decisions', { skip: existsSync('/etc/ha.d/shell
     assert.ok(calls.includes('ping 192.0.2.1'));
     assert.ok(!calls.includes('peer: SET GLOBAL read_only = ON'), 'nothing to fence on a peer that is not there');
     assert.equal(readFileSync(join(state, 'read_only'), 'utf8'), '0\n');
-    // Nobody is there to acknowledge: commits must not wait for the whole timeout.
-    const off = calls.indexOf('SET GLOBAL rpl_semi_sync_master_enabled = OFF');
-    assert.ok(off >= 0 && off < calls.indexOf('SET GLOBAL read_only = OFF'), calls.join('\n'));
-    assert.ok(!calls.includes('SET GLOBAL rpl_semi_sync_master_enabled = ON'));
+    // Nobody is there to acknowledge: its replica connection is dropped before the server is writable.
+    const listed = calls.findIndex((c) => c.includes("COMMAND IN ('Binlog Dump', 'Binlog Dump GTID') AND HOST LIKE '192.0.2.12:%'"));
+    assert.ok(listed >= 0 && listed < calls.indexOf('KILL CONNECTION 31'), calls.join('\n'));
+    assert.ok(calls.indexOf('KILL CONNECTION 31') < calls.indexOf('SET GLOBAL read_only = OFF'));
   });
 
   test('start refuses the role when neither the peer nor the ping node answers (this node may be cut off)', () => {
@@ -250,12 +245,12 @@ describe('the monitor\'s decisions (facts in, action out)', { skip: existsSync('
   ];
   for (const [name, facts, action] of cases) test(`${name}: ${action}`, () => assert.equal(decide(...facts), action));
 
-  // semi-sync ROLE SERVER PEER_HOST_ANSWERS: 1 = commits wait for the peer's acknowledgement.
-  const semiSync = (...facts: string[]) => spawnSync('sh', [script, 'semi-sync', ...facts], { encoding: 'utf8' }).stdout.trim();
-  test('semi-sync: the writer waits for its peer while the peer\'s host answers, and only then', () => {
-    assert.equal(semiSync('writer', 'writable', 'yes'), '1');
-    assert.equal(semiSync('writer', 'writable', 'no'), '0', 'a dead or cut-off reader must not hold every commit back');
-    assert.equal(semiSync('writer', 'read-only', 'yes'), '0');
-    assert.equal(semiSync('reader', 'read-only', 'yes'), '0');
+  // release PING_NODE_ANSWERS PEER_HOST_ANSWERS SERVER: drop the peer's replica connection (semi-sync)?
+  const release = (...facts: string[]) => spawnSync('sh', [script, 'release', ...facts], { encoding: 'utf8' }).stdout.trim();
+  test('release: commits stop waiting for a peer whose host is gone, never while this node is cut off', () => {
+    assert.equal(release('yes', 'no', 'writable'), 'yes', 'a dead or cut-off reader must not hold every commit back');
+    assert.equal(release('no', 'no', 'writable'), 'no', 'a cut-off writer\'s waiting commits are the tail its peer never got');
+    assert.equal(release('yes', 'yes', 'writable'), 'no');
+    assert.equal(release('yes', 'no', 'down'), 'no');
   });
 });

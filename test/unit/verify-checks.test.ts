@@ -167,7 +167,7 @@ function settings(overrides: Partial<ReplicationSettings> = {}): ReplicationSett
     autoIncrementIncrement: 10,
     autoIncrementOffset: 1,
     gtidDomainId: 1,
-    tailSafety: { gtidStrictMode: true, semiSyncReplica: true, semiSyncWaitPoint: 'AFTER_SYNC', initRplRole: 'SLAVE' },
+    tailSafety: { gtidStrictMode: true, semiSyncSource: true, semiSyncReplica: true, semiSyncWaitPoint: 'AFTER_SYNC', initRplRole: 'SLAVE' },
     binlogFilters: { doDb: ['shop', 'billing', 'duet'], ignoreDb: ['mysql', 'test'] },
     ...overrides,
   };
@@ -191,7 +191,7 @@ test('config: a pair set up as the inventory says passes in one line', () => {
 
 test('config: a node running without what cuts an unacknowledged tail (a server started before provision wrote it)', () => {
   const [a, b] = goodPair();
-  const found = config(a, { ...b, tailSafety: { gtidStrictMode: false, semiSyncReplica: true, semiSyncWaitPoint: 'AFTER_COMMIT', initRplRole: 'MASTER' } });
+  const found = config(a, { ...b, tailSafety: { gtidStrictMode: false, semiSyncSource: true, semiSyncReplica: true, semiSyncWaitPoint: 'AFTER_COMMIT', initRplRole: 'MASTER' } });
   assert.deepEqual(found.map((f) => [f.host, f.status]), [['db-02', 'fail']]);
   assert.match(found[0]!.message, /^gtid_strict_mode is OFF, rpl_semi_sync_master_wait_point is AFTER_COMMIT, init_rpl_role is MASTER: /);
   assert.match(found[0]!.hint ?? '', /run provision/);
