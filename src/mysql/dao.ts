@@ -435,8 +435,8 @@ export interface ReplicationSettings {
   autoIncrementOffset: number;
   /** MariaDB only. */
   gtidDomainId: number | undefined;
-  /** MariaDB only: what lets a restarted writer cut its unacknowledged tail (templates/my.cnf.hbs). */
-  tailSafety?: { gtidStrictMode: boolean; semiSyncSource: boolean; semiSyncReplica: boolean; semiSyncWaitPoint: string; initRplRole: string } | undefined;
+  /** MariaDB only: semi-sync and strict GTID order, which keep a failover from replaying an unacknowledged tail (templates/my.cnf.hbs; init_rpl_role is a start option, not a variable: the drift check sees it). */
+  tailSafety?: { gtidStrictMode: boolean; semiSyncSource: boolean; semiSyncReplica: boolean; semiSyncWaitPoint: string } | undefined;
   /** The binlog filters as the binlog reports them; undefined when the binlog is off. */
   binlogFilters: { doDb: string[]; ignoreDb: string[] } | undefined;
 }
@@ -462,7 +462,6 @@ export async function readReplicationSettings(session: MysqlSession): Promise<Re
             semiSyncSource: Number(row.semi_sync_source) === 1,
             semiSyncReplica: Number(row.semi_sync_replica) === 1,
             semiSyncWaitPoint: String(row.semi_sync_wait_point),
-            initRplRole: String(row.init_rpl_role),
           },
     binlogFilters: binlog && { doDb: list(binlog.Binlog_Do_DB), ignoreDb: list(binlog.Binlog_Ignore_DB) },
   };

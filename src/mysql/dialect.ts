@@ -216,7 +216,7 @@ function mariadb(version: ServerVersion): Dialect {
       '@@binlog_format AS binlog_format, @@auto_increment_increment AS auto_increment_increment, ' +
       '@@auto_increment_offset AS auto_increment_offset, @@gtid_domain_id AS gtid_domain_id, ' +
       '@@gtid_strict_mode AS gtid_strict_mode, @@rpl_semi_sync_master_enabled AS semi_sync_source, @@rpl_semi_sync_slave_enabled AS semi_sync_replica, ' +
-      '@@rpl_semi_sync_master_wait_point AS semi_sync_wait_point, @@init_rpl_role AS init_rpl_role',
+      '@@rpl_semi_sync_master_wait_point AS semi_sync_wait_point',
     showReplicaStatus: 'SHOW SLAVE STATUS',
     showBinaryLogStatus: 'SHOW MASTER STATUS',
     startReplica: replicaThreads('mariadb', 'START'),

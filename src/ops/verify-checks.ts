@@ -327,12 +327,11 @@ export function checkConfig(inv: Inventory, pair: PairSpec, nodes: [ConfigFacts,
         ...(tail.semiSyncSource ? [] : ['rpl_semi_sync_master_enabled is OFF']),
         ...(tail.semiSyncReplica ? [] : ['rpl_semi_sync_slave_enabled is OFF']),
         ...(tail.semiSyncWaitPoint === 'AFTER_SYNC' ? [] : [`rpl_semi_sync_master_wait_point is ${tail.semiSyncWaitPoint}`]),
-        ...(tail.initRplRole === 'SLAVE' ? [] : [`init_rpl_role is ${tail.initRplRole}`]),
       ];
       if (off.length > 0) {
         fail(
           `${off.join(', ')}: after a failover this node could keep, and later send, transactions its peer never acknowledged`,
-          'run provision (it writes gtid_strict_mode, semi-sync AFTER_SYNC and init_rpl_role = SLAVE into my.cnf and restarts the server)',
+          'run provision (it writes gtid_strict_mode and semi-sync AFTER_SYNC into my.cnf and restarts the server)',
         );
       }
     }
@@ -369,7 +368,7 @@ export function checkConfig(inv: Inventory, pair: PairSpec, nodes: [ConfigFacts,
       message:
         `server_id ${a.settings.serverId}/${b.settings.serverId}, log_bin and ${mariadb ? 'log_slave_updates' : 'log_replica_updates'} on, ROW, ` +
         `auto_increment ${a.settings.autoIncrementIncrement} with offsets ${a.settings.autoIncrementOffset}/${b.settings.autoIncrementOffset}` +
-        `${mariadb ? `, GTID domains ${a.settings.gtidDomainId}/${b.settings.gtidDomainId}` : ''}${a.settings.tailSafety ? ', semi-sync AFTER_SYNC, strict GTID order, restarts cut the unacknowledged tail' : ''}, binlog filters ${filters(a.settings)} on both`,
+        `${mariadb ? `, GTID domains ${a.settings.gtidDomainId}/${b.settings.gtidDomainId}` : ''}${a.settings.tailSafety ? ', semi-sync AFTER_SYNC, strict GTID order' : ''}, binlog filters ${filters(a.settings)} on both`,
     });
   }
   return findings('config', pair, out);

@@ -167,7 +167,7 @@ function settings(overrides: Partial<ReplicationSettings> = {}): ReplicationSett
     autoIncrementIncrement: 10,
     autoIncrementOffset: 1,
     gtidDomainId: 1,
-    tailSafety: { gtidStrictMode: true, semiSyncSource: true, semiSyncReplica: true, semiSyncWaitPoint: 'AFTER_SYNC', initRplRole: 'SLAVE' },
+    tailSafety: { gtidStrictMode: true, semiSyncSource: true, semiSyncReplica: true, semiSyncWaitPoint: 'AFTER_SYNC' },
     binlogFilters: { doDb: ['shop', 'billing', 'duet'], ignoreDb: ['mysql', 'test'] },
     ...overrides,
   };
@@ -186,14 +186,14 @@ test('config: a pair set up as the inventory says passes in one line', () => {
   const [a, b] = goodPair();
   const f = only(config(a, b));
   assert.equal(f.status, 'ok');
-  assert.match(f.message, /server_id 1\/2, .*ROW, auto_increment 10 with offsets 1\/2, GTID domains 1\/2, semi-sync AFTER_SYNC, strict GTID order, restarts cut the unacknowledged tail, binlog filters do \[shop,billing,duet\] ignore \[mysql,test\] on both/);
+  assert.match(f.message, /server_id 1\/2, .*ROW, auto_increment 10 with offsets 1\/2, GTID domains 1\/2, semi-sync AFTER_SYNC, strict GTID order, binlog filters do \[shop,billing,duet\] ignore \[mysql,test\] on both/);
 });
 
 test('config: a node running without what cuts an unacknowledged tail (a server started before provision wrote it)', () => {
   const [a, b] = goodPair();
-  const found = config(a, { ...b, tailSafety: { gtidStrictMode: false, semiSyncSource: true, semiSyncReplica: true, semiSyncWaitPoint: 'AFTER_COMMIT', initRplRole: 'MASTER' } });
+  const found = config(a, { ...b, tailSafety: { gtidStrictMode: false, semiSyncSource: true, semiSyncReplica: true, semiSyncWaitPoint: 'AFTER_COMMIT' } });
   assert.deepEqual(found.map((f) => [f.host, f.status]), [['db-02', 'fail']]);
-  assert.match(found[0]!.message, /^gtid_strict_mode is OFF, rpl_semi_sync_master_wait_point is AFTER_COMMIT, init_rpl_role is MASTER: /);
+  assert.match(found[0]!.message, /^gtid_strict_mode is OFF, rpl_semi_sync_master_wait_point is AFTER_COMMIT: /);
   assert.match(found[0]!.hint ?? '', /run provision/);
 });
 
