@@ -245,12 +245,13 @@ describe('the monitor\'s decisions (facts in, action out)', { skip: existsSync('
   ];
   for (const [name, facts, action] of cases) test(`${name}: ${action}`, () => assert.equal(decide(...facts), action));
 
-  // release PING_NODE_ANSWERS PEER_HOST_ANSWERS SERVER: drop the peer's replica connection (semi-sync)?
-  const release = (...facts: string[]) => spawnSync('sh', [script, 'release', ...facts], { encoding: 'utf8' }).stdout.trim();
+  // release PING_NODE_ANSWERS PEER_GONE_PROBES SERVER: drop the peer's replica connection (semi-sync)?
+  const release = (...facts: Array<string | number>) => spawnSync('sh', [script, 'release', ...facts.map(String)], { encoding: 'utf8' }).stdout.trim();
   test('release: commits stop waiting for a peer whose host is gone, never while this node is cut off', () => {
-    assert.equal(release('yes', 'no', 'writable'), 'yes', 'a dead or cut-off reader must not hold every commit back');
-    assert.equal(release('no', 'no', 'writable'), 'no', 'a cut-off writer\'s waiting commits are the tail its peer never got');
-    assert.equal(release('yes', 'yes', 'writable'), 'no');
-    assert.equal(release('yes', 'no', 'down'), 'no');
+    assert.equal(release('yes', 3, 'writable'), 'yes', 'a dead or cut-off reader must not hold every commit back');
+    assert.equal(release('yes', 2, 'writable'), 'no', 'fewer probes than monitor_failures (3 here): one lost ping is no reason');
+    assert.equal(release('no', 3, 'writable'), 'no', 'a cut-off writer\'s waiting commits are the tail its peer never got');
+    assert.equal(release('yes', 0, 'writable'), 'no');
+    assert.equal(release('yes', 3, 'down'), 'no');
   });
 });

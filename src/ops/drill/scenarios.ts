@@ -31,10 +31,10 @@ const monitorGoal = (pair: PairSpec) => {
   return { outageMs: Math.min(detection + 2, 10) * 1000, why: `monitor detection ${detection} s + 2 s (10 s at most)` };
 };
 // The writer keeps the role, but its commits wait for the gone reader's acknowledgement until its
-// monitor turns the semi-sync wait off: the next probe (interval) plus its ping's 1 s limit.
+// monitor drops the reader's connection: monitor_failures probes in which its ping (1 s limit) failed.
 const semiSyncGoal = (pair: PairSpec) => {
-  const detection = pair.failover.monitorInterval + 1;
-  return { outageMs: (detection + 2) * 1000, why: `the writer stops waiting for the reader: next probe + ping ${detection} s + 2 s` };
+  const detection = Math.max(pair.failover.monitorInterval, 1) * pair.failover.monitorFailures + 1;
+  return { outageMs: (detection + 2) * 1000, why: `the writer stops waiting for the reader: ${pair.failover.monitorFailures} probes with a failed ping, ${detection} s + 2 s` };
 };
 const CUT_MS = 15_000;
 
