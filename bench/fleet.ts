@@ -1,5 +1,6 @@
 // Fleet figures: N fixture pairs (`fixtures up --pairs N`), then, as a user runs them (the package's
-// bin in a fresh process each), cold provision, no-op provision, verify and status over all pairs.
+// bin in a fresh process each), cold provision, no-op provision, verify and status over all pairs,
+// and the CPUs the idle fleet keeps busy (its own daemons).
 // One JSON line per measurement on stdout: {"pairs":N,"measure":"cold","seconds":...}; plus the
 // controller's peak RSS per command and the hosts' memory (PSS). Asserts nothing but exit codes.
 // `bin` says whether the bin ran dist/ (npm run build, current) or the TypeScript through tsx.
@@ -102,8 +103,9 @@ await withFixtureHosts(async () => {
     // --profile DIR: one more no-op under `node --cpu-prof`, for where its time goes.
     if (values.profile) await duet(['provision', inventory, '--yes', '--parallel', parallel], process.env, ['--cpu-prof', '--cpu-prof-dir', values.profile]);
     await measure('dry-run', ['provision', inventory, '--dry-run', '--parallel', parallel]);
-    await measure('verify', ['verify', inventory, ...(await supportsParallel('verify') ? ['--parallel', parallel] : [])]);
+    for (let i = 0; i < 3; i++) await measure('verify', ['verify', inventory, ...(await supportsParallel('verify') ? ['--parallel', parallel] : [])]);
     await measure('status', ['status', inventory, ...(await supportsParallel('status') ? ['--parallel', parallel] : [])]);
+    emit({ measure: 'idle', ...(await idleLoad(IDLE_SECONDS)) });
     const status = await fixturesStatus({ stateDir: state.stateDir });
     const processes = status.hosts.flatMap((host) => host.processes);
     const pssMb = (command?: string) => processes.filter((p) => !command || p.command === command).reduce((sum, p) => sum + p.pssKb, 0) / 1024;
@@ -111,6 +113,27 @@ await withFixtureHosts(async () => {
   }
   unguard();
 });
+
+const IDLE_SECONDS = 10;
+
+/**
+ * What the provisioned fleet costs the machine while duet does nothing (its monitors, Heartbeats and
+ * servers): the CPUs busy over `seconds` (from /proc/stat) and the load averages at the end.
+ */
+async function idleLoad(seconds: number): Promise<{ busyCpus: number; loadavg: number[] }> {
+  const cpu = () => {
+    const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+    const ticks = fields.map(Number);
+    return { total: ticks.reduce((a, b) => a + b, 0), idle: ticks[3]! + ticks[4]! };
+  };
+  const before = cpu();
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  const after = cpu();
+  const total = after.total - before.total;
+  const busy = total - (after.idle - before.idle);
+  const cpus = readFileSync('/proc/stat', 'utf8').split('\n').filter((l) => /^cpu\d/.test(l)).length;
+  return { busyCpus: Number(((busy / total) * cpus).toFixed(2)), loadavg: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number) };
+}
 
 async function supportsParallel(command: string): Promise<boolean> {
   const { output } = await duet([command, '--help']);
