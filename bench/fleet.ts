@@ -25,6 +25,8 @@ let pairs = sizes[0]!;
 const runs = Number(values.runs);
 const BIN = new URL('../bin/duet.js', import.meta.url).pathname;
 const TIME = '/usr/bin/time';
+/** How long the idle fleet's CPU use is sampled. */
+const IDLE_SECONDS = 10;
 
 const emit = (record: Record<string, unknown>) => process.stdout.write(`${JSON.stringify({ pairs, ...record })}\n`);
 const progress = (line: string) => process.stderr.write(`fleet bench: ${line}\n`);
@@ -113,8 +115,6 @@ await withFixtureHosts(async () => {
   }
   unguard();
 });
-
-const IDLE_SECONDS = 10;
 
 /**
  * What the provisioned fleet costs the machine while duet does nothing (its monitors, Heartbeats and
