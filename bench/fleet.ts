@@ -53,19 +53,33 @@ async function duet(args: string[], env: NodeJS.ProcessEnv = process.env, nodeFl
   return { seconds, rssMb, code, output };
 }
 
-async function measure(name: string, args: string[], env?: NodeJS.ProcessEnv): Promise<void> {
+/**
+ * `tolerate`: a provision whose pairs partly failed (exit 1) is reported with the failed pairs' lines
+ * (`failed`) instead of ending the run, so a second provision can set them up and the rest be measured.
+ */
+async function measure(name: string, args: string[], env?: NodeJS.ProcessEnv, tolerate = false): Promise<boolean> {
   const { seconds, rssMb, code, output } = await duet(args, env);
-  const okCodes = [0];
-  if (!okCodes.includes(code)) {
-    process.stderr.write(output);
+  const failed = code === 1 && tolerate ? output.split('\n').filter((line) => /^\S+: FAILED/.test(line)) : [];
+  if (code !== 0) {
     // The hosts' logs (ha-log, MariaDB's error log) outlive the teardown that follows.
     const kept = join(tmpdir(), `duet-fleet-logs-${process.pid}`);
     for (const host of readdirSync(statePath(fixtureStateDir(), 'hosts'))) {
       cpSync(join(statePath(fixtureStateDir(), 'hosts'), host, 'log'), join(kept, host), { recursive: true });
     }
-    throw new Error(`duet ${args.join(' ')} exited ${code}; the hosts' /var/log are kept in ${kept}`);
+    if (failed.length === 0) {
+      process.stderr.write(output);
+      throw new Error(`duet ${args.join(' ')} exited ${code}; the hosts' /var/log are kept in ${kept}`);
+    }
+    progress(`${name}: ${failed.length} pair(s) failed; the hosts' /var/log are kept in ${kept}`);
   }
-  emit({ measure: name, seconds: Number(seconds.toFixed(2)), bin: env?.DUET_NO_BUNDLE === '1' || !bundleIsCurrent(packagePath()) ? 'tsx' : 'bundle', ...(rssMb === undefined ? {} : { rssMb: Number(rssMb.toFixed(0)) }) });
+  emit({
+    measure: name,
+    seconds: Number(seconds.toFixed(2)),
+    bin: env?.DUET_NO_BUNDLE === '1' || !bundleIsCurrent(packagePath()) ? 'tsx' : 'bundle',
+    ...(rssMb === undefined ? {} : { rssMb: Number(rssMb.toFixed(0)) }),
+    ...(failed.length > 0 && { failed }),
+  });
+  return failed.length === 0;
 }
 
 /**
@@ -98,7 +112,11 @@ await withFixtureHosts(async () => {
     const state = await fixturesUp({ pairs, log: progress });
     emit({ measure: 'fixtures-up', seconds: Number(((performance.now() - upStarted) / 1000).toFixed(2)) });
     const inventory = statePath(state.stateDir, 'fleetInventory');
-    await measure('cold', ['provision', inventory, '--yes', '--parallel', parallel]);
+    // A pair whose writer did not take its resources in time (seen on a loaded 20-pair fleet) is set
+    // up by a second run; the no-op figures need every pair converged.
+    if (!(await measure('cold', ['provision', inventory, '--yes', '--parallel', parallel], process.env, true))) {
+      await measure('cold-repair', ['provision', inventory, '--yes', '--parallel', parallel]);
+    }
     for (let i = 0; i < 3; i++) await measure('no-op', ['provision', inventory, '--yes', '--parallel', parallel]);
     // The same through tsx, for the start-up cost the bundle saves.
     await measure('no-op', ['provision', inventory, '--yes', '--parallel', parallel], { ...process.env, DUET_NO_BUNDLE: '1' });
