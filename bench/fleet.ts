@@ -1,5 +1,6 @@
 // Fleet figures: N fixture pairs (`fixtures up --pairs N`), then, as a user runs them (the package's
-// bin in a fresh process each), cold provision, no-op provision, verify and status over all pairs.
+// bin in a fresh process each), cold provision, no-op provision, verify and status over all pairs,
+// and the CPUs the idle fleet keeps busy (its own daemons).
 // One JSON line per measurement on stdout: {"pairs":N,"measure":"cold","seconds":...}; plus the
 // controller's peak RSS per command and the hosts' memory (PSS). Asserts nothing but exit codes.
 // `bin` says whether the bin ran dist/ (npm run build, current) or the TypeScript through tsx.
@@ -24,6 +25,8 @@ let pairs = sizes[0]!;
 const runs = Number(values.runs);
 const BIN = new URL('../bin/duet.js', import.meta.url).pathname;
 const TIME = '/usr/bin/time';
+/** How long the idle fleet's CPU use is sampled. */
+const IDLE_SECONDS = 10;
 
 const emit = (record: Record<string, unknown>) => process.stdout.write(`${JSON.stringify({ pairs, ...record })}\n`);
 const progress = (line: string) => process.stderr.write(`fleet bench: ${line}\n`);
@@ -50,19 +53,33 @@ async function duet(args: string[], env: NodeJS.ProcessEnv = process.env, nodeFl
   return { seconds, rssMb, code, output };
 }
 
-async function measure(name: string, args: string[], env?: NodeJS.ProcessEnv): Promise<void> {
+/**
+ * `tolerate`: a provision whose pairs partly failed (exit 1) is reported with the failed pairs' lines
+ * (`failed`) instead of ending the run, so a second provision can set them up and the rest be measured.
+ */
+async function measure(name: string, args: string[], env?: NodeJS.ProcessEnv, tolerate = false): Promise<boolean> {
   const { seconds, rssMb, code, output } = await duet(args, env);
-  const okCodes = [0];
-  if (!okCodes.includes(code)) {
-    process.stderr.write(output);
+  const failed = code === 1 && tolerate ? output.split('\n').filter((line) => /^\S+: FAILED/.test(line)) : [];
+  if (code !== 0) {
     // The hosts' logs (ha-log, MariaDB's error log) outlive the teardown that follows.
     const kept = join(tmpdir(), `duet-fleet-logs-${process.pid}`);
     for (const host of readdirSync(statePath(fixtureStateDir(), 'hosts'))) {
       cpSync(join(statePath(fixtureStateDir(), 'hosts'), host, 'log'), join(kept, host), { recursive: true });
     }
-    throw new Error(`duet ${args.join(' ')} exited ${code}; the hosts' /var/log are kept in ${kept}`);
+    if (failed.length === 0) {
+      process.stderr.write(output);
+      throw new Error(`duet ${args.join(' ')} exited ${code}; the hosts' /var/log are kept in ${kept}`);
+    }
+    progress(`${name}: ${failed.length} pair(s) failed; the hosts' /var/log are kept in ${kept}`);
   }
-  emit({ measure: name, seconds: Number(seconds.toFixed(2)), bin: env?.DUET_NO_BUNDLE === '1' || !bundleIsCurrent(packagePath()) ? 'tsx' : 'bundle', ...(rssMb === undefined ? {} : { rssMb: Number(rssMb.toFixed(0)) }) });
+  emit({
+    measure: name,
+    seconds: Number(seconds.toFixed(2)),
+    bin: env?.DUET_NO_BUNDLE === '1' || !bundleIsCurrent(packagePath()) ? 'tsx' : 'bundle',
+    ...(rssMb === undefined ? {} : { rssMb: Number(rssMb.toFixed(0)) }),
+    ...(failed.length > 0 && { failed }),
+  });
+  return failed.length === 0;
 }
 
 /**
@@ -95,15 +112,20 @@ await withFixtureHosts(async () => {
     const state = await fixturesUp({ pairs, log: progress });
     emit({ measure: 'fixtures-up', seconds: Number(((performance.now() - upStarted) / 1000).toFixed(2)) });
     const inventory = statePath(state.stateDir, 'fleetInventory');
-    await measure('cold', ['provision', inventory, '--yes', '--parallel', parallel]);
+    // A pair whose writer did not take its resources in time (seen on a loaded 20-pair fleet) is set
+    // up by a second run; the no-op figures need every pair converged.
+    if (!(await measure('cold', ['provision', inventory, '--yes', '--parallel', parallel], process.env, true))) {
+      await measure('cold-repair', ['provision', inventory, '--yes', '--parallel', parallel]);
+    }
     for (let i = 0; i < 3; i++) await measure('no-op', ['provision', inventory, '--yes', '--parallel', parallel]);
     // The same through tsx, for the start-up cost the bundle saves.
     await measure('no-op', ['provision', inventory, '--yes', '--parallel', parallel], { ...process.env, DUET_NO_BUNDLE: '1' });
     // --profile DIR: one more no-op under `node --cpu-prof`, for where its time goes.
     if (values.profile) await duet(['provision', inventory, '--yes', '--parallel', parallel], process.env, ['--cpu-prof', '--cpu-prof-dir', values.profile]);
     await measure('dry-run', ['provision', inventory, '--dry-run', '--parallel', parallel]);
-    await measure('verify', ['verify', inventory, ...(await supportsParallel('verify') ? ['--parallel', parallel] : [])]);
+    for (let i = 0; i < 3; i++) await measure('verify', ['verify', inventory, ...(await supportsParallel('verify') ? ['--parallel', parallel] : [])]);
     await measure('status', ['status', inventory, ...(await supportsParallel('status') ? ['--parallel', parallel] : [])]);
+    emit({ measure: 'idle', ...(await idleLoad(IDLE_SECONDS)) });
     const status = await fixturesStatus({ stateDir: state.stateDir });
     const processes = status.hosts.flatMap((host) => host.processes);
     const pssMb = (command?: string) => processes.filter((p) => !command || p.command === command).reduce((sum, p) => sum + p.pssKb, 0) / 1024;
@@ -111,6 +133,25 @@ await withFixtureHosts(async () => {
   }
   unguard();
 });
+
+/**
+ * What the provisioned fleet costs the machine while duet does nothing (its monitors, Heartbeats and
+ * servers): the CPUs busy over `seconds` (from /proc/stat) and the load averages at the end.
+ */
+async function idleLoad(seconds: number): Promise<{ busyCpus: number; loadavg: number[] }> {
+  const cpu = () => {
+    const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+    const ticks = fields.map(Number);
+    return { total: ticks.reduce((a, b) => a + b, 0), idle: ticks[3]! + ticks[4]! };
+  };
+  const before = cpu();
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  const after = cpu();
+  const total = after.total - before.total;
+  const busy = total - (after.idle - before.idle);
+  const cpus = readFileSync('/proc/stat', 'utf8').split('\n').filter((l) => /^cpu\d/.test(l)).length;
+  return { busyCpus: Number(((busy / total) * cpus).toFixed(2)), loadavg: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number) };
+}
 
 async function supportsParallel(command: string): Promise<boolean> {
   const { output } = await duet([command, '--help']);

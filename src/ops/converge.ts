@@ -30,7 +30,7 @@ import type { HostFacts } from '../plan/facts.ts';
 import { byNode, convergeStages, heartbeatDelaySeconds, planPair, type AccountName, type PairAction, type PairPlanInput } from '../plan/pair.ts';
 import { FENCE_USER, TLS_PATHS, WRITER_RESOURCE } from '../render/desired.ts';
 import type { HostPool } from '../transport/pool.ts';
-import { NodeConnections, readConvergeFacts, vipHolders } from './pair-state.ts';
+import { NodeConnections, readConvergeFacts, vipHolders, type HostProbe } from './pair-state.ts';
 import { copyData } from './seed.ts';
 import { convergeAgents } from './load-balancers.ts';
 import { awaitAddressCommand, HEARTBEAT_RESOURCES_COMMAND, mysqlUnit, serviceCommand, withoutInheritedPipes } from './services.ts';
@@ -58,8 +58,9 @@ const POLL_MS = 250;
 const SERVICE_TIMEOUT_MS = 120_000;
 
 /** Reads the pair and plans it (nothing is changed). */
-export async function planPairNow(inv: Inventory, pair: PairSpec, conn: NodeConnections, input: PairPlanInput): Promise<PairAction[]> {
-  return planPair(await readConvergeFacts(inv, pair, conn), inv, pair, input);
+/** `known`: the nodes' probes from facts just gathered (readConvergeFacts). */
+export async function planPairNow(inv: Inventory, pair: PairSpec, conn: NodeConnections, input: PairPlanInput, known?: ReadonlyMap<string, HostProbe>): Promise<PairAction[]> {
+  return planPair(await readConvergeFacts(inv, pair, conn, known), inv, pair, input);
 }
 
 export async function convergePair(inv: Inventory, pair: PairSpec, ctx: ConvergeContext, planned: PairAction[]): Promise<PairConvergence> {

@@ -23,7 +23,7 @@ import type { InstanceState, ReplicaStatus } from '../mysql/model.ts';
 import { FENCE_USER } from '../render/desired.ts';
 import { readSeedData, type NodeData } from './seed.ts';
 import { readTopology, type TopologyView } from './topology.ts';
-import { parseFacts, probeScript } from '../plan/facts.ts';
+import { parseFacts, probeScript, type HostFacts } from '../plan/facts.ts';
 import type { HostPool } from '../transport/pool.ts';
 import type { SshConnection } from '../transport/ssh.ts';
 
@@ -90,7 +90,11 @@ export interface PairLiveState {
 
 /** Which daemons run and the host's addresses: the live sections of the facts script, read alone. */
 export async function probeHost(ssh: SshConnection): Promise<HostProbe> {
-  const facts = parseFacts((await ssh.run(probeScript())).stdout);
+  return probeOf(parseFacts((await ssh.run(probeScript())).stdout));
+}
+
+/** The probe's part of facts already gathered (the facts script has the same live sections). */
+export function probeOf(facts: HostFacts): HostProbe {
   return {
     heartbeatRunning: facts.running.heartbeat,
     mysqlRunning: facts.running.mysql,
@@ -98,21 +102,26 @@ export async function probeHost(ssh: SshConnection): Promise<HostProbe> {
   };
 }
 
-export async function readNodeState(conn: NodeConnections, pair: PairSpec, node: NodeSpec): Promise<NodeLiveState> {
-  const probe = await probeHost(await conn.ssh(node));
-  const state: NodeLiveState = {
+/**
+ * The node's daemons, addresses and server state. `known`: the probe from facts this run has just
+ * gathered on the host (one SSH command fewer); when it resolves to undefined, the host is probed.
+ */
+export async function readNodeState(conn: NodeConnections, pair: PairSpec, node: NodeSpec, known?: Promise<HostProbe | undefined>): Promise<NodeLiveState> {
+  const [probe, server] = await Promise.all([
+    (async () => (await known) ?? probeHost(await conn.ssh(node)))(),
+    conn.mysql(node).then(readInstanceState).then(
+      (mysql) => ({ mysql }),
+      (err: unknown) => ({ mysqlError: err instanceof Error ? err.message : String(err) }),
+    ),
+  ]);
+  return {
     node,
     holdsVip: probe.addresses.includes(pair.vip.address),
     heartbeatRunning: probe.heartbeatRunning,
     mysqlRunning: probe.mysqlRunning,
     mysql: undefined,
+    ...server,
   };
-  try {
-    state.mysql = await readInstanceState(await conn.mysql(node));
-  } catch (err) {
-    state.mysqlError = err instanceof Error ? err.message : String(err);
-  }
-  return state;
 }
 
 export async function readPairState(conn: NodeConnections, pair: PairSpec): Promise<PairLiveState> {
@@ -266,14 +275,15 @@ const LOGIN_TEST_MS = 5000;
  * IP, and from each running server its role, replica, accounts (with a login test from the peer:
  * a password cannot be read back), schemas, topology and data. Reading only.
  */
-export async function readConvergeFacts(inv: Inventory, pair: PairSpec, conn: NodeConnections): Promise<ConvergeFacts> {
-  const nodes = (await Promise.all(pair.nodes.map((node) => readConvergeNode(inv, pair, conn, node)))) as [ConvergeNodeFacts, ConvergeNodeFacts];
+/** `known`: probes from facts this run has just gathered, by node name (those hosts are not probed again). */
+export async function readConvergeFacts(inv: Inventory, pair: PairSpec, conn: NodeConnections, known?: ReadonlyMap<string, HostProbe>): Promise<ConvergeFacts> {
+  const nodes = (await Promise.all(pair.nodes.map((node) => readConvergeNode(inv, pair, conn, node, known?.get(node.name))))) as [ConvergeNodeFacts, ConvergeNodeFacts];
   const seed = nodes.every((n) => n.server) ? await readSeedData(inv, pair, conn) : undefined;
   return { nodes, seed };
 }
 
-async function readConvergeNode(inv: Inventory, pair: PairSpec, conn: NodeConnections, node: NodeSpec): Promise<ConvergeNodeFacts> {
-  const probe = await probeHost(await conn.ssh(node));
+async function readConvergeNode(inv: Inventory, pair: PairSpec, conn: NodeConnections, node: NodeSpec, known: HostProbe | undefined): Promise<ConvergeNodeFacts> {
+  const probe = known ?? (await probeHost(await conn.ssh(node)));
   const facts: ConvergeNodeFacts = {
     node,
     mysqlRunning: probe.mysqlRunning,

@@ -21,7 +21,7 @@ import { maintenanceCommand } from './services.ts';
 import { convergePair, planPairNow, type PairConvergence } from './converge.ts';
 import { applyWaves } from '../plan/pair.ts';
 import { convergeLoadBalancers, type TierConvergence } from './load-balancers.ts';
-import { NodeConnections } from './pair-state.ts';
+import { NodeConnections, probeOf } from './pair-state.ts';
 import { preparePki } from './tls.ts';
 
 export interface ProvisionOptions {
@@ -186,7 +186,9 @@ async function planPairs(inv: Inventory, pool: HostPool, pairs: PairSpec[], work
       if (hosts.length < 2) return undefined;
       const writer = currentWriter(pair, hosts);
       const restarting = new Set(hosts.filter((h) => h.plan.services.includes('mysql') && h.facts.running.mysql).map((h) => h.node.name));
-      return { pair: pair.name, writer, planned: await planPairNow(inv, pair, conn, { writer, restarting }), actions: [] };
+      // The daemons and addresses are in the facts just read: no host is probed again.
+      const known = new Map(hosts.map((h) => [h.node.name, probeOf(h.facts)]));
+      return { pair: pair.name, writer, planned: await planPairNow(inv, pair, conn, { writer, restarting }, known), actions: [] };
     });
     for (const plan of planned) if (plan) plans.set(plan.pair, plan);
   } finally {

@@ -28,7 +28,7 @@ import {
 } from '../mysql/dao.ts';
 import { CANARY_TABLE } from '../mysql/duet-schema.ts';
 import { useDuetSchema } from '../mysql/dialect.ts';
-import { factsScript, OPTIONAL_PACKAGES, parseFacts } from '../plan/facts.ts';
+import { factsScript, OPTIONAL_PACKAGES, parseFacts, type HostFacts } from '../plan/facts.ts';
 import { chooseFirewallBoot } from '../plan/firewall-boot.ts';
 import { FIREWALL_PATHS } from '../render/firewall-boot.ts';
 import { changedFiles } from '../plan/plan.ts';
@@ -36,7 +36,7 @@ import { desiredFiles } from '../render/desired.ts';
 import { HostPool } from '../transport/pool.ts';
 import { mapLimit } from './fan-out.ts';
 import { MYSQL_PORT } from '../inventory/model.ts';
-import { NodeConnections, probeMysqlPort, readNodeState, type NodeLiveState, type PortAnswer } from './pair-state.ts';
+import { NodeConnections, probeMysqlPort, probeOf, readNodeState, type NodeLiveState, type PortAnswer } from './pair-state.ts';
 import { planLoadBalancer, planNode } from './provision.ts';
 import { readTlsMaterial } from './tls.ts';
 import { certificateExpiry } from '../plan/tls.ts';
@@ -161,6 +161,8 @@ interface NodeFacts {
   settings: ReplicationSettings | undefined;
   /** The replication account the peer logs in with (its TLS requirement); undefined when unread. */
   replicationAccount: AccountGrants | undefined;
+  /** The host's facts (files, rules in force, daemons) as the drift check read them; undefined when unread. */
+  hostFacts: HostFacts | undefined;
 }
 
 async function verifyPair(inv: Inventory, pool: HostPool, pair: PairSpec, opts: VerifyOptions): Promise<Finding[]> {
@@ -191,7 +193,7 @@ async function verifyPair(inv: Inventory, pool: HostPool, pair: PairSpec, opts: 
     out.push(...stateFindings(inv, pair, a, b, opts, later));
     const live = a.live && b.live ? ([a.live, b.live] as [NodeLiveState, NodeLiveState]) : undefined;
     await Promise.all([
-      ...pair.nodes.map(async (node, i) => checkNodeFirewall(inv, conn, pair, node, await fromPeers[i]!, out)),
+      ...pair.nodes.map(async (node, i) => checkNodeFirewall(inv, conn, pair, node, [a, b][i]!.hostFacts, await fromPeers[i]!, out)),
       live && guarded(out, 'roles', pair, undefined, async () => out.push(...(await probeVipRoute(conn, pair, live, opts.timeoutMs)))),
       pair.loadBalancers && guarded(out, 'balancers', pair, undefined, async () => out.push(...(await verifyLoadBalancers(inv, conn, pair, live, opts.timeoutMs)))),
       writeAndCompare(inv, conn, pair, a, b, opts, out),
@@ -281,8 +283,10 @@ async function guarded<T>(out: Finding[], check: CheckName, pair: PairSpec, node
 
 /** One node's facts: processes, addresses and server state; its replication settings; its files. */
 async function gatherNode(inv: Inventory, conn: NodeConnections, pair: PairSpec, node: NodeSpec, out: Finding[]): Promise<NodeFacts> {
-  const [live, settings, replicationAccount] = await Promise.all([
-    guarded(out, 'roles', pair, node, () => readNodeState(conn, pair, node)),
+  // One facts script serves the drift check, the daemons and addresses, and the firewall check.
+  const planned = (async () => planNode(inv, await conn.ssh(node), pair, node))();
+  const [live, settings, replicationAccount, , hostFacts] = await Promise.all([
+    guarded(out, 'roles', pair, node, () => readNodeState(conn, pair, node, planned.then(({ facts }) => probeOf(facts), () => undefined))),
     // A server that cannot be reached is reported once, by the replication check (from readNodeState).
     conn.mysql(node).then(readReplicationSettings, () => undefined),
     conn.mysql(node).then(
@@ -294,19 +298,21 @@ async function gatherNode(inv: Inventory, conn: NodeConnections, pair: PairSpec,
       () => undefined,
     ),
     guarded(out, 'drift', pair, node, async () => {
-      const { plan } = await planNode(inv, await conn.ssh(node), pair, node);
+      const { facts, plan } = await planned;
       out.push(...checkDrift(pair, node, changedFiles(plan), plan.changes.length));
+      return facts;
     }),
   ]);
-  return { node, live, settings, replicationAccount };
+  return { node, live, settings, replicationAccount, hostFacts };
 }
 
-async function checkNodeFirewall(inv: Inventory, conn: NodeConnections, pair: PairSpec, node: NodeSpec, fromPeer: PortAnswer, out: Finding[]): Promise<void> {
+/** `known`: the host's facts already read with the firewall sections (the drift check's); read here otherwise. */
+async function checkNodeFirewall(inv: Inventory, conn: NodeConnections, pair: PairSpec, node: NodeSpec, known: HostFacts | undefined, fromPeer: PortAnswer, out: Finding[]): Promise<void> {
   await guarded(out, 'firewall', pair, node, async () => {
     let state: FirewallState | undefined;
     if (inv.firewall.manage) {
       // One round trip: the rules in force, what can load them at boot, the firewall files.
-      const facts = parseFacts((await (await conn.ssh(node)).run(factsScript([...FIREWALL_PATHS], [...OPTIONAL_PACKAGES], { firewall: true }))).stdout);
+      const facts = known ?? parseFacts((await (await conn.ssh(node)).run(factsScript([...FIREWALL_PATHS], [...OPTIONAL_PACKAGES], { firewall: true }))).stdout);
       const choice = chooseFirewallBoot(facts);
       state = firewallState(desiredFiles(inv, pair, node, choice ? { firewallBoot: choice.boot } : {}), facts, choice);
     }

@@ -7,6 +7,7 @@ import { canonicalCidr, cidrFamily, formatIpv6, ipv6ToBigInt } from '../../src/i
 import { checkFirewall, checkHostFirewall, compareFirewall, firewallState } from '../../src/ops/verify-firewall.ts';
 import { checkCommand, enableFirewallBootCommand, loadFirewallCommand } from '../../src/ops/services.ts';
 import { factsScript, parseFacts, type HostFacts } from '../../src/plan/facts.ts';
+import { factsFileSections } from './helpers/facts-output.ts';
 import { chooseFirewallBoot, firewallBootEnabled } from '../../src/plan/firewall-boot.ts';
 import { desiredFiles, loadBalancerFiles, type DesiredFile } from '../../src/render/desired.ts';
 import { FIREWALL_PATHS } from '../../src/render/firewall-boot.ts';
@@ -283,7 +284,7 @@ describe('provision: the firewall part of a host\'s plan', () => {
       '@@duet iptables', '-P INPUT DROP',
       '@@duet ip6tables', ip6tables,
       '@@duet firewall-boot', boot,
-      ...desiredFiles(inv, pair, node, { firewallBoot: files }).flatMap((f) => [`@@duet file ${f.path}`, `${f.mode.toString(8)} root root`, Buffer.from(f.content).toString('base64')]),
+      ...factsFileSections(desiredFiles(inv, pair, node, { firewallBoot: files })),
       '@@duet end', '',
     ].join('\n');
   const sshAnswering = (stdout: string) => ({ target: { name: node.name }, run: async () => ({ code: 0, stdout, stderr: '' }) }) as unknown as SshConnection;

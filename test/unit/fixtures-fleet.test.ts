@@ -31,7 +31,7 @@ describe('planFleet', () => {
     assert.throws(() => planFleet(MAX_FLEET_PAIRS + 1), FixtureError);
   });
 
-  it('writes an inventory duet loads, with the failover section and the small buffer pool', async () => {
+  it('writes an inventory duet loads, with the failover section at the monitor\'s default pace and the small buffer pool', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'duet-fleet-'));
     try {
       const plan = planFleet(3);
@@ -45,9 +45,14 @@ describe('planFleet', () => {
       assert.deepEqual(inv.pairs.map((p) => p.vip.address), ['198.18.0.100', '198.18.0.101', '198.18.0.102']);
       const failover = inv.pairs[1]!.failover;
       assert.equal(failover.pingNode, '198.18.0.1');
-      assert.equal(failover.monitorInterval, 1);
-      assert.equal(failover.monitorFailures, 2);
+      // The monitor at the default pace, not every second (a fleet bench measures provisioning);
+      // Heartbeat's deadtime the least that pace allows.
+      assert.equal(failover.monitorInterval, 2);
+      assert.equal(failover.monitorFailures, 3);
       assert.equal(failover.flapWindow, 20);
+      assert.equal(inv.pairs[1]!.heartbeat.keepalive, 1);
+      assert.equal(inv.pairs[1]!.heartbeat.deadtime, 10);
+      assert.equal(inv.pairs[1]!.heartbeat.initdead, 20);
       assert.match(renderFleetInventory(plan), /innodb_buffer_pool_size: 8M/);
     } finally {
       rmSync(dir, { recursive: true, force: true });

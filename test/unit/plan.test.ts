@@ -25,7 +25,12 @@ describe('facts', () => {
     const dir = mkdtempSync(join(tmpdir(), 'duet-facts-'));
     const present = join(dir, "it's here.cnf");
     writeFileSync(present, 'a=1\nb=2\n', { mode: 0o640 });
-    const script = factsScript([present, join(dir, 'missing')], ['coreutils', 'no-such-package-xyz']);
+    // Over 100 bytes: tar writes the name in an entry of its own first.
+    const long = join(dir, `${'n'.repeat(120)}.cnf`);
+    writeFileSync(long, 'x'.repeat(700), { mode: 0o600 });
+    const empty = join(dir, 'empty.cnf');
+    writeFileSync(empty, '', { mode: 0o644 });
+    const script = factsScript([present, join(dir, 'missing'), long, empty], ['coreutils', 'no-such-package-xyz']);
     const out = execFileSync('sh', ['-c', script], { encoding: 'utf8' });
     const facts = parseFacts(out);
     assert.ok(facts.hostname.length > 0);
@@ -36,6 +41,10 @@ describe('facts', () => {
     assert.equal(f.mode, 0o640);
     assert.equal(f.owner, userInfo().username);
     assert.deepEqual(facts.files.get(join(dir, 'missing')), { path: join(dir, 'missing'), exists: false });
+    assert.equal(facts.files.get(long)?.content, 'x'.repeat(700));
+    assert.equal(facts.files.get(long)?.mode, 0o600);
+    assert.equal(facts.files.get(empty)?.content, '');
+    assert.equal(facts.files.get(empty)?.exists, true);
   });
 
   it('refuses truncated output', () => {
