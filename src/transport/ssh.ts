@@ -281,28 +281,8 @@ async function openClient(leg: Leg, target: SshTarget, settings: SshSettings, so
     client.once('ready', onReady);
     client.once('error', onError);
     client.connect(config);
-    skipHostKeysProof(client);
   });
   return client;
-}
-
-/**
- * After the login, OpenSSH's sshd lists all its host keys (hostkeys-00@openssh.com) and ssh2 at once
- * asks it to prove each one (hostkeys-prove-00): the host signs with every key, RSA included, and
- * ssh2 verifies every signature, only for its 'hostkeys' event, which duet does not use (the host
- * key that counts was checked during the key exchange). That is about 5 ms of the host's CPU and
- * 1 ms of ours per connection, 40 hosts per fleet command. ssh2 has no option for it, so its request
- * is replaced (call right after connect()) by an answer of "not proven", taking back the callback ssh2
- * queued for the reply (later global-request replies stay paired with theirs). False when ssh2's
- * internals are not as expected (the proof then runs as before).
- */
-export function skipHostKeysProof(client: Client): boolean {
-  const internals = client as unknown as { _protocol?: { openssh_hostKeysProve?: unknown }; _callbacks?: Array<(failed: boolean) => void> };
-  const protocol = internals._protocol;
-  const callbacks = internals._callbacks;
-  if (!protocol || typeof protocol.openssh_hostKeysProve !== 'function' || !Array.isArray(callbacks)) return false;
-  protocol.openssh_hostKeysProve = () => callbacks.pop()?.(true);
-  return true;
 }
 
 /** A direct-tcpip channel from the jump host `from` to the next leg's SSH port. */
