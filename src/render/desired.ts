@@ -412,7 +412,7 @@ function agentFiles(inv: Inventory, pair: PairSpec, tier: LoadBalancerTier, node
       template: 'duet-writer-agent',
       mode: 0o755,
       service: 'agent',
-      context: { managedFor, client: sql.client, selectReadOnly: shellQuote(sql.selectReadOnly) },
+      context: { managedFor, localClient: sql.localClient, selectReadOnly: shellQuote(sql.selectReadOnly) },
     }),
     rootFile({
       path: AGENT_INIT_PATH,
@@ -442,6 +442,7 @@ function roleScriptContext(inv: Inventory, pair: PairSpec, node: NodeSpec): Temp
     topologyTable: `${DUET_SCHEMA}.${TOPOLOGY_TABLE}`,
     schema: DUET_SCHEMA,
     client: sql.client,
+    localClient: sql.localClient,
     selectReadOnly: q(sql.selectReadOnly),
     readOnlyOn: q(sql.readOnlyOn),
     readOnlyOff: q(sql.readOnlyOff),

@@ -480,7 +480,7 @@ function startClient(place: ClientPlace, entry: Entry, user: string, password: S
  */
 function startWatcher(inv: Inventory, pair: PairSpec, site: Site): { samples: Sample[]; stop(): void } {
   const samples: Sample[] = [];
-  const client = writerRoleScriptSql(inv.mysql.flavor).client;
+  const client = writerRoleScriptSql(inv.mysql.flavor).localClient;
   const holds = (vip: string) => `if ip -4 -o addr show scope global | grep -q ' ${vip}/'; then v=1; else v=0; fi`;
   const nodeOnce = `ro=$(timeout 1 ${client} -N -e 'SELECT @@read_only' 2>/dev/null || echo x); ${holds(pair.vip.address)}; echo "$(date +%s%3N) $ro $v"`;
   const lbOnce = pair.loadBalancers ? `${holds(pair.loadBalancers.vip.address)}; echo "$(date +%s%3N) lb $v"` : '';
