@@ -30,7 +30,7 @@ export const drillCommand = defineCommand({
         type: 'boolean',
         default: false,
         describe:
-          "the client takes a new key after an error instead of retrying the same one (by default it retries, like an application with idempotency keys; then a write the old writer committed as it was cut off collides with its retry once it is back, and replication stops: see README, what a two-node pair cannot promise)",
+          "the client takes a new key after an error instead of retrying the same one (by default it retries, like an application with idempotency keys: on MariaDB a write the old writer had not heard acknowledged when it was cut off is rolled back when its server restarts, so the retry does not collide with it; on MySQL it can, see README, what a two-node pair cannot promise)",
       })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON document on stdout' })
       .option('verbose', verboseOption)
