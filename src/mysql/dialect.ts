@@ -78,6 +78,8 @@ export interface Dialect {
   /** One row with column `reached`: 1 when the replica applied `position`, 0 on timeout. */
   waitForGtid(position: string, timeoutSeconds: number): SqlStatement;
   setReadOnly(on: boolean): string;
+  /** One row, one value: the replicas whose acknowledgement this server's commits wait for (semi-sync); undefined where duet does not use semi-sync. */
+  readonly semiSyncReplicas?: string;
   /**
    * Grantees that may still write while read_only is on (one column, GRANTEE), or undefined when the
    * flavor's read-only mode admits nobody (MySQL's super_read_only).
@@ -231,6 +233,7 @@ function mariadb(version: ServerVersion): Dialect {
     // MASTER_GTID_WAIT returns 0 when reached, -1 on timeout.
     waitForGtid: (position, timeoutSeconds) => ({ sql: 'SELECT MASTER_GTID_WAIT(?, ?) = 0 AS reached', params: [position, timeoutSeconds] }),
     setReadOnly: (on) => `SET GLOBAL read_only = ${on ? 'ON' : 'OFF'}`,
+    semiSyncReplicas: "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'RPL_SEMI_SYNC_MASTER_CLIENTS'",
     // MariaDB has no super_read_only. Since 10.11 (MDEV-29596) SUPER no longer implies READ_ONLY
     // ADMIN, so that privilege alone is the bypass; before, SUPER carried it too.
     readOnlyBypassGrantees:

@@ -309,7 +309,11 @@ async function waitHealthy(inv: Inventory, pair: PairSpec, tier = true): Promise
   for (;;) {
     try {
       // New connections each time: a node that was cut off or crashed leaves dead ones behind.
-      last = await withConnections(inv, (conn) => readPairStatus(conn, pair));
+      const [status, waitsForPeer] = await withConnections(inv, async (conn) => {
+        const read = await readPairStatus(conn, pair);
+        return [read, read.writer === undefined ? false : await commitsWaitForPeer(conn, pair, read.writer)] as const;
+      });
+      last = waitsForPeer ? status : { ...status, warnings: [...status.warnings, `the writer's commits do not wait for its peer yet (no semi-sync replica connected)`] };
       const tierWarnings = tier ? (last.loadBalancers?.warnings ?? []) : [];
       if (last.writer !== undefined && last.warnings.length === 0 && tierWarnings.length === 0) return last;
     } catch (err) {
@@ -323,6 +327,19 @@ async function waitHealthy(inv: Inventory, pair: PairSpec, tier = true): Promise
     }
     await sleep(1000);
   }
+}
+
+/**
+ * Whether the writer's commits wait for its peer's acknowledgement (semi-sync; always true where duet
+ * does not use it). A replica whose connection was left half-open by a cut link reports its threads
+ * running, but until it reconnects the writer commits alone: a fault then is a fault of a degraded
+ * pair, so the drill waits for this too.
+ */
+async function commitsWaitForPeer(conn: NodeConnections, pair: PairSpec, writerName: string): Promise<boolean> {
+  const session = await conn.mysql(pair.nodes.find((n) => n.name === writerName)!);
+  if (!session.dialect.semiSyncReplicas) return true;
+  const [row] = await query(session, session.dialect.semiSyncReplicas);
+  return Number(Object.values(row ?? {})[0] ?? 0) > 0;
 }
 
 /** Until the samples show one node writable and holding the floating IP, and no other writable. */
