@@ -33,7 +33,7 @@ import type { HostPool } from '../transport/pool.ts';
 import { NodeConnections, readConvergeFacts, vipHolders, type HostProbe } from './pair-state.ts';
 import { copyData } from './seed.ts';
 import { convergeAgents } from './load-balancers.ts';
-import { awaitAddressCommand, HEARTBEAT_RESOURCES_COMMAND, mysqlUnit, serviceCommand, withoutInheritedPipes } from './services.ts';
+import { awaitAddressCommand, HEARTBEAT_RESOURCES_COMMAND, mysqlUnit, serviceCommand, takeGroupCommand, withoutInheritedPipes } from './services.ts';
 import { readTopology, recordWriter, topologyNames } from './topology.ts';
 
 export interface PairConvergence {
@@ -100,7 +100,7 @@ export async function convergePair(inv: Inventory, pair: PairSpec, ctx: Converge
           ctx.log(`${pair.name}: WARNING: the servers' setup took ${took.toFixed(1)} s after Heartbeat started: ${WRITER_RESOURCE} may have run before it was done (see /var/log/ha-log on ${ctx.writer})`);
         }
       }
-      await run.awaitWriter(started);
+      await run.awaitWriter(started, stages.heartbeat.some((a) => a.kind === 'start-heartbeat'));
     }
     for (const action of stages.after) await run.carryOut(action);
     // With load balancers: the writer agent they ask, and an account for their addresses (verify).
@@ -194,11 +194,22 @@ class Runner {
       case 'start-heartbeat':
         await this.service(action.node, 'heartbeat');
         break;
+      case 'take-resources': {
+        const took = await (await this.conn.ssh(this.node(action.node))).exec(takeGroupCommand(WRITER_RESOURCE), { timeoutMs: SERVICE_TIMEOUT_MS });
+        if (took.code !== 0) {
+          const status = took.stdout.trim() || 'no answer';
+          throw new HostStateError(`Heartbeat runs but does not hold the resources of ${action.node} (cl_status rscstatus: ${status}), and neither node has the floating IP ${this.pair.vip.address}`, {
+            host: action.node,
+            hint: took.code === 3 ? 'wait until Heartbeat has settled and run provision again; if it stays so, restart Heartbeat on both nodes (the writer last)' : `ResourceManager exited ${took.code}: see /var/log/ha-log on ${action.node}`,
+          });
+        }
+        break;
+      }
       case 'record-writer':
         if (!(await this.recordWriter())) return;
         break;
     }
-    this.done(action.text, action.node, action.kind === 'start-mysql' || action.kind === 'start-heartbeat' ? 'service' : action.kind === 'record-writer' ? 'role' : 'sql');
+    this.done(action.text, action.node, action.kind === 'start-mysql' || action.kind === 'start-heartbeat' ? 'service' : action.kind === 'record-writer' || action.kind === 'take-resources' ? 'role' : 'sql');
   }
 
   account(name: AccountName): [string, Secret, typeof REPLICATION_ACCOUNT] {
@@ -221,16 +232,16 @@ class Runner {
    * initdead, both nodes starting, or deadtime), the writer writable (its duet-writer resource did
    * that) and named in duet.topology.
    */
-  async awaitWriter(heartbeatStarted: number): Promise<void> {
+  async awaitWriter(heartbeatStarted: number, started: boolean): Promise<void> {
     const { pair, ctx } = this;
     const waitSeconds = pair.heartbeat.initdead + pair.heartbeat.deadtime + 10;
     const left = Math.max(0, heartbeatDelaySeconds(pair) - (Date.now() - heartbeatStarted) / 1000);
+    const when = started ? `Heartbeat takes its resources about ${left.toFixed(0)} s from now (${heartbeatDelaySeconds(pair)} s after both nodes started), then ` : 'its resources were started: ';
     ctx.log(
-      `${pair.name}: waiting for the floating IP ${pair.vip.address} on ${ctx.writer}: Heartbeat takes its resources about ${left.toFixed(0)} s from now ` +
-        `(${heartbeatDelaySeconds(pair)} s after both nodes started), then ${WRITER_RESOURCE} fences the peer; at most ${waitSeconds} s (longer while Heartbeat is still taking its resources)`,
+      `${pair.name}: waiting for the floating IP ${pair.vip.address} on ${ctx.writer}: ${when}${WRITER_RESOURCE} fences the peer; at most ${waitSeconds} s (longer while Heartbeat is still taking its resources)`,
     );
     await waitForVip(this.conn, pair, this.node(ctx.writer), { from: heartbeatStarted, seconds: waitSeconds }, ctx.log);
-    ctx.log(`${pair.name}: the floating IP is up on ${ctx.writer}, ${((Date.now() - heartbeatStarted) / 1000).toFixed(1)} s after Heartbeat started`);
+    ctx.log(`${pair.name}: the floating IP is up on ${ctx.writer}, ${((Date.now() - heartbeatStarted) / 1000).toFixed(1)} s after ${started ? 'Heartbeat started' : 'its resources were started'}`);
     if ((await readInstanceState(await this.session(ctx.writer))).readOnly) {
       throw new ReplicationError(`${ctx.writer} holds the floating IP but is still read-only`, {
         host: ctx.writer,
@@ -247,8 +258,9 @@ class Runner {
  * after Heartbeat started. Past that, as long as Heartbeat on the writer says it is still moving
  * resources (`cl_status rscstatus`: transition; on a loaded host each resource script can take
  * seconds), up to SETTLE_MAX_SECONDS: giving up in the middle would end provision's maintenance
- * window while the writer is writable without its IP yet, and its monitor would demote it. Then the
- * address must be on the writer alone.
+ * window while the writer is writable without its IP yet, and its monitor would demote it. Where
+ * Heartbeat says it holds the resources but no node has the address, they are started once
+ * (takeGroupCommand). Then the address must be on the writer alone.
  */
 async function waitForVip(conn: NodeConnections, pair: PairSpec, writer: NodeSpec, when: { from: number; seconds: number }, log: (line: string) => void): Promise<void> {
   let deadline = when.from + when.seconds * 1000;
@@ -277,11 +289,23 @@ async function waitForVip(conn: NodeConnections, pair: PairSpec, writer: NodeSpe
       }
     }
     if (extended) break;
-    const status = await (await conn.ssh(writer)).exec(HEARTBEAT_RESOURCES_COMMAND).catch(() => undefined);
-    if (status?.stdout.trim() !== 'transition') break;
-    extended = true;
-    deadline = when.from + SETTLE_MAX_SECONDS * 1000;
-    log(`${pair.name}: Heartbeat on ${writer.name} is still taking its resources after ${when.seconds} s (cl_status rscstatus: transition): waiting until it is done, at most ${SETTLE_MAX_SECONDS} s after it started`);
+    const status = (await (await conn.ssh(writer)).exec(HEARTBEAT_RESOURCES_COMMAND).catch(() => undefined))?.stdout.trim();
+    if (status === 'transition') {
+      extended = true;
+      deadline = when.from + SETTLE_MAX_SECONDS * 1000;
+      log(`${pair.name}: Heartbeat on ${writer.name} is still taking its resources after ${when.seconds} s (cl_status rscstatus: transition): waiting until it is done, at most ${SETTLE_MAX_SECONDS} s after it started`);
+      continue;
+    }
+    // Heartbeat says it holds them but never started them (its start-up lost a message: ha-log's
+    // "msg2string: Message with zero fields"): start them as it would have, once.
+    if ((status === 'local' || status === 'all') && holders.length === 0) {
+      log(`${pair.name}: Heartbeat on ${writer.name} says it holds its resources (cl_status rscstatus: ${status}) but neither node has the floating IP: starting them (ResourceManager takegroup ${WRITER_RESOURCE})`);
+      const took = await (await conn.ssh(writer)).exec(takeGroupCommand(WRITER_RESOURCE), { timeoutMs: SERVICE_TIMEOUT_MS });
+      extended = true;
+      deadline = Date.now() + (took.code === 0 ? pair.heartbeat.deadtime * 1000 : 0);
+      continue;
+    }
+    break;
   }
   holders = await vipHolders(conn, pair).catch(() => holders);
   const waited = Math.round((Date.now() - when.from) / 1000);

@@ -208,3 +208,12 @@ export function awaitAddressCommand(address: string, seconds: number): string {
 
 /** Which resources Heartbeat on this host holds: all, local, foreign, none, or transition while it moves them. */
 export const HEARTBEAT_RESOURCES_COMMAND = 'cl_status rscstatus';
+
+/**
+ * Starts the resource group whose first resource is `group` (ResourceManager takegroup, as Heartbeat
+ * does), only while Heartbeat on this host says it holds its own resources (rscstatus local or all):
+ * for resources Heartbeat believes it started but did not. Otherwise prints the status and exits 3.
+ */
+export function takeGroupCommand(group: string): string {
+  return `s=$(${HEARTBEAT_RESOURCES_COMMAND} 2>/dev/null); case "$s" in local|all) /usr/share/heartbeat/ResourceManager takegroup ${shellQuote(group)};; *) echo "$s"; exit 3;; esac`;
+}

@@ -29,6 +29,12 @@ export type PairAction = { text: string } & (
   | { kind: 'create-duet-schema'; node: string; what: string[] }
   | { kind: 'read-only'; node: string; on: boolean }
   | { kind: 'start-heartbeat'; node: string }
+  /**
+   * Heartbeat runs on both nodes and the writer's says it holds its resources, but neither node has
+   * the floating IP: start the writer's resource group as Heartbeat would have (its start-up can lose
+   * that step: a message garbled in its FIFO, "msg2string: Message with zero fields" in ha-log).
+   */
+  | { kind: 'take-resources'; node: string }
   | { kind: 'record-writer'; node: string }
 );
 
@@ -162,11 +168,13 @@ export function planPair(facts: ConvergeFacts, inv: Inventory, pair: PairSpec, i
   // Exactly one writer. A server that starts is read-only (my.cnf). The write role comes with the
   // floating IP: where Heartbeat is not running on the writer, its duet-writer resource makes the
   // writer writable as it brings the IP up (a server already writable when Heartbeat starts counts as
-  // a running resource, and Heartbeat would never bring the IP up). Where Heartbeat runs, the writer
-  // is made writable here (after provision restarted its server, say).
+  // a running resource, and Heartbeat would never bring the IP up). Where Heartbeat runs and the
+  // writer holds the IP, the writer is made writable here (after provision restarted its server, say);
+  // never without the IP (its monitor would make it read-only again).
   const writerFacts = get(writer);
+  const orphaned = facts.nodes.every((n) => n.heartbeatRunning && !n.holdsVip);
   for (const n of facts.nodes) {
-    const wantReadOnly = n.node.name !== writer.name || !writerFacts.heartbeatRunning;
+    const wantReadOnly = n.node.name !== writer.name || !writerFacts.heartbeatRunning || !writerFacts.holdsVip;
     const readOnly = !n.server || input.restarting?.has(n.node.name) ? true : n.server.readOnly;
     if (readOnly !== wantReadOnly) {
       const after = n.server && readOnly !== n.server.readOnly ? ' (after its restart)' : '';
@@ -174,6 +182,13 @@ export function planPair(facts: ConvergeFacts, inv: Inventory, pair: PairSpec, i
     }
   }
 
+  if (orphaned) {
+    heartbeat.push({
+      kind: 'take-resources',
+      node: writer.name,
+      text: `Heartbeat runs on both nodes but neither has the floating IP ${pair.vip.address}: start the resources of ${writer.name} (it brings up the IP and makes ${writer.name} writable)`,
+    });
+  }
   for (const n of facts.nodes) {
     if (n.heartbeatRunning) continue;
     const ip = n.node.name === writer.name ? `; it brings up the floating IP ${pair.vip.address} and makes ${writer.name} writable` : '';
@@ -181,8 +196,9 @@ export function planPair(facts: ConvergeFacts, inv: Inventory, pair: PairSpec, i
   }
 
   // Clients learn the writer from duet.topology. Heartbeat's resource records it when it makes the
-  // writer writable; where Heartbeat already runs, provision records it when the table does not name it.
-  if (writerFacts.heartbeatRunning) {
+  // writer writable (also when provision starts the resources); where Heartbeat already runs, provision
+  // records it when the table does not name it.
+  if (writerFacts.heartbeatRunning && !orphaned) {
     const topology = writerFacts.server?.topology;
     if (!topology || !topologyNames(topology, pair, writer.name)) {
       record.push({ kind: 'record-writer', node: writer.name, text: `record ${writer.name} as the writer in duet.topology (a new epoch)` });
@@ -233,9 +249,9 @@ export interface ConvergeStages {
 }
 
 export function convergeStages(plan: PairAction[]): ConvergeStages {
-  const heartbeat = plan.filter((a) => a.kind === 'start-heartbeat');
+  const heartbeat: PairAction[] = plan.filter((a) => a.kind === 'start-heartbeat' || a.kind === 'take-resources');
   const after = plan.filter((a) => a.kind === 'record-writer');
-  const rest = plan.filter((a) => a.kind !== 'start-heartbeat' && a.kind !== 'record-writer');
+  const rest = plan.filter((a) => !heartbeat.includes(a) && a.kind !== 'record-writer');
   const early =
     heartbeat.length > 0 && !rest.some((a) => a.kind === 'start-mysql' || a.kind === 'copy-data' || (a.kind === 'account' && !a.create));
   if (!early) return { early, before: rest, heartbeat, during: [], after };

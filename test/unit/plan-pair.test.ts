@@ -6,7 +6,7 @@ import { HostStateError, ReplicationError } from '../../src/errors.ts';
 import type { ReplicaStatus } from '../../src/mysql/model.ts';
 import type { AccountFacts, ConvergeFacts, ConvergeNodeFacts, ServerFacts } from '../../src/ops/pair-state.ts';
 import type { NodeData } from '../../src/ops/seed.ts';
-import { planPair, type PairAction } from '../../src/plan/pair.ts';
+import { convergeStages, planPair, type PairAction } from '../../src/plan/pair.ts';
 import { sampleInventory } from './helpers/sample-inventory.ts';
 import { verifiedTls } from './helpers/tls.ts';
 
@@ -119,6 +119,31 @@ describe('planPair', () => {
       'start Heartbeat on db-01; it brings up the floating IP 192.0.2.100 and makes db-01 writable',
       'start Heartbeat on db-02',
     ]);
+  });
+
+  it('starts the writer\'s resources where Heartbeat runs on both nodes but neither has the floating IP, and makes no node writable itself', () => {
+    // Seen on a loaded fleet: Heartbeat's start-up lost a message and never started what it holds.
+    const facts = withNode(converged(), 'db-01', (n) => {
+      n.holdsVip = false;
+      n.server = server({ readOnly: false, replica: replica(db2.address) });
+    });
+    const plan = planPair(facts, inv, pair, { writer: 'db-01' });
+    assert.deepEqual(
+      plan.map((a) => `${a.kind}@${a.node}`),
+      ['read-only@db-01', 'take-resources@db-01'],
+      'writable without the IP: read-only first; the resource makes it writable with the IP',
+    );
+    assert.match(plan[1]!.text, /neither has the floating IP 192\.0\.2\.100: start the resources of db-01/);
+    const stages = convergeStages(plan);
+    assert.deepEqual(stages.heartbeat.map((a) => a.kind), ['take-resources'], 'awaited like a Heartbeat start');
+    assert.deepEqual(stages.after, [], 'the resource records the writer');
+  });
+
+  it('does not take the resources while the peer holds the floating IP or its Heartbeat is down', () => {
+    const onPeer = withNode(withNode(converged(), 'db-01', (n) => (n.holdsVip = false)), 'db-02', (n) => (n.holdsVip = true));
+    assert.ok(!planPair(onPeer, inv, pair, { writer: 'db-01' }).some((a) => a.kind === 'take-resources'));
+    const peerDown = withNode(withNode(converged(), 'db-01', (n) => (n.holdsVip = false)), 'db-02', (n) => (n.heartbeatRunning = false));
+    assert.deepEqual(planPair(peerDown, inv, pair, { writer: 'db-01' }).map((a) => `${a.kind}@${a.node}`), ['read-only@db-01', 'start-heartbeat@db-02'], 'writable without the IP: read-only');
   });
 
   it('says what it will do where a server is not running yet, and starts it first', () => {
