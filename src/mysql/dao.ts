@@ -17,7 +17,7 @@ import { HostStateError, ReplicationError, SqlError, TransportError } from '../e
 import { Secret } from '../inventory/secret.ts';
 import { trace, traceSql } from '../trace.ts';
 import type { SshConnection } from '../transport/ssh.ts';
-import { dialectFor, selectVersion, sessionSetup, type Account, type ChangeSourceOptions, type Dialect, type SqlStatement } from './dialect.ts';
+import { dialectFor, selectVersion, sessionSetup, storedPasswordMatches, type Account, type ChangeSourceOptions, type Dialect, type SqlStatement } from './dialect.ts';
 import { parseInstanceState, parseReplicaStatus, replicaError, type InstanceState, type ReplicaStatus } from './model.ts';
 
 export const DEFAULT_SOCKET = '/run/mysqld/mysqld.sock';
@@ -281,8 +281,23 @@ export interface LoginTls {
   key: Secret;
 }
 
-/** What a login attempt said: accepted, refused for the password (1045), or no answer to the question. */
+/**
+ * Whether an account has the inventory's password: accepted (or stored as it), refused for the
+ * password (1045) or stored as another, or no answer to the question.
+ */
 export type LoginResult = { kind: 'ok' } | { kind: 'denied' } | { kind: 'unknown'; reason: string };
+
+/**
+ * The account's password checked against the stored credential, where its plugin allows that
+ * (storedPasswordMatches): no login, no connection from the peer. undefined: ask by a login
+ * (tryLogin). The stored hash never leaves this function.
+ */
+export async function checkStoredPassword(session: MysqlSession, account: Account, password: Secret): Promise<LoginResult | undefined> {
+  const [row] = await query(session, session.dialect.storedPassword(account));
+  if (!row) return undefined;
+  const same = storedPasswordMatches(String(row.plugin ?? ''), String(row.authentication_string ?? ''), password);
+  return same === undefined ? undefined : same ? { kind: 'ok' } : { kind: 'denied' };
+}
 
 const ER_ACCESS_DENIED = 1045;
 

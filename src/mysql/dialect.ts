@@ -7,6 +7,7 @@ import type { Flavor } from '../inventory/model.ts';
 import { Secret } from '../inventory/secret.ts';
 import { DUET_SCHEMA } from '../inventory/validate.ts';
 import { format } from 'mysql2/promise';
+import { createHash, timingSafeEqual } from 'node:crypto';
 
 export type SqlValue = string | number | Secret;
 
@@ -101,6 +102,8 @@ export interface Dialect {
   showGrants(account: Account): SqlStatement;
   /** One row when the account exists (column ssl_type: '', ANY, X509 or SPECIFIED), none otherwise. */
   findAccount(account: Account): SqlStatement;
+  /** The account's stored credential (columns plugin, authentication_string); none when it does not exist. */
+  storedPassword(account: Account): SqlStatement;
   /** Logins of the account must use TLS with a client certificate signed by the server's CA (ssl_ca). */
   requireX509(account: Account): SqlStatement;
   /**
@@ -178,6 +181,7 @@ const accountStatements = {
   grantReplication: (a: Account): SqlStatement => ({ sql: 'GRANT REPLICATION SLAVE ON *.* TO ?@?', params: [a.user, a.host] }),
   showGrants: (a: Account): SqlStatement => ({ sql: 'SHOW GRANTS FOR ?@?', params: [a.user, a.host] }),
   findAccount: (a: Account): SqlStatement => ({ sql: 'SELECT ssl_type FROM mysql.user WHERE User = ? AND Host = ?', params: [a.user, a.host] }),
+  storedPassword: (a: Account): SqlStatement => ({ sql: 'SELECT plugin, authentication_string FROM mysql.user WHERE User = ? AND Host = ?', params: [a.user, a.host] }),
   requireX509: (a: Account): SqlStatement => ({ sql: 'ALTER USER ?@? REQUIRE X509', params: [a.user, a.host] }),
   binlogOff: 'SET SESSION sql_log_bin = 0',
   binlogOn: 'SET SESSION sql_log_bin = 1',
@@ -437,6 +441,18 @@ export interface WriterRoleScriptSql {
 }
 
 /** The server's process name (pidof, kill). */
+/**
+ * Whether an account's stored credential (storedPassword's row) is `password`'s, where the plugin
+ * makes that computable without a login: mysql_native_password stores "*" and the hex of
+ * SHA1(SHA1(password)). undefined for any other plugin (salted hashes: ask by logging in).
+ */
+export function storedPasswordMatches(plugin: string, stored: string, password: Secret): boolean | undefined {
+  if (plugin !== 'mysql_native_password' || !/^\*[0-9A-F]{40}$/.test(stored)) return undefined;
+  const inner = createHash('sha1').update(password.reveal(), 'utf8').digest();
+  const expected = Buffer.from(`*${createHash('sha1').update(inner).digest('hex').toUpperCase()}`);
+  return timingSafeEqual(expected, Buffer.from(stored));
+}
+
 export function serverProcessName(flavor: Flavor): 'mariadbd' | 'mysqld' {
   return flavor === 'mariadb' ? 'mariadbd' : 'mysqld';
 }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HostStateError } from '../../src/errors.ts';
 import { Secret } from '../../src/inventory/secret.ts';
-import { dialectFor, parseVersion, reloadTlsStatement } from '../../src/mysql/dialect.ts';
+import { dialectFor, parseVersion, reloadTlsStatement, storedPasswordMatches } from '../../src/mysql/dialect.ts';
 
 const password = new Secret('s3cret', 'test');
 const source = { host: '10.0.0.2', port: 3306, user: 'repl', password, useGtid: true };
@@ -113,4 +113,18 @@ test('replication account statements: parameters for user, host and password; bi
   assert.deepEqual(mysql80.findAccount(account).params, ['repl', '10.0.0.2']);
   assert.equal(mariadb.binlogOff, 'SET SESSION sql_log_bin = 0');
   assert.equal(mysql80.binlogOn, 'SET SESSION sql_log_bin = 1');
+});
+
+// MySQL's and MariaDB's PASSWORD('password').
+const stored = '*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19';
+
+test('storedPasswordMatches: compares a mysql_native_password hash with the password, without a login', () => {
+  assert.equal(storedPasswordMatches('mysql_native_password', stored, new Secret('password', 'test')), true);
+  assert.equal(storedPasswordMatches('mysql_native_password', stored, new Secret('rotated', 'test')), false);
+});
+
+test('storedPasswordMatches: cannot tell for another plugin or a credential it does not recognise (a login test decides)', () => {
+  assert.equal(storedPasswordMatches('caching_sha2_password', '$A$005$salt', new Secret('password', 'test')), undefined);
+  assert.equal(storedPasswordMatches('mysql_native_password', '', new Secret('password', 'test')), undefined);
+  assert.equal(storedPasswordMatches('unix_socket', '', new Secret('password', 'test')), undefined);
 });
