@@ -84,10 +84,12 @@ const MARK = '@@duet';
  * The live sections: which daemons run and the host's global IPv4 addresses. Part of every facts
  * script, and read alone by probeScript (the one place both probes are written).
  */
+// Shell built-ins where they do: a fleet's hosts run this on every command, and each process started
+// costs more than the reading (the daemons: one pass over /proc's command names, not a pidof each).
 const LIVE_SECTIONS = [
-  `echo "${MARK} addresses"; ip -4 -o addr show scope global 2>/dev/null | awk '{print $4, $2}'`,
-  `echo "${MARK} running"; for p in mariadbd mysqld heartbeat haproxy; do if pidof "$p" >/dev/null 2>&1; then echo "$p"; fi; done; ` +
-    `if [ -r ${AGENT_PID_PATH} ] && kill -0 "$(cat ${AGENT_PID_PATH})" 2>/dev/null; then echo ${AGENT_SERVICE}; fi`,
+  `echo "${MARK} addresses"; ip -4 -o addr show scope global 2>/dev/null`,
+  `echo "${MARK} running"; for f in /proc/[0-9]*/comm; do read -r c 2>/dev/null <"$f" || continue; case "$c" in mariadbd|mysqld|heartbeat|haproxy) echo "$c";; esac; done; ` +
+    `if read -r pid 2>/dev/null <${AGENT_PID_PATH} && kill -0 "$pid" 2>/dev/null; then echo ${AGENT_SERVICE}; fi`,
 ];
 
 /** Just the daemons and addresses (parse with parseFacts): what a pair's live state needs from the host. */
@@ -113,9 +115,11 @@ export function factsScript(paths: string[], packages: string[], options: { fire
         ];
   return [
     'export LC_ALL=C',
-    `echo "${MARK} hostname"; uname -n`,
+    `echo "${MARK} hostname"; if read -r h 2>/dev/null </proc/sys/kernel/hostname; then echo "$h"; else uname -n; fi`,
     `echo "${MARK} init"; if [ -d /run/systemd/system ]; then echo systemd; else echo sysvinit; fi`,
-    `echo "${MARK} packages"; dpkg-query -W -f='\${Package} \${db:Status-Status}\\n' ${packages.map(shellQuote).join(' ')} 2>/dev/null | awk '$2=="installed"{print $1}'`,
+    // dpkg keeps a package's file list (info/NAME.list, or NAME:ARCH.list) from its unpacking to its
+    // removal: a test of the file, not a dpkg-query that parses dpkg's whole status database.
+    `echo "${MARK} packages"; for p in ${packages.map(shellQuote).join(' ')}; do for l in "/var/lib/dpkg/info/$p.list" "/var/lib/dpkg/info/$p":*.list; do if [ -e "$l" ]; then echo "$p"; break; fi; done; done`,
     ...LIVE_SECTIONS,
     ...(options.firewall
       ? [
@@ -159,8 +163,10 @@ export function parseFacts(output: string): HostFacts {
         for (const l of lines) facts.packages.add(l.trim());
         break;
       case 'addresses':
+        // `ip -4 -o addr` lines: "2: eth0    inet 198.18.0.11/24 brd ... scope global eth0\ ...".
         for (const l of lines) {
-          const [cidr, device] = l.split(' ');
+          const [, device, family, cidr] = l.trim().split(/\s+/);
+          if (family !== 'inet') continue;
           const [address, prefix] = (cidr ?? '').split('/');
           if (address && prefix && device) facts.addresses.push({ address, prefixLength: Number(prefix), device });
         }

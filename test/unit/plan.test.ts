@@ -50,6 +50,27 @@ describe('facts', () => {
   it('refuses truncated output', () => {
     assert.throws(() => parseFacts('@@duet hostname\ndb1\n'), /ended early/);
   });
+
+  it('reads the addresses from `ip -4 -o addr` and the daemons from their command names', () => {
+    const facts = parseFacts(
+      [
+        '@@duet addresses',
+        '2: eth0    inet 198.18.0.11/24 brd 198.18.0.255 scope global eth0\\       valid_lft forever preferred_lft forever',
+        '2: eth0    inet 198.18.0.100/24 brd 198.18.0.255 scope global secondary eth0:0\\       valid_lft forever preferred_lft forever',
+        '@@duet running',
+        'heartbeat',
+        'heartbeat',
+        'mariadbd',
+        '@@duet end',
+        '',
+      ].join('\n'),
+    );
+    assert.deepEqual(facts.addresses, [
+      { address: '198.18.0.11', prefixLength: 24, device: 'eth0' },
+      { address: '198.18.0.100', prefixLength: 24, device: 'eth0' },
+    ]);
+    assert.deepEqual(facts.running, { mysql: true, heartbeat: true, haproxy: false, agent: false });
+  });
 });
 
 describe('plan', () => {
