@@ -2,7 +2,8 @@
 // bin in a fresh process each), cold provision, no-op provision, verify and status over all pairs,
 // and the CPUs the idle fleet keeps busy (its own daemons).
 // One JSON line per measurement on stdout: {"pairs":N,"measure":"cold","seconds":...}; plus the
-// controller's peak RSS per command and the hosts' memory (PSS). Asserts nothing but exit codes.
+// controller's peak RSS per command and the hosts' memory (PSS), and the floor under every command
+// (ssh-floor: one SSH login per node running `true`). Asserts nothing but exit codes.
 // `bin` says whether the bin ran dist/ (npm run build, current) or the TypeScript through tsx.
 // npx tsx bench/fleet.ts --pairs N[,N...] [--runs R] [--parallel P] [--max-minutes M] [--profile DIR]
 // (several sizes one after the other under one hold of the fixture lock: --pairs 1,5,20)
@@ -123,6 +124,8 @@ await withFixtureHosts(async () => {
     // --profile DIR: one more no-op under `node --cpu-prof`, for where its time goes.
     if (values.profile) await duet(['provision', inventory, '--yes', '--parallel', parallel], process.env, ['--cpu-prof', '--cpu-prof-dir', values.profile]);
     await measure('dry-run', ['provision', inventory, '--dry-run', '--parallel', parallel]);
+    // The floor under every command: one SSH login per node running `true` (bench/ssh-floor.ts).
+    for (let i = 0; i < 3; i++) emit({ measure: 'ssh-floor', ...(await sshFloor(inventory)) });
     for (let i = 0; i < 3; i++) await measure('verify', ['verify', inventory, ...(await supportsParallel('verify') ? ['--parallel', parallel] : [])]);
     await measure('status', ['status', inventory, ...(await supportsParallel('status') ? ['--parallel', parallel] : [])]);
     emit({ measure: 'idle', ...(await idleLoad(IDLE_SECONDS)) });
@@ -151,6 +154,20 @@ async function idleLoad(seconds: number): Promise<{ busyCpus: number; loadavg: n
   const busy = total - (after.idle - before.idle);
   const cpus = readFileSync('/proc/stat', 'utf8').split('\n').filter((l) => /^cpu\d/.test(l)).length;
   return { busyCpus: Number(((busy / total) * cpus).toFixed(2)), loadavg: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number) };
+}
+
+/** bench/ssh-floor.ts over the inventory: its logins and their seconds (module loading not counted). */
+async function sshFloor(inventory: string): Promise<{ logins: number; seconds: number }> {
+  const script = new URL('./ssh-floor.ts', import.meta.url).pathname;
+  const { output, code } = await new Promise<{ output: string; code: number }>((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', script, inventory], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (exit) => resolve({ output, code: exit ?? 1 }));
+  });
+  if (code !== 0) throw new Error(`ssh-floor.ts exited ${code}`);
+  return JSON.parse(output) as { logins: number; seconds: number };
 }
 
 async function supportsParallel(command: string): Promise<boolean> {
