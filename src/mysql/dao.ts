@@ -282,6 +282,17 @@ export interface LoginTls {
 }
 
 /**
+ * How many replicas this server's commits wait for (semi-sync clients connected); undefined where
+ * duet does not use semi-sync (MySQL). 0 on a writer: it commits alone, and a crash can take its last
+ * acknowledged writes with it.
+ */
+export async function semiSyncReplicaCount(session: MysqlSession): Promise<number | undefined> {
+  if (!session.dialect.semiSyncReplicas) return undefined;
+  const [row] = await query(session, session.dialect.semiSyncReplicas);
+  return Number(Object.values(row ?? {})[0] ?? 0);
+}
+
+/**
  * Whether an account has the inventory's password: accepted (or stored as it), refused for the
  * password (1045) or stored as another, or no answer to the question.
  */

@@ -4,6 +4,7 @@
 import { TransportError } from '../errors.ts';
 import type { Inventory, PairSpec } from '../inventory/model.ts';
 import { selectPairs } from '../inventory/select.ts';
+import { semiSyncReplicaCount } from '../mysql/dao.ts';
 import { replicaError, usesTls } from '../mysql/model.ts';
 import { HA_LOG_PATH, HARESOURCES_PATH, recordedWriter, TLS_PATHS } from '../render/desired.ts';
 import { shellQuote } from '../transport/shell.ts';
@@ -40,6 +41,11 @@ export interface NodeStatus {
   stale: boolean;
   /** The writer this node's haresources names (Heartbeat's choice when both nodes start together). */
   recordedWriter: string | undefined;
+  /**
+   * A writable node's semi-sync replicas: how many replicas its commits wait for (0: it commits
+   * alone); undefined on a read-only node, or where duet does not use semi-sync (MySQL).
+   */
+  semiSyncReplicas: number | undefined;
 }
 
 export interface PairStatus {
@@ -68,6 +74,8 @@ export interface NodeExtras {
   haresources: string | undefined;
   /** `ROLE:` lines of the node's Heartbeat log (its last few). */
   roleLines?: string[];
+  /** A writable node's semiSyncReplicaCount. */
+  semiSyncReplicas?: number;
 }
 
 export function replicationStatus(live: NodeLiveState): ReplicationStatus {
@@ -104,6 +112,7 @@ export function assessPair(pair: PairSpec, live: NodeLiveState[], extras: Map<st
       topology: own && { writer: own.writer, epoch: own.epoch },
       stale: writable === true && superseded,
       recordedWriter: recordedWriter(pair, extra?.haresources),
+      semiSyncReplicas: writable === true ? extra?.semiSyncReplicas : undefined,
     };
   });
   const writers = nodes.filter((n) => n.writable === true);
@@ -137,6 +146,10 @@ export function assessPair(pair: PairSpec, live: NodeLiveState[], extras: Map<st
     if (n.writable !== undefined && n.replication.state !== 'running') {
       warnings.push(`replication on ${n.node} is ${n.replication.state}${n.replication.lastError ? `: ${n.replication.lastError}` : ''}`);
     }
+    if (n.node === writer && n.semiSyncReplicas === 0) {
+      const peer = nodes.find((o) => o.node !== n.node)?.node ?? 'its peer';
+      warnings.push(`the writer ${n.node} commits without waiting for ${peer} (no semi-sync replica connected): a crash of ${n.node} now can lose its last acknowledged writes; check replication on ${peer}`);
+    }
     if (!n.heartbeatRunning && !n.unreachable) warnings.push(`Heartbeat is not running on ${n.node}: nothing moves the floating IP if the other node fails`);
   }
   const recorded = new Set(nodes.filter((n) => !n.unreachable).map((n) => n.recordedWriter));
@@ -163,6 +176,7 @@ export function formatNodeLine(n: NodeStatus): string {
     parts.push(`replication ${r.state}${r.tls === false ? ' UNENCRYPTED' : r.tls && live ? ' over TLS' : ''}`);
     if (r.state === 'running' || r.state === 'connecting') parts.push(`${r.secondsBehind ?? '?'}s delay`);
     if (r.lastError) parts.push(`last error: ${r.lastError}`);
+    if (n.semiSyncReplicas !== undefined) parts.push(n.semiSyncReplicas > 0 ? 'commits wait for the peer' : 'commits ALONE');
   }
   parts.push(`heartbeat ${n.heartbeatRunning ? 'running' : 'NOT running'}`);
   if (n.topology) parts.push(`epoch ${n.topology.epoch}`);
@@ -201,8 +215,18 @@ export async function readNodeExtras(conn: NodeConnections, live: NodeLiveState)
   const haresources = await ssh.exec(`cat ${shellQuote(HARESOURCES_PATH)}`);
   const roles = await ssh.exec(`grep -h 'ROLE: ' ${shellQuote(HA_LOG_PATH)} 2>/dev/null | tail -n 3`);
   let topology: TopologyView | undefined;
-  if (live.mysql) topology = await readTopology(await conn.mysql(live.node)).catch(() => undefined);
-  return { topology, haresources: haresources.code === 0 ? haresources.stdout : undefined, roleLines: roles.stdout.split('\n').filter((l) => l !== '') };
+  let semiSyncReplicas: number | undefined;
+  if (live.mysql) {
+    const session = await conn.mysql(live.node);
+    topology = await readTopology(session).catch(() => undefined);
+    if (!live.mysql.readOnly) semiSyncReplicas = await semiSyncReplicaCount(session).catch(() => undefined);
+  }
+  return {
+    topology,
+    haresources: haresources.code === 0 ? haresources.stdout : undefined,
+    roleLines: roles.stdout.split('\n').filter((l) => l !== ''),
+    ...(semiSyncReplicas !== undefined && { semiSyncReplicas }),
+  };
 }
 
 /**

@@ -29,7 +29,7 @@ describe('operating the pair', () => {
     assert.equal(code, 0, text);
     const lines = text.trim().split('\n');
     assert.match(lines[0]!, /^pair main: writer db1 \(floating IP 198\.18\.0\.100, epoch 1\)$/);
-    assert.match(lines[1]!, /^NODE: db1 has write IP, is writable, replication running over TLS, \d+s delay, heartbeat running, epoch 1$/);
+    assert.match(lines[1]!, /^NODE: db1 has write IP, is writable, replication running over TLS, \d+s delay, commits wait for the peer, heartbeat running, epoch 1$/);
     assert.match(lines[2]!, /^NODE: db2 no write IP, is read-only, replication running over TLS, \d+s delay, heartbeat running, epoch 1$/);
     assert.equal(json.writer, 'db1');
     assert.deepEqual(json.warnings, []);

@@ -52,6 +52,18 @@ describe('assessPair', () => {
     );
   });
 
+  test("a writer whose commits wait for no replica (semi-sync): said on its line and warned about; a waiting one too", () => {
+    const alone = assessPair(pair, [live(db1, true, mysql(false)), live(db2, false, mysql(true))], extras('db-01', 1, 'db-01', { 'db-01': { semiSyncReplicas: 0 }, 'db-02': { semiSyncReplicas: 0 } }));
+    assert.match(formatNodeLine(alone.nodes[0]!), /, commits ALONE, heartbeat running/);
+    assert.equal(alone.nodes[1]!.semiSyncReplicas, undefined, 'a read-only node commits nothing');
+    assert.deepEqual(alone.warnings, [
+      'the writer db-01 commits without waiting for db-02 (no semi-sync replica connected): a crash of db-01 now can lose its last acknowledged writes; check replication on db-02',
+    ]);
+    const waiting = assessPair(pair, [live(db1, true, mysql(false)), live(db2, false, mysql(true))], extras('db-01', 1, 'db-01', { 'db-01': { semiSyncReplicas: 1 } }));
+    assert.match(formatNodeLine(waiting.nodes[0]!), /, commits wait for the peer, heartbeat running/);
+    assert.deepEqual(waiting.warnings, []);
+  });
+
   test('both writable, and the floating IP on both', () => {
     const status = assessPair(pair, [live(db1, true, mysql(false)), live(db2, true, mysql(false))], extras('db-01', 1));
     assert.equal(status.writer, undefined);

@@ -22,7 +22,7 @@ import { DUET_SCHEMA } from '../../inventory/validate.ts';
 import { bootHost, crashHost, healHost, killDaemon, partitionHost } from '../../fixtures/faults.ts';
 import { fixtureExecArgv } from '../../fixtures/fixtures.ts';
 import { fixtureStateDir, readState, type FixtureState } from '../../fixtures/state.ts';
-import { checksumTables, query, waitForGtid, withBinlogOff } from '../../mysql/dao.ts';
+import { checksumTables, query, semiSyncReplicaCount, waitForGtid, withBinlogOff } from '../../mysql/dao.ts';
 import { dropUser, grantDrill, serverProcessName, useDuetSchema, writerRoleScriptSql } from '../../mysql/dialect.ts';
 import { DRILL_TABLE, ensureDuetSchema } from '../../mysql/duet-schema.ts';
 import { WRITER_SINCE_PATH } from '../../render/desired.ts';
@@ -336,10 +336,8 @@ async function waitHealthy(inv: Inventory, pair: PairSpec, tier = true): Promise
  * pair, so the drill waits for this too.
  */
 async function commitsWaitForPeer(conn: NodeConnections, pair: PairSpec, writerName: string): Promise<boolean> {
-  const session = await conn.mysql(pair.nodes.find((n) => n.name === writerName)!);
-  if (!session.dialect.semiSyncReplicas) return true;
-  const [row] = await query(session, session.dialect.semiSyncReplicas);
-  return Number(Object.values(row ?? {})[0] ?? 0) > 0;
+  const replicas = await semiSyncReplicaCount(await conn.mysql(pair.nodes.find((n) => n.name === writerName)!));
+  return replicas === undefined || replicas > 0;
 }
 
 /** Until the samples show one node writable and holding the floating IP, and no other writable. */
