@@ -346,6 +346,25 @@ describe('provision', () => {
     assert.match(await sh('db2', `mariadb -e 'SHOW SLAVE STATUS\\G'`), /Slave_SQL_Running: Yes/);
   });
 
+  it("starts the writer's resources where Heartbeat holds them but never started them, planned first", async () => {
+    // What a lost message in Heartbeat's FIFO leaves at start-up: Heartbeat on both nodes says it
+    // holds its own resources, but the floating IP is on neither and the writer is read-only.
+    await fx.exec('db1', ['/usr/share/heartbeat/ResourceManager', 'givegroup', 'duet-writer']);
+    assert.deepEqual(await vipHolders(), []);
+    assert.equal((await fx.exec('db1', ['cl_status', 'rscstatus'])).stdout.trim(), 'local');
+    const dry = await duet('provision', [INVENTORY, '--dry-run']);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /^pair main: writer db1; 1 action\(s\):\n {2}Heartbeat runs on both nodes but neither has the floating IP 198\.18\.0\.100: start the resources of db1 /m);
+    const { code, report, stderr } = await provisionJson('--yes');
+    assert.equal(code, 0, stderr);
+    assert.equal(report.pairs[0]?.actions.length, 1);
+    assert.deepEqual(await vipHolders(), ['db1']);
+    assert.equal(await sql('db1', 'SELECT @@read_only'), '0\n');
+    assert.equal(await sql('db2', 'SELECT @@read_only'), '1\n');
+    const again = await duet('provision', [INVENTORY, '--dry-run']);
+    assert.match(again.stdout, /^pair main: writer db1; nothing to change$/m);
+  });
+
   it('rotates the replication password: both replicas keep running with the new one', async () => {
     const file = join(fx.stateDir, 'secrets', SECRET_FILES.replPassword);
     const old = readFileSync(file, 'utf8').trim();
