@@ -103,9 +103,10 @@ export async function convergePair(inv: Inventory, pair: PairSpec, ctx: Converge
       await run.awaitWriter(started, stages.heartbeat.some((a) => a.kind === 'start-heartbeat'));
     }
     for (const action of stages.after) await run.carryOut(action);
-    // With load balancers: the writer agent they ask, and an account for their addresses (verify).
-    // Not planned yet (a dry run does not list it); it reads first and changes only what is missing.
-    await convergeAgents(pair, conn, ctx.facts, (line) => {
+    // With load balancers: an account for their addresses (verify). Not planned yet (a dry run does
+    // not list it); it reads first and changes only what is missing. (The writer agent is the host
+    // plan's: its files, or a repair when it does not run.)
+    await convergeAgents(pair, conn, (line) => {
       result.actions.push(line);
       ctx.log(`${pair.name}: ${line}`);
       audit({ host: line.split(' on ').at(-1) ?? pair.name, phase: 'converge', kind: 'service', what: line });

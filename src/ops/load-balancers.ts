@@ -5,7 +5,7 @@ import { TransportError } from '../errors.ts';
 import type { HostSpec, LoadBalancerTier, PairSpec } from '../inventory/model.ts';
 import { ensureLockedAccount } from '../mysql/dao.ts';
 import type { HostFacts } from '../plan/facts.ts';
-import { AGENT_PID_PATH, AGENT_SERVICE, HAPROXY_STATS_SOCKET, HAPROXY_WRITE_LISTENER } from '../render/desired.ts';
+import { HAPROXY_STATS_SOCKET, HAPROXY_WRITE_LISTENER } from '../render/desired.ts';
 import type { HostPool } from '../transport/pool.ts';
 import type { SshConnection } from '../transport/ssh.ts';
 import { NodeConnections } from './pair-state.ts';
@@ -182,16 +182,14 @@ async function ensureService(ssh: SshConnection, running: string, start: string)
 }
 
 /**
- * On the database nodes of a pair with load balancers (after their servers run): the writer agent
- * running, and the locked account for each load balancer's address (see ensureLockedAccount).
+ * On the database nodes of a pair with load balancers (after their servers run): the locked account
+ * for each load balancer's address (see ensureLockedAccount). The writer agent is started by the
+ * host's plan (its files, or daemonRepairs when it does not run).
  */
-export async function convergeAgents(pair: PairSpec, conn: NodeConnections, facts: Map<string, HostFacts>, act: (line: string) => void): Promise<void> {
+export async function convergeAgents(pair: PairSpec, conn: NodeConnections, act: (line: string) => void): Promise<void> {
   const tier = pair.loadBalancers;
   if (!tier) return;
   for (const node of pair.nodes) {
-    const ssh = await conn.ssh(node);
-    const start = serviceCommand(facts.get(node.name)!.initSystem, AGENT_SERVICE, 'start');
-    if (await ensureService(ssh, `kill -0 "$(cat ${AGENT_PID_PATH} 2>/dev/null)" 2>/dev/null`, start)) act(`started ${AGENT_SERVICE} on ${node.name}`);
     for (const lb of tier.nodes) {
       const account = { user: LOAD_BALANCER_ACCOUNT, host: lb.address };
       if ((await ensureLockedAccount(await conn.mysql(node), account)).created) act(`created locked account ${account.user}@${account.host} on ${node.name}`);
@@ -200,9 +198,10 @@ export async function convergeAgents(pair: PairSpec, conn: NodeConnections, fact
 }
 
 /**
- * After the files: HAProxy running on both load balancers, Heartbeat running on both and the tier's
- * floating IP on exactly one (where it is; on a fresh tier Heartbeat gives it to the first node),
- * and the write listener sending to the pair's writer. Reads first; a second run changes nothing.
+ * After the files (which start or reload HAProxy, daemonRepairs starting it where it does not run):
+ * Heartbeat running on both load balancers and the tier's floating IP on exactly one (where it is;
+ * on a fresh tier Heartbeat gives it to the first node), and the write listener sending to the
+ * pair's writer. Reads first; a second run changes nothing.
  */
 export async function convergeLoadBalancers(pair: PairSpec, ctx: { pool: HostPool; facts: Map<string, HostFacts>; writer: string | undefined; log: (line: string) => void }): Promise<TierConvergence> {
   const tier = pair.loadBalancers!;
@@ -217,7 +216,6 @@ export async function convergeLoadBalancers(pair: PairSpec, ctx: { pool: HostPoo
     for (const host of tier.nodes) {
       const ssh = await conn.ssh(host);
       const init = ctx.facts.get(host.name)!.initSystem;
-      if (await ensureService(ssh, 'pidof haproxy >/dev/null', serviceCommand(init, 'haproxy', 'start'))) act(`started haproxy on ${host.name}`);
       if (await ensureService(ssh, 'pidof heartbeat >/dev/null', serviceCommand(init, 'heartbeat', 'start'))) {
         started.push(host.name);
         act(`started heartbeat on ${host.name}`);

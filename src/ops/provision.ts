@@ -10,7 +10,7 @@ import { readInstanceState, setReadOnly } from '../mysql/dao.ts';
 import { AGENT_PACKAGES, factsScript, LOAD_BALANCER_PACKAGES, OPTIONAL_PACKAGES, parseFacts, REQUIRED_PACKAGES, type HostFacts } from '../plan/facts.ts';
 import { chooseFirewallBoot, firewallBootEnabled, NO_FIREWALL_BOOT_HINT, type FirewallBootChoice } from '../plan/firewall-boot.ts';
 import { describeFirewallBoot, FIREWALL_PATHS, type FirewallBoot } from '../render/firewall-boot.ts';
-import { changedFiles, hostHasWork, planHost, type HostPlan, type Repair } from '../plan/plan.ts';
+import { changedFiles, daemonRepairs, hostHasWork, planHost, type HostPlan, type Repair } from '../plan/plan.ts';
 import { desiredFiles, HARESOURCES_PATH, loadBalancerFiles, recordedWriter, type DesiredFile } from '../render/desired.ts';
 import { firewallReloadReasons } from './verify-firewall.ts';
 import { HostPool } from '../transport/pool.ts';
@@ -246,7 +246,8 @@ async function planHostFiles(
   }
   const firewallBoot = inv.firewall.manage ? firewallOf(host, facts) : undefined;
   const desired = render(facts, firewallBoot?.boot);
-  const plan = planHost(host.name, desired, facts.files, inv.secrets, firewallBoot ? firewallRepairs(desired, facts, firewallBoot) : []);
+  const repairs = [...(firewallBoot ? firewallRepairs(desired, facts, firewallBoot) : []), ...daemonRepairs(desired, facts.running)];
+  const plan = planHost(host.name, desired, facts.files, inv.secrets, repairs);
   if (firewallBoot) plan.firewallBoot = firewallBoot;
   return { facts, plan };
 }

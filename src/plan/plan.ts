@@ -38,7 +38,8 @@ export interface HostPlan {
   firewallBoot?: FirewallBootChoice;
 }
 
-const SERVICE_ORDER: Service[] = ['mysql', 'tls', 'firewall', 'heartbeat'];
+/** The order a host's service actions run in (a load balancer: firewall, heartbeat, haproxy). */
+const SERVICE_ORDER: Service[] = ['mysql', 'tls', 'firewall', 'heartbeat', 'haproxy', 'agent'];
 
 export function formatMode(mode: number): string {
   return `0${mode.toString(8).padStart(3, '0')}`;
@@ -84,6 +85,20 @@ export function planHost(host: string, desired: DesiredFile[], facts: Map<string
   // A restarted server reads its certificates anyway; the reload (tls) is for a server that keeps running.
   if (wanted.has('mysql')) wanted.delete('tls');
   return { host, changes, services: SERVICE_ORDER.filter((s) => wanted.has(s)), repairs: needed };
+}
+
+/**
+ * The daemons duet renders files for that should run all the time and do not: HAProxy on a load
+ * balancer, the writer agent on a database node of a pair with load balancers (HAProxy asks it which
+ * node is writable). planHost starts them (their service action) as repairs, so a plan lists them.
+ * Heartbeat and the server are the pair's (planPair); the firewall's rules are compared apart.
+ */
+export function daemonRepairs(desired: readonly DesiredFile[], running: { haproxy: boolean; agent: boolean }): Repair[] {
+  const renders = (service: Service) => desired.some((f) => f.service === service);
+  return [
+    ...(renders('haproxy') && !running.haproxy ? [{ service: 'haproxy' as const, reasons: ['haproxy is not running'] }] : []),
+    ...(renders('agent') && !running.agent ? [{ service: 'agent' as const, reasons: ['the writer agent is not running (the load balancers ask it which node is writable)'] }] : []),
+  ];
 }
 
 export function changedFiles(plan: HostPlan): FileChange[] {

@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { bootHost, crashHost, FIXTURE_LB_VIP, LB_HOST_SPECS } from '../../src/fixtures/index.ts';
+import { bootHost, crashHost, FIXTURE_LB_VIP, killDaemon, LB_HOST_SPECS } from '../../src/fixtures/index.ts';
 import { compareFirewall } from '../../src/ops/verify-firewall.ts';
 import type { ProvisionReport } from '../../src/ops/provision.ts';
 import type { SwapReport } from '../../src/ops/swap.ts';
@@ -168,6 +168,23 @@ describe('load balancers', () => {
       assert.deepEqual(acknowledged.filter((seq) => rows.get(seq) !== 1), [], `${host}: acknowledged rows missing or duplicated`);
       assert.deepEqual([...rows].filter(([, n]) => n > 1), [], `${host}: duplicated rows`);
     }
+  });
+
+  it('starts a writer agent and an HAProxy that died, listed first by the dry run', async () => {
+    // db2 writes since the swap and lb2 holds the IP since lb1's power cut: the clients do not notice.
+    await killDaemon('db1', 'socat', fx.stateDir);
+    await killDaemon('lb1', 'haproxy', fx.stateDir);
+    const dry = await duet('provision', [INVENTORY, '--dry-run']);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /writer agent is not running/);
+    assert.match(dry.stdout, /haproxy is not running/);
+    const report = await provisionJson();
+    assert.deepEqual(report.hosts.filter((h) => h.repairs.length > 0).map((h) => [h.host, h.repairs.map((r) => r.service), h.status]), [
+      ['db1', ['agent'], 'changed'],
+      ['lb1', ['haproxy'], 'changed'],
+    ]);
+    assert.equal((await fx.exec('lb1', ['pidof', 'haproxy'])).code, 0, 'haproxy runs on lb1');
+    assert.equal((await fx.exec('db1', ['pidof', 'socat'])).code, 0, 'the writer agent runs on db1');
   });
 
   it('a second provision changes nothing and restarts nothing, and verify passes with the IP on lb2', async () => {

@@ -280,7 +280,7 @@ describe('provision: the firewall part of a host\'s plan', () => {
     [
       '@@duet hostname', node.name, '@@duet init', init,
       '@@duet packages', 'mariadb-server', 'heartbeat', 'iptables', 'socat',
-      '@@duet addresses', '@@duet running',
+      '@@duet addresses', '@@duet running', 'mariadbd', 'heartbeat', 'duet-agent',
       '@@duet iptables', '-P INPUT DROP',
       '@@duet ip6tables', ip6tables,
       '@@duet firewall-boot', boot,

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Secret } from '../../src/inventory/secret.ts';
 import { factsScript, parseFacts, probeScript } from '../../src/plan/facts.ts';
-import { planHost } from '../../src/plan/plan.ts';
+import { daemonRepairs, planHost } from '../../src/plan/plan.ts';
 import type { DesiredFile } from '../../src/render/desired.ts';
 
 const file = (path: string, content: string, extra: Partial<DesiredFile> = {}): DesiredFile => ({
@@ -124,6 +124,25 @@ describe('plan', () => {
   it('redacts a secret inside a non-secret file too', () => {
     const plan = planHost('db1', [file('/etc/a', 'password = topsecret\n')], new Map(), secrets);
     assert.ok(!plan.changes[0]!.diff.includes('topsecret'));
+  });
+
+  it('a changed HAProxy configuration reloads it, a changed writer agent restarts it (every service is in the order)', () => {
+    const cfg = file('/etc/haproxy/haproxy.cfg', 'new\n', { service: 'haproxy' });
+    const agent = file('/etc/init.d/duet-agent', 'new\n', { service: 'agent' });
+    const old = (path: string) => ({ path, exists: true, mode: 0o644, owner: 'root', group: 'root', content: 'old\n' });
+    const plan = planHost('lb1', [agent, cfg, file('/etc/ha.d/ha.cf', 'new\n', { service: 'heartbeat' })], new Map([[cfg.path, old(cfg.path)], [agent.path, old(agent.path)]]), secrets);
+    assert.deepEqual(plan.services, ['heartbeat', 'haproxy', 'agent']);
+  });
+
+  it('daemonRepairs: HAProxy and the writer agent started where their files are rendered and they do not run', () => {
+    const cfg = file('/etc/haproxy/haproxy.cfg', 'x\n', { service: 'haproxy' });
+    const agent = file('/etc/init.d/duet-agent', 'x\n', { service: 'agent' });
+    assert.deepEqual(daemonRepairs([cfg], { haproxy: true, agent: false }), [], 'the agent is not rendered on a load balancer');
+    assert.deepEqual(daemonRepairs([cfg], { haproxy: false, agent: false }), [{ service: 'haproxy', reasons: ['haproxy is not running'] }]);
+    assert.deepEqual(daemonRepairs([agent], { haproxy: false, agent: false }).map((r) => r.service), ['agent']);
+    assert.deepEqual(daemonRepairs([agent], { haproxy: false, agent: true }), []);
+    const plan = planHost('db1', [agent], new Map([[agent.path, { path: agent.path, exists: true, mode: 0o644, owner: 'root', group: 'root', content: 'x\n' }]]), secrets, daemonRepairs([agent], { haproxy: false, agent: false }));
+    assert.deepEqual(plan.services, ['agent']);
   });
 
   it('a repair runs its service without a file change, once, in service order', () => {

@@ -121,7 +121,7 @@ describe('the node files', () => {
     const key = plan.changes.find((c) => c.file.path === TLS_PATHS.key)!;
     assert.doesNotMatch(key.diff, /PRIVATE KEY-----\n[A-Za-z0-9+/]/);
     assert.ok(!key.diff.includes(tls.key.reveal().split('\n')[1]!), 'no line of the key in the diff');
-    assert.deepEqual(planHost('db-01', files, new Map(), inv.secrets).services, ['mysql', 'firewall', 'heartbeat']);
+    assert.deepEqual(planHost('db-01', files, new Map(), inv.secrets).services, ['mysql', 'firewall', 'heartbeat', 'agent']);
   });
 });
 
