@@ -240,6 +240,12 @@ export function extraGrantsError(node: string, account: Account, kind: ServiceAc
  * Makes a service account (host = the peer's address) exist with `password` and its grant. Not
  * binlogged: each node owns the account its peer uses to reach it. Returns whether it was created.
  */
+/** Of these accounts, the ones the server does not have. Reading only. */
+export async function missingAccounts(session: MysqlSession, accounts: readonly Account[]): Promise<Account[]> {
+  const found = await Promise.all(accounts.map(async (a) => (await query(session, session.dialect.findAccount(a))).length > 0));
+  return accounts.filter((_, i) => !found[i]);
+}
+
 /**
  * A login nobody can use (locked, a random password never kept, no privileges) for a load balancer's
  * address: with an account for that host the server greets a connection from there instead of
@@ -250,8 +256,7 @@ export function ensureLockedAccount(session: MysqlSession, account: Account): Pr
   const d = session.dialect;
   return withBinlogOff(session, async () => {
     if ((await query(session, d.findAccount(account))).length > 0) return { created: false };
-    const unusable = new Secret(randomBytes(24).toString('hex'), 'a locked account');
-    await query(session, { sql: 'CREATE USER ?@? IDENTIFIED BY ? ACCOUNT LOCK', params: [account.user, account.host, unusable] });
+    await query(session, d.createLockedUser(account, new Secret(randomBytes(24).toString('hex'), 'a locked account')));
     return { created: true };
   });
 }

@@ -102,6 +102,8 @@ export interface Dialect {
   showGrants(account: Account): SqlStatement;
   /** One row when the account exists (column ssl_type: '', ANY, X509 or SPECIFIED), none otherwise. */
   findAccount(account: Account): SqlStatement;
+  /** A locked account without privileges whose password nobody knows (it only lets a connection be greeted). */
+  createLockedUser(account: Account, unusable: Secret): SqlStatement;
   /** The account's stored credential (columns plugin, authentication_string); none when it does not exist. */
   storedPassword(account: Account): SqlStatement;
   /** Logins of the account must use TLS with a client certificate signed by the server's CA (ssl_ca). */
@@ -181,6 +183,7 @@ const accountStatements = {
   grantReplication: (a: Account): SqlStatement => ({ sql: 'GRANT REPLICATION SLAVE ON *.* TO ?@?', params: [a.user, a.host] }),
   showGrants: (a: Account): SqlStatement => ({ sql: 'SHOW GRANTS FOR ?@?', params: [a.user, a.host] }),
   findAccount: (a: Account): SqlStatement => ({ sql: 'SELECT ssl_type FROM mysql.user WHERE User = ? AND Host = ?', params: [a.user, a.host] }),
+  createLockedUser: (a: Account, unusable: Secret): SqlStatement => ({ sql: 'CREATE USER ?@? IDENTIFIED BY ? ACCOUNT LOCK', params: [a.user, a.host, unusable] }),
   storedPassword: (a: Account): SqlStatement => ({ sql: 'SELECT plugin, authentication_string FROM mysql.user WHERE User = ? AND Host = ?', params: [a.user, a.host] }),
   requireX509: (a: Account): SqlStatement => ({ sql: 'ALTER USER ?@? REQUIRE X509', params: [a.user, a.host] }),
   binlogOff: 'SET SESSION sql_log_bin = 0',

@@ -15,6 +15,7 @@ import type { Secret } from '../inventory/secret.ts';
 import {
   changeSource,
   ensureDatabase,
+  ensureLockedAccount,
   ensureServiceAccount,
   FENCE_ACCOUNT,
   readInstanceState,
@@ -28,11 +29,10 @@ import { ensureDuetSchema } from '../mysql/duet-schema.ts';
 import { DUET_SCHEMA } from '../inventory/validate.ts';
 import type { HostFacts } from '../plan/facts.ts';
 import { byNode, convergeStages, heartbeatDelaySeconds, planPair, type AccountName, type PairAction, type PairPlanInput } from '../plan/pair.ts';
-import { FENCE_USER, TLS_PATHS, WRITER_RESOURCE } from '../render/desired.ts';
+import { FENCE_USER, LOAD_BALANCER_ACCOUNT, TLS_PATHS, WRITER_RESOURCE } from '../render/desired.ts';
 import type { HostPool } from '../transport/pool.ts';
 import { NodeConnections, readConvergeFacts, vipHolders, type HostProbe } from './pair-state.ts';
 import { copyData } from './seed.ts';
-import { convergeAgents } from './load-balancers.ts';
 import { awaitAddressCommand, HEARTBEAT_RESOURCES_COMMAND, mysqlUnit, serviceCommand, takeGroupCommand, withoutInheritedPipes } from './services.ts';
 import { readTopology, recordWriter, topologyNames } from './topology.ts';
 
@@ -103,14 +103,6 @@ export async function convergePair(inv: Inventory, pair: PairSpec, ctx: Converge
       await run.awaitWriter(started, stages.heartbeat.some((a) => a.kind === 'start-heartbeat'));
     }
     for (const action of stages.after) await run.carryOut(action);
-    // With load balancers: an account for their addresses (verify). Not planned yet (a dry run does
-    // not list it); it reads first and changes only what is missing. (The writer agent is the host
-    // plan's: its files, or a repair when it does not run.)
-    await convergeAgents(pair, conn, (line) => {
-      result.actions.push(line);
-      ctx.log(`${pair.name}: ${line}`);
-      audit({ host: line.split(' on ').at(-1) ?? pair.name, phase: 'converge', kind: 'service', what: line });
-    });
   } catch (err) {
     result.error = err instanceof Error ? err.message : String(err);
     ctx.log(`${pair.name}: FAILED: ${result.error}`);
@@ -188,6 +180,9 @@ class Runner {
         break;
       case 'create-duet-schema':
         await ensureDuetSchema(await this.session(action.node));
+        break;
+      case 'balancer-account':
+        await ensureLockedAccount(await this.session(action.node), { user: LOAD_BALANCER_ACCOUNT, host: action.host });
         break;
       case 'read-only':
         await setReadOnly(await this.session(action.node), action.on);

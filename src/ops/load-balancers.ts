@@ -12,7 +12,6 @@ import { NodeConnections } from './pair-state.ts';
 import { serviceCommand, withoutInheritedPipes } from './services.ts';
 
 /** The account each database node keeps for each load balancer's address (locked: see ensureLockedAccount). */
-export const LOAD_BALANCER_ACCOUNT = 'duet_lb';
 
 export interface BackendServer {
   /** The HAProxy listener (proxy) name: writer or reader. */
@@ -179,22 +178,6 @@ async function ensureService(ssh: SshConnection, running: string, start: string)
   if (await isRunning(ssh, running)) return false;
   await ssh.run(withoutInheritedPipes(start), { timeoutMs: 120_000 });
   return true;
-}
-
-/**
- * On the database nodes of a pair with load balancers (after their servers run): the locked account
- * for each load balancer's address (see ensureLockedAccount). The writer agent is started by the
- * host's plan (its files, or daemonRepairs when it does not run).
- */
-export async function convergeAgents(pair: PairSpec, conn: NodeConnections, act: (line: string) => void): Promise<void> {
-  const tier = pair.loadBalancers;
-  if (!tier) return;
-  for (const node of pair.nodes) {
-    for (const lb of tier.nodes) {
-      const account = { user: LOAD_BALANCER_ACCOUNT, host: lb.address };
-      if ((await ensureLockedAccount(await conn.mysql(node), account)).created) act(`created locked account ${account.user}@${account.host} on ${node.name}`);
-    }
-  }
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   closeSession,
   connectOverSsh,
   FENCE_ACCOUNT,
+  missingAccounts,
   missingDatabases,
   checkStoredPassword,
   readAccountGrants,
@@ -21,7 +22,7 @@ import {
 import type { GtidMode } from '../mysql/dialect.ts';
 import { missingDuetSchema } from '../mysql/duet-schema.ts';
 import type { InstanceState, ReplicaStatus } from '../mysql/model.ts';
-import { FENCE_USER } from '../render/desired.ts';
+import { FENCE_USER, LOAD_BALANCER_ACCOUNT } from '../render/desired.ts';
 import { readSeedData, type NodeData } from './seed.ts';
 import { readTopology, type TopologyView } from './topology.ts';
 import { parseFacts, probeScript, type HostFacts } from '../plan/facts.ts';
@@ -250,6 +251,8 @@ export interface ServerFacts {
   missingDuetSchema: string[];
   /** undefined when duet.topology cannot be read (not created yet). */
   topology: TopologyView | undefined;
+  /** The load balancers' addresses without their locked account (LOAD_BALANCER_ACCOUNT) here. */
+  missingBalancerAccounts: string[];
 }
 
 export interface ConvergeNodeFacts {
@@ -312,13 +315,15 @@ async function readConvergeNode(inv: Inventory, pair: PairSpec, conn: NodeConnec
     return { ...grants, login };
   };
   // Asked at once: the login tests run on the peer over SSH while this server answers the queries.
-  const [state, replication, fence, databases, duetSchema, topology] = await Promise.all([
+  const balancers = (pair.loadBalancers?.nodes ?? []).map((lb) => ({ user: LOAD_BALANCER_ACCOUNT, host: lb.address }));
+  const [state, replication, fence, databases, duetSchema, topology, balancerAccounts] = await Promise.all([
     readInstanceState(session),
     account(inv.mysql.replication.user, inv.mysql.replication.password, REPLICATION_ACCOUNT),
     account(FENCE_USER, pair.failover.fencePassword, FENCE_ACCOUNT),
     missingDatabases(session, inv.mysql.databases),
     missingDuetSchema(session),
     readTopology(session).catch(() => undefined),
+    missingAccounts(session, balancers),
   ]);
   facts.server = {
     flavor: session.dialect.flavor,
@@ -330,6 +335,7 @@ async function readConvergeNode(inv: Inventory, pair: PairSpec, conn: NodeConnec
     missingDatabases: databases,
     missingDuetSchema: duetSchema,
     topology,
+    missingBalancerAccounts: balancerAccounts.map((a) => a.host),
   };
   return facts;
 }

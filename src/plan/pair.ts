@@ -12,7 +12,7 @@ import { usesTls, type ReplicaStatus } from '../mysql/model.ts';
 import type { ConvergeFacts, ConvergeNodeFacts, ServerFacts } from '../ops/pair-state.ts';
 import { decideSeed } from '../ops/seed.ts';
 import { topologyNames } from '../ops/topology.ts';
-import { FENCE_USER, TLS_PATHS } from '../render/desired.ts';
+import { FENCE_USER, LOAD_BALANCER_ACCOUNT, TLS_PATHS } from '../render/desired.ts';
 
 export type AccountName = 'replication' | 'fence';
 
@@ -27,6 +27,8 @@ export type PairAction = { text: string } & (
   | { kind: 'start-replication'; node: string; source: string }
   | { kind: 'create-database'; node: string; database: string }
   | { kind: 'create-duet-schema'; node: string; what: string[] }
+  /** The locked account for a load balancer's address (`host`): its connections are greeted, not refused. */
+  | { kind: 'balancer-account'; node: string; host: string }
   | { kind: 'read-only'; node: string; on: boolean }
   | { kind: 'start-heartbeat'; node: string }
   /**
@@ -163,6 +165,12 @@ export function planPair(facts: ConvergeFacts, inv: Inventory, pair: PairSpec, i
     for (const database of databases) schemas.push({ kind: 'create-database', node: n.node.name, database, text: `create database ${database} on ${n.node.name}${ifMissing}` });
     const duet = n.server ? n.server.missingDuetSchema : ['duet schema'];
     if (duet.length > 0) schemas.push({ kind: 'create-duet-schema', node: n.node.name, what: duet, text: `create ${duet.join(', ')} on ${n.node.name}${ifMissing}` });
+    // With load balancers: a locked account for each one's address (HAProxy's checks and verify's
+    // probe are greeted, not refused with 1130, and verify can tell which server answered).
+    const balancers = n.server ? n.server.missingBalancerAccounts : (pair.loadBalancers?.nodes ?? []).map((lb) => lb.address);
+    for (const host of balancers) {
+      schemas.push({ kind: 'balancer-account', node: n.node.name, host, text: `create the locked account ${LOAD_BALANCER_ACCOUNT}@${host} on ${n.node.name}${ifMissing}` });
+    }
   }
 
   // Exactly one writer. A server that starts is read-only (my.cnf). The write role comes with the

@@ -35,6 +35,8 @@ export const MONITOR_PATH = '/etc/ha.d/duet-monitor';
 const FENCE_OPTIONS_PATH = '/etc/ha.d/duet-fence.cnf';
 /** The account each node's scripts log in to the peer's server with, to fence it. */
 export const FENCE_USER = 'duet_fence';
+/** The locked account on each database node for each load balancer's address (no privileges, no usable password). */
+export const LOAD_BALANCER_ACCOUNT = 'duet_lb';
 /** While it holds a time in the future, the monitor takes no action on that node (provision restarts a server). */
 export const MAINTENANCE_PATH = '/run/duet-maintenance';
 /** Beside Heartbeat's own state (hb_uuid, hb_generation): per node, kept across reboots. */

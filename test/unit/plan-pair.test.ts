@@ -57,6 +57,7 @@ function server(over: Partial<ServerFacts> = {}): ServerFacts {
     missingDatabases: [],
     missingDuetSchema: [],
     topology,
+    missingBalancerAccounts: [],
     ...over,
   };
 }
@@ -158,6 +159,20 @@ describe('planPair', () => {
     assert.ok(texts(plan).includes('start replication on db-02 from db-01 (192.0.2.11)'));
     assert.ok(texts(plan).includes('create database shop on db-02 (if missing)'));
     assert.ok(!plan.some((a) => a.kind === 'read-only'), 'a server that starts is read-only, as db-02 should be');
+  });
+
+  it("plans the load balancers' locked accounts where they are missing (a server not running yet: if missing)", () => {
+    const facts = withNode(converged(), 'db-01', (n) => (n.server = server({ readOnly: false, replica: replica(db2.address), missingBalancerAccounts: ['192.0.2.32'] })));
+    assert.deepEqual(texts(planPair(facts, inv, pair, { writer: 'db-01' })), ['create the locked account duet_lb@192.0.2.32 on db-01']);
+    const down = withNode(converged(), 'db-02', (n) => {
+      n.mysqlRunning = false;
+      n.server = undefined;
+    });
+    down.seed = undefined;
+    assert.deepEqual(
+      planPair(down, inv, pair, { writer: 'db-01' }).filter((a) => a.kind === 'balancer-account').map((a) => a.text),
+      ['create the locked account duet_lb@192.0.2.31 on db-02 (if missing)', 'create the locked account duet_lb@192.0.2.32 on db-02 (if missing)'],
+    );
   });
 
   it('repairs what verify sees: a stopped thread, read_only, Heartbeat', () => {
