@@ -182,9 +182,10 @@ async function ensureService(ssh: SshConnection, running: string, start: string)
 
 /**
  * After the files (which start or reload HAProxy, daemonRepairs starting it where it does not run):
- * Heartbeat running on both load balancers and the tier's floating IP on exactly one (where it is;
- * on a fresh tier Heartbeat gives it to the first node), and the write listener sending to the
- * pair's writer. Reads first; a second run changes nothing.
+ * Heartbeat running on both load balancers (the files' apply leaves a Heartbeat that does not run
+ * to this step; daemonRepairs list it in the plan) and the tier's floating IP on exactly one (where
+ * it is; on a fresh tier Heartbeat gives it to the first node), and the write listener sending to
+ * the pair's writer. Reads first; a second run changes nothing.
  */
 export async function convergeLoadBalancers(pair: PairSpec, ctx: { pool: HostPool; facts: Map<string, HostFacts>; writer: string | undefined; log: (line: string) => void }): Promise<TierConvergence> {
   const tier = pair.loadBalancers!;

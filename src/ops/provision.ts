@@ -204,14 +204,14 @@ async function planPairs(inv: Inventory, pool: HostPool, pairs: PairSpec[], work
 export async function planNode(inv: Inventory, ssh: SshConnection, pair: PairSpec, node: NodeSpec): Promise<{ facts: HostFacts; plan: HostPlan }> {
   const required = [...REQUIRED_PACKAGES[inv.mysql.flavor], ...(pair.loadBalancers ? AGENT_PACKAGES : [])];
   // haresources keeps naming the writer the last swap recorded there, not the inventory's preferred node.
-  return planHostFiles(inv, ssh, node, required, (facts, firewallBoot) =>
+  return planHostFiles(inv, ssh, node, required, ['agent'], (facts, firewallBoot) =>
     desiredFiles(inv, pair, node, { writer: recordedWriter(pair, facts?.files.get(HARESOURCES_PATH)?.content), tls: inv.tlsMaterial?.get(node.name), ...(firewallBoot && { firewallBoot }) }),
   );
 }
 
 /** A load balancer's facts and the plan of its files (loadBalancerFiles). */
 export function planLoadBalancer(inv: Inventory, ssh: SshConnection, pair: PairSpec, host: HostSpec): Promise<{ facts: HostFacts; plan: HostPlan }> {
-  return planHostFiles(inv, ssh, host, LOAD_BALANCER_PACKAGES, (_facts, firewallBoot) => loadBalancerFiles(inv, pair, host, firewallBoot && { firewallBoot }));
+  return planHostFiles(inv, ssh, host, LOAD_BALANCER_PACKAGES, ['heartbeat', 'haproxy'], (_facts, firewallBoot) => loadBalancerFiles(inv, pair, host, firewallBoot && { firewallBoot }));
 }
 
 /**
@@ -225,6 +225,8 @@ async function planHostFiles(
   ssh: SshConnection,
   host: HostSpec,
   required: string[][],
+  /** The daemons this kind of host keeps running (daemonRepairs). */
+  daemons: Parameters<typeof daemonRepairs>[2],
   render: (facts: HostFacts | undefined, firewallBoot: FirewallBoot | undefined) => DesiredFile[],
 ): Promise<{ facts: HostFacts; plan: HostPlan }> {
   const paths = [...new Set([...render(undefined, undefined).map((f) => f.path), ...(inv.firewall.manage ? FIREWALL_PATHS : [])])];
@@ -246,7 +248,7 @@ async function planHostFiles(
   }
   const firewallBoot = inv.firewall.manage ? firewallOf(host, facts) : undefined;
   const desired = render(facts, firewallBoot?.boot);
-  const repairs = [...(firewallBoot ? firewallRepairs(desired, facts, firewallBoot) : []), ...daemonRepairs(desired, facts.running)];
+  const repairs = [...(firewallBoot ? firewallRepairs(desired, facts, firewallBoot) : []), ...daemonRepairs(desired, facts.running, daemons)];
   const plan = planHost(host.name, desired, facts.files, inv.secrets, repairs);
   if (firewallBoot) plan.firewallBoot = firewallBoot;
   return { facts, plan };

@@ -88,18 +88,23 @@ export function planHost(host: string, desired: DesiredFile[], facts: Map<string
 }
 
 /**
- * The daemons duet renders files for that should run all the time and do not: HAProxy on a load
- * balancer, the writer agent on a database node of a pair with load balancers (HAProxy asks it which
- * node is writable). planHost starts them (their service action) as repairs, so a plan lists them.
- * Heartbeat and the server are the pair's (planPair); the firewall's rules are compared apart.
+ * Of the daemons a host keeps running (`daemons`: a database node, the writer agent with load
+ * balancers; a load balancer, HAProxy and Heartbeat), those duet renders files for that do not run:
+ * repairs, so the plan lists their start and a run that changes nothing else starts them. A
+ * database node's server and Heartbeat are the pair's (planPair); the firewall is compared apart.
  */
-export function daemonRepairs(desired: readonly DesiredFile[], running: { haproxy: boolean; agent: boolean }): Repair[] {
-  const renders = (service: Service) => desired.some((f) => f.service === service);
-  return [
-    ...(renders('haproxy') && !running.haproxy ? [{ service: 'haproxy' as const, reasons: ['haproxy is not running'] }] : []),
-    ...(renders('agent') && !running.agent ? [{ service: 'agent' as const, reasons: ['the writer agent is not running (the load balancers ask it which node is writable)'] }] : []),
-  ];
+export function daemonRepairs(desired: readonly DesiredFile[], running: Readonly<Record<Daemon, boolean>>, daemons: readonly Daemon[]): Repair[] {
+  return daemons
+    .filter((daemon) => desired.some((f) => f.service === daemon) && !running[daemon])
+    .map((daemon) => ({ service: daemon, reasons: [DAEMON_DOWN[daemon]] }));
 }
+
+type Daemon = 'haproxy' | 'heartbeat' | 'agent';
+const DAEMON_DOWN: Record<Daemon, string> = {
+  haproxy: 'haproxy is not running',
+  heartbeat: 'heartbeat is not running',
+  agent: 'the writer agent is not running (the load balancers ask it which node is writable)',
+};
 
 export function changedFiles(plan: HostPlan): FileChange[] {
   return plan.changes.filter((c) => c.action !== 'unchanged');

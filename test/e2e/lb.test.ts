@@ -170,21 +170,26 @@ describe('load balancers', () => {
     }
   });
 
-  it('starts a writer agent and an HAProxy that died, listed first by the dry run', async () => {
+  it('starts a writer agent, an HAProxy and a Heartbeat that died, listed first by the dry run', async () => {
     // db2 writes since the swap and lb2 holds the IP since lb1's power cut: the clients do not notice.
     await killDaemon('db1', 'socat', fx.stateDir);
     await killDaemon('lb1', 'haproxy', fx.stateDir);
+    await killDaemon('lb1', 'heartbeat', fx.stateDir);
     const dry = await duet('provision', [INVENTORY, '--dry-run']);
     assert.equal(dry.code, 0, dry.stderr);
     assert.match(dry.stdout, /writer agent is not running/);
     assert.match(dry.stdout, /haproxy is not running/);
+    assert.match(dry.stdout, /heartbeat is not running/);
     const report = await provisionJson();
     assert.deepEqual(report.hosts.filter((h) => h.repairs.length > 0).map((h) => [h.host, h.repairs.map((r) => r.service), h.status]), [
       ['db1', ['agent'], 'changed'],
-      ['lb1', ['haproxy'], 'changed'],
+      ['lb1', ['heartbeat', 'haproxy'], 'changed'],
     ]);
+    assert.deepEqual(report.loadBalancers.map((t) => [t.holder, t.error]), [['lb2', undefined]]);
     assert.equal((await fx.exec('lb1', ['pidof', 'haproxy'])).code, 0, 'haproxy runs on lb1');
+    assert.equal((await fx.exec('lb1', ['pidof', 'heartbeat'])).code, 0, 'heartbeat runs on lb1');
     assert.equal((await fx.exec('db1', ['pidof', 'socat'])).code, 0, 'the writer agent runs on db1');
+    assert.deepEqual(await lbHolders(), ['lb2'], 'the IP stays where it is');
   });
 
   it('a second provision changes nothing and restarts nothing, and verify passes with the IP on lb2', async () => {

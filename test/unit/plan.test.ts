@@ -134,14 +134,20 @@ describe('plan', () => {
     assert.deepEqual(plan.services, ['heartbeat', 'haproxy', 'agent']);
   });
 
-  it('daemonRepairs: HAProxy and the writer agent started where their files are rendered and they do not run', () => {
+  it('daemonRepairs: the daemons a host keeps running, started where their files are rendered and they do not run', () => {
     const cfg = file('/etc/haproxy/haproxy.cfg', 'x\n', { service: 'haproxy' });
+    const hacf = file('/etc/ha.d/ha.cf', 'x\n', { service: 'heartbeat' });
     const agent = file('/etc/init.d/duet-agent', 'x\n', { service: 'agent' });
-    assert.deepEqual(daemonRepairs([cfg], { haproxy: true, agent: false }), [], 'the agent is not rendered on a load balancer');
-    assert.deepEqual(daemonRepairs([cfg], { haproxy: false, agent: false }), [{ service: 'haproxy', reasons: ['haproxy is not running'] }]);
-    assert.deepEqual(daemonRepairs([agent], { haproxy: false, agent: false }).map((r) => r.service), ['agent']);
-    assert.deepEqual(daemonRepairs([agent], { haproxy: false, agent: true }), []);
-    const plan = planHost('db1', [agent], new Map([[agent.path, { path: agent.path, exists: true, mode: 0o644, owner: 'root', group: 'root', content: 'x\n' }]]), secrets, daemonRepairs([agent], { haproxy: false, agent: false }));
+    const none = { haproxy: false, heartbeat: false, agent: false };
+    const balancer = ['heartbeat', 'haproxy'] as const;
+    assert.deepEqual(daemonRepairs([hacf, cfg], none, balancer), [
+      { service: 'heartbeat', reasons: ['heartbeat is not running'] },
+      { service: 'haproxy', reasons: ['haproxy is not running'] },
+    ]);
+    assert.deepEqual(daemonRepairs([hacf, cfg], { ...none, heartbeat: true, haproxy: true }, balancer), []);
+    assert.deepEqual(daemonRepairs([hacf, agent], none, ['agent']).map((r) => r.service), ['agent'], "a database node's Heartbeat is the pair's");
+    assert.deepEqual(daemonRepairs([hacf], none, ['agent']), [], 'no agent without its files (a pair without load balancers)');
+    const plan = planHost('db1', [agent], new Map([[agent.path, { path: agent.path, exists: true, mode: 0o644, owner: 'root', group: 'root', content: 'x\n' }]]), secrets, daemonRepairs([agent], none, ['agent']));
     assert.deepEqual(plan.services, ['agent']);
   });
 
