@@ -377,8 +377,12 @@ export function checkConfig(inv: Inventory, pair: PairSpec, nodes: [ConfigFacts,
 // ---------------------------------------------------------------------------------------------
 // Roles: one writer, the floating IP on it, Heartbeat on both
 
-/** Exactly one writable node, the floating IP on it and nowhere else, Heartbeat running on both. */
-export function checkRoles(pair: PairSpec, nodes: [NodeLiveState, NodeLiveState]): Finding[] {
+/**
+ * Exactly one writable node, the floating IP on it and nowhere else, Heartbeat running on both.
+ * `writerSemiSyncReplicas`: how many replicas the writer's commits wait for (semiSyncReplicaCount;
+ * undefined where duet does not use semi-sync): 0 is a warning, the writer commits alone.
+ */
+export function checkRoles(pair: PairSpec, nodes: [NodeLiveState, NodeLiveState], writerSemiSyncReplicas?: number): Finding[] {
   const out: Draft[] = [];
   const vip = pair.vip.address;
   const known = nodes.every((n) => n.mysql !== undefined);
@@ -417,6 +421,15 @@ export function checkRoles(pair: PairSpec, nodes: [NodeLiveState, NodeLiveState]
   if (out.length === 0) {
     const writer = known ? `${writable[0]} is the only writable node and holds ${vip}` : `${holders[0]} holds ${vip} (which node is writable is unknown: see the replication findings)`;
     out.push({ status: 'ok', message: `${writer}; Heartbeat runs on both` });
+    if (known && writerSemiSyncReplicas === 0) {
+      const peer = nodes.find((n) => n.node.name !== writable[0])!.node.name;
+      out.push({
+        host: writable[0],
+        status: 'warn',
+        message: `the writer commits alone: no semi-sync replica is connected, so a crash of ${writable[0]} now can lose its last acknowledged writes`,
+        hint: `the replica on ${peer} is not connected to ${writable[0]} (see the replication findings); it reconnects by itself within MASTER_CONNECT_RETRY, or STOP SLAVE IO_THREAD; START SLAVE IO_THREAD on ${peer}`,
+      });
+    }
   }
   return findings('roles', pair, out);
 }

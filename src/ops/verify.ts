@@ -19,6 +19,7 @@ import {
   readAccountGrants,
   readWildcardAccounts,
   REPLICATION_ACCOUNT,
+  semiSyncReplicaCount,
   waitForGtid,
   withBinlogOff,
   type AccountGrants,
@@ -190,7 +191,10 @@ async function verifyPair(inv: Inventory, pool: HostPool, pair: PairSpec, opts: 
     // is then never behind what its peer received from it a moment earlier (no errant-transaction
     // finding from the order of two reads).
     const later = await Promise.all(pair.nodes.map(async (node, i) => ([a, b][i]!.live?.mysql ? ownBinlogPosition(await conn.mysql(node)).catch(() => undefined) : undefined)));
-    out.push(...stateFindings(inv, pair, a, b, opts, later));
+    // Whether the writer's commits wait for its peer (semi-sync): read from the one writable node.
+    const writer = [a, b].filter((f) => f.live?.mysql && !f.live.mysql.readOnly);
+    const writerReplicas = writer.length === 1 ? await semiSyncReplicaCount(await conn.mysql(writer[0]!.node)).catch(() => undefined) : undefined;
+    out.push(...stateFindings(inv, pair, a, b, opts, later, writerReplicas));
     const live = a.live && b.live ? ([a.live, b.live] as [NodeLiveState, NodeLiveState]) : undefined;
     await Promise.all([
       ...pair.nodes.map(async (node, i) => checkNodeFirewall(inv, conn, pair, node, [a, b][i]!.hostFacts, await fromPeers[i]!, out)),
@@ -210,7 +214,7 @@ async function ownBinlogPosition(session: MysqlSession): Promise<string> {
 }
 
 /** The checks that need nothing but the facts already read: replication, settings, GTID histories, roles. */
-function stateFindings(inv: Inventory, pair: PairSpec, a: NodeFacts, b: NodeFacts, opts: VerifyOptions, later: Array<string | undefined>): Finding[] {
+function stateFindings(inv: Inventory, pair: PairSpec, a: NodeFacts, b: NodeFacts, opts: VerifyOptions, later: Array<string | undefined>, writerReplicas: number | undefined): Finding[] {
   const out: Finding[] = [];
   for (const f of [a, b]) {
     if (f.live) out.push(...checkReplication(inv, pair, { node: f.node, state: f.live.mysql, mysqlError: f.live.mysqlError }, opts.maxLagSeconds));
@@ -230,7 +234,7 @@ function stateFindings(inv: Inventory, pair: PairSpec, a: NodeFacts, b: NodeFact
       );
     }
   }
-  if (a.live && b.live) out.push(...checkRoles(pair, [a.live, b.live]));
+  if (a.live && b.live) out.push(...checkRoles(pair, [a.live, b.live], writerReplicas));
   return out;
 }
 

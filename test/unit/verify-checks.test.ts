@@ -234,6 +234,17 @@ test('roles: one writer holding the floating IP, Heartbeat on both', () => {
   assert.equal(f.message, 'db-01 is the only writable node and holds 192.0.2.100; Heartbeat runs on both');
 });
 
+test('roles: a writer whose commits wait for no replica (semi-sync) is a warning beside the ok', () => {
+  const nodes: [NodeLiveState, NodeLiveState] = [live(db1, { readOnly: false, holdsVip: true }), live(db2, { readOnly: true, holdsVip: false })];
+  const alone = checkRoles(pair, nodes, 0);
+  assert.deepEqual(alone.map((f) => f.status), ['ok', 'warn']);
+  assert.equal(alone[1]!.host, 'db-01');
+  assert.match(alone[1]!.message, /^the writer commits alone: no semi-sync replica is connected, so a crash of db-01 now can lose its last acknowledged writes$/);
+  assert.match(alone[1]!.hint ?? '', /START SLAVE IO_THREAD on db-02/);
+  assert.deepEqual(checkRoles(pair, nodes, 1).map((f) => f.status), ['ok']);
+  assert.deepEqual(checkRoles(pair, nodes, undefined).map((f) => f.status), ['ok'], 'MySQL: duet sets no semi-sync up');
+});
+
 test('roles: both writable, none writable, the floating IP misplaced, Heartbeat down', () => {
   const both = only(checkRoles(pair, [live(db1, { readOnly: false, holdsVip: true }), live(db2, { readOnly: false, holdsVip: false })]));
   assert.equal(both.message, 'both nodes are writable (read_only OFF on both)');
