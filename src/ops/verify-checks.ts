@@ -427,7 +427,7 @@ export function checkRoles(pair: PairSpec, nodes: [NodeLiveState, NodeLiveState]
         host: writable[0],
         status: 'warn',
         message: `the writer commits alone: no semi-sync replica is connected, so a crash of ${writable[0]} now can lose its last acknowledged writes`,
-        hint: `the replica on ${peer} is not connected to ${writable[0]} (see the replication findings); it reconnects by itself within MASTER_CONNECT_RETRY, or STOP SLAVE IO_THREAD; START SLAVE IO_THREAD on ${peer}`,
+        hint: `the replica on ${peer} is not connected to ${writable[0]}: see the replication findings, and START SLAVE IO_THREAD on ${peer} (or run provision)`,
       });
     }
   }
