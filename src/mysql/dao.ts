@@ -215,17 +215,30 @@ export interface AccountGrants {
   granted: boolean;
   /** SHOW GRANTS lines beyond what duet grants this kind of account. */
   extraGrants: string[];
+  /**
+   * With a password to check: whether the stored credential is that password's, where its plugin
+   * makes that computable without a login (storedPasswordMatches); undefined: ask by a login
+   * (tryLogin). The stored hash itself never leaves this module.
+   */
+  password?: LoginResult | undefined;
 }
 
-/** Whether the account exists and what it is granted. Reading only. */
-export async function readAccountGrants(session: MysqlSession, account: Account, kind: ServiceAccountKind): Promise<AccountGrants> {
+/** Whether the account exists and what it is granted (and, given `password`, whether it has it). Reading only. */
+export async function readAccountGrants(session: MysqlSession, account: Account, kind: ServiceAccountKind, password?: Secret): Promise<AccountGrants> {
   const d = session.dialect;
   const [row] = await query(session, d.findAccount(account));
   if (!row) return { exists: false, sslType: '', granted: false, extraGrants: [] };
   const sslType = String(row.ssl_type ?? '');
   const lines = (await query(session, d.showGrants(account))).map((r) => String(Object.values(r)[0]));
   const allowed = kind.allowed(d);
-  return { exists: true, sslType, granted: lines.some((g) => allowed.test(g) && !/^GRANT USAGE /.test(g)), extraGrants: lines.filter((g) => !allowed.test(g)) };
+  const same = password && storedPasswordMatches(String(row.plugin ?? ''), String(row.authentication_string ?? ''), password);
+  return {
+    exists: true,
+    sslType,
+    granted: lines.some((g) => allowed.test(g) && !/^GRANT USAGE /.test(g)),
+    extraGrants: lines.filter((g) => !allowed.test(g)),
+    ...(password && { password: same === undefined ? undefined : same ? { kind: 'ok' as const } : { kind: 'denied' as const } }),
+  };
 }
 
 /** The refusal for an account with more privileges than duet grants (it neither widens nor narrows another tool's grants). */
@@ -236,10 +249,6 @@ export function extraGrantsError(node: string, account: Account, kind: ServiceAc
   });
 }
 
-/**
- * Makes a service account (host = the peer's address) exist with `password` and its grant. Not
- * binlogged: each node owns the account its peer uses to reach it. Returns whether it was created.
- */
 /** Of these accounts, the ones the server does not have. Reading only. */
 export async function missingAccounts(session: MysqlSession, accounts: readonly Account[]): Promise<Account[]> {
   const found = await Promise.all(accounts.map(async (a) => (await query(session, session.dialect.findAccount(a))).length > 0));
@@ -261,6 +270,10 @@ export function ensureLockedAccount(session: MysqlSession, account: Account): Pr
   });
 }
 
+/**
+ * Makes a service account (host = the peer's address) exist with `password` and its grant. Not
+ * binlogged: each node owns the account its peer uses to reach it. Returns whether it was created.
+ */
 export function ensureServiceAccount(session: MysqlSession, account: Account, password: Secret, kind: ServiceAccountKind): Promise<{ created: boolean }> {
   const d = session.dialect;
   return withBinlogOff(session, async () => {
@@ -302,18 +315,6 @@ export async function semiSyncReplicaCount(session: MysqlSession): Promise<numbe
  * password (1045) or stored as another, or no answer to the question.
  */
 export type LoginResult = { kind: 'ok' } | { kind: 'denied' } | { kind: 'unknown'; reason: string };
-
-/**
- * The account's password checked against the stored credential, where its plugin allows that
- * (storedPasswordMatches): no login, no connection from the peer. undefined: ask by a login
- * (tryLogin). The stored hash never leaves this function.
- */
-export async function checkStoredPassword(session: MysqlSession, account: Account, password: Secret): Promise<LoginResult | undefined> {
-  const [row] = await query(session, session.dialect.storedPassword(account));
-  if (!row) return undefined;
-  const same = storedPasswordMatches(String(row.plugin ?? ''), String(row.authentication_string ?? ''), password);
-  return same === undefined ? undefined : same ? { kind: 'ok' } : { kind: 'denied' };
-}
 
 const ER_ACCESS_DENIED = 1045;
 

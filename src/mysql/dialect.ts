@@ -100,12 +100,13 @@ export interface Dialect {
   /** SHOW GRANTS lines a fence account may have (USAGE and grantFence's). */
   readonly fenceGrantPattern: RegExp;
   showGrants(account: Account): SqlStatement;
-  /** One row when the account exists (column ssl_type: '', ANY, X509 or SPECIFIED), none otherwise. */
+  /**
+   * One row when the account exists, none otherwise: ssl_type ('', ANY, X509 or SPECIFIED) and the
+   * stored credential (plugin, authentication_string: see storedPasswordMatches).
+   */
   findAccount(account: Account): SqlStatement;
   /** A locked account without privileges whose password nobody knows (it only lets a connection be greeted). */
   createLockedUser(account: Account, unusable: Secret): SqlStatement;
-  /** The account's stored credential (columns plugin, authentication_string); none when it does not exist. */
-  storedPassword(account: Account): SqlStatement;
   /** Logins of the account must use TLS with a client certificate signed by the server's CA (ssl_ca). */
   requireX509(account: Account): SqlStatement;
   /**
@@ -182,9 +183,8 @@ const accountStatements = {
   setPassword: (a: Account, password: Secret): SqlStatement => ({ sql: 'ALTER USER ?@? IDENTIFIED BY ?', params: [a.user, a.host, password] }),
   grantReplication: (a: Account): SqlStatement => ({ sql: 'GRANT REPLICATION SLAVE ON *.* TO ?@?', params: [a.user, a.host] }),
   showGrants: (a: Account): SqlStatement => ({ sql: 'SHOW GRANTS FOR ?@?', params: [a.user, a.host] }),
-  findAccount: (a: Account): SqlStatement => ({ sql: 'SELECT ssl_type FROM mysql.user WHERE User = ? AND Host = ?', params: [a.user, a.host] }),
+  findAccount: (a: Account): SqlStatement => ({ sql: 'SELECT ssl_type, plugin, authentication_string FROM mysql.user WHERE User = ? AND Host = ?', params: [a.user, a.host] }),
   createLockedUser: (a: Account, unusable: Secret): SqlStatement => ({ sql: 'CREATE USER ?@? IDENTIFIED BY ? ACCOUNT LOCK', params: [a.user, a.host, unusable] }),
-  storedPassword: (a: Account): SqlStatement => ({ sql: 'SELECT plugin, authentication_string FROM mysql.user WHERE User = ? AND Host = ?', params: [a.user, a.host] }),
   requireX509: (a: Account): SqlStatement => ({ sql: 'ALTER USER ?@? REQUIRE X509', params: [a.user, a.host] }),
   binlogOff: 'SET SESSION sql_log_bin = 0',
   binlogOn: 'SET SESSION sql_log_bin = 1',
@@ -443,9 +443,8 @@ export interface WriterRoleScriptSql {
   semiSync: boolean;
 }
 
-/** The server's process name (pidof, kill). */
 /**
- * Whether an account's stored credential (storedPassword's row) is `password`'s, where the plugin
+ * Whether an account's stored credential (findAccount's row) is `password`'s, where the plugin
  * makes that computable without a login: mysql_native_password stores "*" and the hex of
  * SHA1(SHA1(password)). undefined for any other plugin (salted hashes: ask by logging in).
  */
@@ -456,6 +455,7 @@ export function storedPasswordMatches(plugin: string, stored: string, password: 
   return timingSafeEqual(expected, Buffer.from(stored));
 }
 
+/** The server's process name (pidof, kill). */
 export function serverProcessName(flavor: Flavor): 'mariadbd' | 'mysqld' {
   return flavor === 'mariadb' ? 'mariadbd' : 'mysqld';
 }

@@ -100,7 +100,16 @@ export async function convergePair(inv: Inventory, pair: PairSpec, ctx: Converge
           ctx.log(`${pair.name}: WARNING: the servers' setup took ${took.toFixed(1)} s after Heartbeat started: ${WRITER_RESOURCE} may have run before it was done (see /var/log/ha-log on ${ctx.writer})`);
         }
       }
-      await run.awaitWriter(started, stages.heartbeat.some((a) => a.kind === 'start-heartbeat'));
+      try {
+        await run.awaitWriter(started, stages.heartbeat.some((a) => a.kind === 'start-heartbeat'));
+      } catch (err) {
+        // Heartbeat's start-up can lose the start of the writer's resources (a message garbled in its
+        // FIFO on a busy host): read again, the plan then starts them (take-resources), once.
+        const repair = (await planPairNow(inv, pair, conn, { writer: ctx.writer })).filter((a) => a.kind === 'take-resources');
+        if (!(err instanceof ReplicationError) || repair.length === 0) throw err;
+        for (const action of repair) await run.carryOut(action);
+        await run.awaitWriter(Date.now(), false);
+      }
     }
     for (const action of stages.after) await run.carryOut(action);
   } catch (err) {
@@ -254,9 +263,8 @@ class Runner {
  * after Heartbeat started. Past that, as long as Heartbeat on the writer says it is still moving
  * resources (`cl_status rscstatus`: transition; on a loaded host each resource script can take
  * seconds), up to SETTLE_MAX_SECONDS: giving up in the middle would end provision's maintenance
- * window while the writer is writable without its IP yet, and its monitor would demote it. Where
- * Heartbeat says it holds the resources but no node has the address, they are started once
- * (takeGroupCommand). Then the address must be on the writer alone.
+ * window while the writer is writable without its IP yet, and its monitor would demote it. Then the
+ * address must be on the writer alone.
  */
 async function waitForVip(conn: NodeConnections, pair: PairSpec, writer: NodeSpec, when: { from: number; seconds: number }, log: (line: string) => void): Promise<void> {
   let deadline = when.from + when.seconds * 1000;
@@ -285,23 +293,11 @@ async function waitForVip(conn: NodeConnections, pair: PairSpec, writer: NodeSpe
       }
     }
     if (extended) break;
-    const status = (await (await conn.ssh(writer)).exec(HEARTBEAT_RESOURCES_COMMAND).catch(() => undefined))?.stdout.trim();
-    if (status === 'transition') {
-      extended = true;
-      deadline = when.from + SETTLE_MAX_SECONDS * 1000;
-      log(`${pair.name}: Heartbeat on ${writer.name} is still taking its resources after ${when.seconds} s (cl_status rscstatus: transition): waiting until it is done, at most ${SETTLE_MAX_SECONDS} s after it started`);
-      continue;
-    }
-    // Heartbeat says it holds them but never started them (its start-up lost a message: ha-log's
-    // "msg2string: Message with zero fields"): start them as it would have, once.
-    if ((status === 'local' || status === 'all') && holders.length === 0) {
-      log(`${pair.name}: Heartbeat on ${writer.name} says it holds its resources (cl_status rscstatus: ${status}) but neither node has the floating IP: starting them (ResourceManager takegroup ${WRITER_RESOURCE})`);
-      const took = await (await conn.ssh(writer)).exec(takeGroupCommand(WRITER_RESOURCE), { timeoutMs: SERVICE_TIMEOUT_MS });
-      extended = true;
-      deadline = Date.now() + (took.code === 0 ? pair.heartbeat.deadtime * 1000 : 0);
-      continue;
-    }
-    break;
+    const status = await (await conn.ssh(writer)).exec(HEARTBEAT_RESOURCES_COMMAND).catch(() => undefined);
+    if (status?.stdout.trim() !== 'transition') break;
+    extended = true;
+    deadline = when.from + SETTLE_MAX_SECONDS * 1000;
+    log(`${pair.name}: Heartbeat on ${writer.name} is still taking its resources after ${when.seconds} s (cl_status rscstatus: transition): waiting until it is done, at most ${SETTLE_MAX_SECONDS} s after it started`);
   }
   holders = await vipHolders(conn, pair).catch(() => holders);
   const waited = Math.round((Date.now() - when.from) / 1000);

@@ -11,8 +11,6 @@ import type { SshConnection } from '../transport/ssh.ts';
 import { NodeConnections } from './pair-state.ts';
 import { serviceCommand, withoutInheritedPipes } from './services.ts';
 
-/** The account each database node keeps for each load balancer's address (locked: see ensureLockedAccount). */
-
 export interface BackendServer {
   /** The HAProxy listener (proxy) name: writer or reader. */
   listener: string;

@@ -9,7 +9,6 @@ import {
   FENCE_ACCOUNT,
   missingAccounts,
   missingDatabases,
-  checkStoredPassword,
   readAccountGrants,
   readInstanceState,
   REPLICATION_ACCOUNT,
@@ -305,11 +304,10 @@ async function readConvergeNode(inv: Inventory, pair: PairSpec, conn: NodeConnec
   }
   const peer = peerOf(pair, node);
   const account = async (user: string, password: Secret, kind: ServiceAccountKind): Promise<AccountFacts> => {
-    const grants = await readAccountGrants(session, { user, host: peer.address }, kind);
+    const { password: stored, ...grants } = await readAccountGrants(session, { user, host: peer.address }, kind, password);
     if (!grants.exists) return { ...grants, login: undefined };
     // The stored hash answers where it can; otherwise the account logs in as the peer's replica does
     // (over TLS with the peer's certificate, for the replication account).
-    const stored = await checkStoredPassword(session, { user, host: peer.address }, password);
     const tls = kind.requireX509 ? inv.tlsMaterial?.get(peer.name) : undefined;
     const login = stored ?? (await tryLogin(await conn.ssh(peer), node.address, MYSQL_PORT, user, password, LOGIN_TEST_MS, tls));
     return { ...grants, login };

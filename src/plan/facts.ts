@@ -82,10 +82,10 @@ const MARK = '@@duet';
 
 /**
  * The live sections: which daemons run and the host's global IPv4 addresses. Part of every facts
- * script, and read alone by probeScript (the one place both probes are written).
+ * script, and read alone by probeScript (the one place both probes are written). Shell built-ins
+ * where they do: a fleet's hosts run this on every command, and each process started costs more
+ * than the reading (the daemons: one pass over /proc's command names, not a pidof each).
  */
-// Shell built-ins where they do: a fleet's hosts run this on every command, and each process started
-// costs more than the reading (the daemons: one pass over /proc's command names, not a pidof each).
 const LIVE_SECTIONS = [
   `echo "${MARK} addresses"; ip -4 -o addr show scope global 2>/dev/null`,
   `echo "${MARK} running"; for f in /proc/[0-9]*/comm; do read -r c 2>/dev/null <"$f" || continue; case "$c" in mariadbd|mysqld|heartbeat|haproxy) echo "$c";; esac; done; ` +

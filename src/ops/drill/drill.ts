@@ -22,7 +22,7 @@ import { DUET_SCHEMA } from '../../inventory/validate.ts';
 import { bootHost, crashHost, healHost, killDaemon, partitionHost } from '../../fixtures/faults.ts';
 import { fixtureExecArgv } from '../../fixtures/fixtures.ts';
 import { fixtureStateDir, readState, type FixtureState } from '../../fixtures/state.ts';
-import { checksumTables, query, semiSyncReplicaCount, waitForGtid, withBinlogOff } from '../../mysql/dao.ts';
+import { checksumTables, query, waitForGtid, withBinlogOff } from '../../mysql/dao.ts';
 import { dropUser, grantDrill, serverProcessName, useDuetSchema, writerRoleScriptSql } from '../../mysql/dialect.ts';
 import { DRILL_TABLE, ensureDuetSchema } from '../../mysql/duet-schema.ts';
 import { WRITER_SINCE_PATH } from '../../render/desired.ts';
@@ -309,11 +309,9 @@ async function waitHealthy(inv: Inventory, pair: PairSpec, tier = true): Promise
   for (;;) {
     try {
       // New connections each time: a node that was cut off or crashed leaves dead ones behind.
-      const [status, waitsForPeer] = await withConnections(inv, async (conn) => {
-        const read = await readPairStatus(conn, pair);
-        return [read, read.writer === undefined ? false : await commitsWaitForPeer(conn, pair, read.writer)] as const;
-      });
-      last = waitsForPeer ? status : { ...status, warnings: [...status.warnings, `the writer's commits do not wait for its peer yet (no semi-sync replica connected)`] };
+      // status warns about a writer whose commits wait for no replica (a half-open replica connection
+      // after a cut link): a fault then would be a fault of a degraded pair, so the drill waits.
+      last = await withConnections(inv, (conn) => readPairStatus(conn, pair));
       const tierWarnings = tier ? (last.loadBalancers?.warnings ?? []) : [];
       if (last.writer !== undefined && last.warnings.length === 0 && tierWarnings.length === 0) return last;
     } catch (err) {
@@ -327,17 +325,6 @@ async function waitHealthy(inv: Inventory, pair: PairSpec, tier = true): Promise
     }
     await sleep(1000);
   }
-}
-
-/**
- * Whether the writer's commits wait for its peer's acknowledgement (semi-sync; always true where duet
- * does not use it). A replica whose connection was left half-open by a cut link reports its threads
- * running, but until it reconnects the writer commits alone: a fault then is a fault of a degraded
- * pair, so the drill waits for this too.
- */
-async function commitsWaitForPeer(conn: NodeConnections, pair: PairSpec, writerName: string): Promise<boolean> {
-  const replicas = await semiSyncReplicaCount(await conn.mysql(pair.nodes.find((n) => n.name === writerName)!));
-  return replicas === undefined || replicas > 0;
 }
 
 /** Until the samples show one node writable and holding the floating IP, and no other writable. */
