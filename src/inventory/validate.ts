@@ -49,6 +49,7 @@ export const MANAGED_OPTIONS = new Map<string, string>([
   ['rpl_semi_sync_master_wait_no_slave', 'nothing: duet sets OFF (MariaDB)'],
   ['gtid_strict_mode', 'nothing: duet turns it on (MariaDB)'],
   ['init_rpl_role', 'nothing: duet sets SLAVE, so a restarted server drops its unacknowledged tail (MariaDB)'],
+  ['rpl_semi_sync_slave_kill_conn_timeout', 'nothing: duet sets 1 s, so a takeover from a dead peer is not held back (MariaDB)'],
 ]);
 
 /**

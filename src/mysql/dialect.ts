@@ -434,6 +434,15 @@ export interface WriterRoleScriptSql {
   lastIoErrnoColumn: string;
   /** Reconnects the replica's I/O thread now instead of after its retry interval. */
   restartReplicaIo: string;
+  /** Closes the replica's connection to its source (the I/O thread stops), and opens it again. */
+  stopReplicaIo: string;
+  startReplicaIo: string;
+  /**
+   * After stopReplicaIo: the applier stops (rolling back a transaction whose end never arrived) and
+   * both threads start again. On MariaDB in GTID mode that start discards the relay log and asks the
+   * source for what follows the applied position.
+   */
+  restartReplica: string;
   /**
    * One row: read_only (0/1), the server's uptime in seconds (lower than before: it restarted) and,
    * on MariaDB, whether both replica threads run (ON/OFF).
@@ -460,6 +469,17 @@ export function serverProcessName(flavor: Flavor): 'mariadbd' | 'mysqld' {
   return flavor === 'mariadb' ? 'mariadbd' : 'mysqld';
 }
 
+function replicaControl(flavor: Flavor): Pick<WriterRoleScriptSql, 'restartReplicaIo' | 'stopReplicaIo' | 'startReplicaIo' | 'restartReplica'> {
+  const stopReplicaIo = replicaThreads(flavor, 'STOP', 'IO_THREAD');
+  const startReplicaIo = replicaThreads(flavor, 'START', 'IO_THREAD');
+  return {
+    restartReplicaIo: `${stopReplicaIo}; ${startReplicaIo}`,
+    stopReplicaIo,
+    startReplicaIo,
+    restartReplica: `${replicaThreads(flavor, 'STOP', 'SQL_THREAD')}; ${replicaThreads(flavor, 'START')}`,
+  };
+}
+
 export function writerRoleScriptSql(flavor: Flavor): WriterRoleScriptSql {
   const common = {
     selectReadOnly,
@@ -481,7 +501,7 @@ export function writerRoleScriptSql(flavor: Flavor): WriterRoleScriptSql {
         waitApplied: "SELECT MASTER_GTID_WAIT('%s', %s) = 0",
         selectBinlogPosition: 'SELECT @@gtid_binlog_pos',
         ioRunningColumn: 'Slave_IO_Running',
-        restartReplicaIo: `${replicaThreads('mariadb', 'STOP', 'IO_THREAD')}; ${replicaThreads('mariadb', 'START', 'IO_THREAD')}`,
+        ...replicaControl('mariadb'),
         selectHealth:
           "SELECT @@read_only, VARIABLE_VALUE, (SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'SLAVE_RUNNING') FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'UPTIME'",
         semiSync: true,
@@ -497,7 +517,7 @@ export function writerRoleScriptSql(flavor: Flavor): WriterRoleScriptSql {
         waitApplied: "SELECT WAIT_FOR_EXECUTED_GTID_SET('%s', %s) = 0",
         selectBinlogPosition: 'SELECT @@gtid_executed',
         ioRunningColumn: 'Replica_IO_Running',
-        restartReplicaIo: `${replicaThreads('mysql', 'STOP', 'IO_THREAD')}; ${replicaThreads('mysql', 'START', 'IO_THREAD')}`,
+        ...replicaControl('mysql'),
         selectHealth: "SELECT @@read_only, VARIABLE_VALUE FROM performance_schema.global_status WHERE VARIABLE_NAME = 'Uptime'",
         semiSync: false,
       };

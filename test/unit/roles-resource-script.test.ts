@@ -155,6 +155,42 @@ describe('the resource script\'s decisions', { skip: existsSync('/etc/ha.d/shell
     assert.ok(calls.indexOf('KILL CONNECTION 31') < calls.indexOf('SET GLOBAL read_only = OFF'));
   });
 
+  test('start closes the replica connection to an unreachable peer before it reads what arrived, then opens a new one', () => {
+    rmSync(join(state, 'peer'));
+    writeFileSync(join(state, 'ping'), '');
+    const { status, calls } = run('start');
+    assert.equal(status, 0);
+    // Nothing the peer sent before it went away may arrive after this node is writable.
+    const closed = calls.indexOf('STOP SLAVE IO_THREAD');
+    const waited = calls.indexOf("SELECT MASTER_GTID_WAIT('2-2-15,1-1-40', 60) = 0");
+    assert.ok(closed >= 0 && closed < waited, calls.join('\n'));
+    assert.ok(calls.slice(closed).includes('SHOW SLAVE STATUS'), 'what arrived is read after the connection closed');
+    // A transaction whose end never arrived is dropped with the relay log, before clients write here.
+    const reopened = calls.indexOf('STOP SLAVE SQL_THREAD; START SLAVE');
+    assert.ok(waited < reopened && reopened < calls.indexOf('SET GLOBAL read_only = OFF'), calls.join('\n'));
+  });
+
+  test('after a closed connection only what ran starts again: the I/O thread alone beside a stopped applier, nothing after an operator\'s stop', () => {
+    rmSync(join(state, 'peer'));
+    writeFileSync(join(state, 'ping'), '');
+    writeFileSync(join(state, 'replica'), REPLICA('No'));
+    let { status, calls } = run('start');
+    assert.equal(status, 0);
+    assert.ok(calls.includes('START SLAVE IO_THREAD') && !calls.some((c) => c.includes('SQL_THREAD')), calls.join('\n'));
+    writeFileSync(join(state, 'calls'), '');
+    writeFileSync(join(state, 'read_only'), '1\n');
+    writeFileSync(join(state, 'replica'), REPLICA('Yes').replace('Slave_IO_Running: Yes', 'Slave_IO_Running: No'));
+    ({ status, calls } = run('start'));
+    assert.equal(status, 0);
+    assert.ok(!calls.some((c) => c.startsWith('START SLAVE')), calls.join('\n'));
+  });
+
+  test('a peer that answers is fenced over its live connection, which stays open', () => {
+    const { status, calls } = run('start');
+    assert.equal(status, 0);
+    assert.ok(!calls.some((c) => c.startsWith('STOP SLAVE')), calls.join('\n'));
+  });
+
   test('start refuses the role when neither the peer nor the ping node answers (this node may be cut off)', () => {
     rmSync(join(state, 'peer'));
     const { status, stderr, calls } = run('start');
@@ -253,5 +289,14 @@ describe('the monitor\'s decisions (facts in, action out)', { skip: existsSync('
     assert.equal(release('no', 3, 'writable'), 'no', 'a cut-off writer\'s waiting commits are the tail its peer never got');
     assert.equal(release('yes', 0, 'writable'), 'no');
     assert.equal(release('yes', 3, 'down'), 'no');
+  });
+
+  const disconnect = (...facts: Array<string | number>) => spawnSync('sh', [script, 'disconnect', ...facts.map(String)], { encoding: 'utf8' }).stdout.trim();
+  test('disconnect: a read-only node closes its connection to a peer whose host is gone, once, never while cut off', () => {
+    assert.equal(disconnect('yes', 3, 'read-only'), 'yes', 'what the gone writer sent last must not arrive after a takeover');
+    assert.equal(disconnect('yes', 4, 'read-only'), 'no', 'once per outage: the new connection is left to wait for the peer');
+    assert.equal(disconnect('yes', 2, 'read-only'), 'no', 'one lost ping is no reason');
+    assert.equal(disconnect('no', 3, 'read-only'), 'no', 'cut off: this node will not take the role');
+    assert.equal(disconnect('yes', 3, 'writable'), 'no', 'a writer takes nothing from its peer');
   });
 });
