@@ -438,11 +438,19 @@ export interface WriterRoleScriptSql {
   stopReplicaIo: string;
   startReplicaIo: string;
   /**
-   * After stopReplicaIo: the applier stops (rolling back a transaction whose end never arrived) and
-   * both threads start again. On MariaDB in GTID mode that start discards the relay log and asks the
-   * source for what follows the applied position.
+   * Both threads stop (the applier rolling back a transaction whose end never arrived) and start
+   * again. On MariaDB in GTID mode that start discards the relay log and asks the source for what
+   * follows the applied position.
    */
   restartReplica: string;
+  /**
+   * Columns of showReplicaStatus: the source's binlog file and position the I/O thread has read up
+   * to, and those of the end of the last transaction the applier applied.
+   */
+  readFileColumn: string;
+  readPosColumn: string;
+  execFileColumn: string;
+  execPosColumn: string;
   /**
    * One row: read_only (0/1), the server's uptime in seconds (lower than before: it restarted) and,
    * on MariaDB, whether both replica threads run (ON/OFF).
@@ -476,7 +484,7 @@ function replicaControl(flavor: Flavor): Pick<WriterRoleScriptSql, 'restartRepli
     restartReplicaIo: `${stopReplicaIo}; ${startReplicaIo}`,
     stopReplicaIo,
     startReplicaIo,
-    restartReplica: `${replicaThreads(flavor, 'STOP', 'SQL_THREAD')}; ${replicaThreads(flavor, 'START')}`,
+    restartReplica: `${replicaThreads(flavor, 'STOP')}; ${replicaThreads(flavor, 'START')}`,
   };
 }
 
@@ -501,6 +509,10 @@ export function writerRoleScriptSql(flavor: Flavor): WriterRoleScriptSql {
         waitApplied: "SELECT MASTER_GTID_WAIT('%s', %s) = 0",
         selectBinlogPosition: 'SELECT @@gtid_binlog_pos',
         ioRunningColumn: 'Slave_IO_Running',
+        readFileColumn: 'Master_Log_File',
+        readPosColumn: 'Read_Master_Log_Pos',
+        execFileColumn: 'Relay_Master_Log_File',
+        execPosColumn: 'Exec_Master_Log_Pos',
         ...replicaControl('mariadb'),
         selectHealth:
           "SELECT @@read_only, VARIABLE_VALUE, (SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'SLAVE_RUNNING') FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'UPTIME'",
@@ -517,6 +529,10 @@ export function writerRoleScriptSql(flavor: Flavor): WriterRoleScriptSql {
         waitApplied: "SELECT WAIT_FOR_EXECUTED_GTID_SET('%s', %s) = 0",
         selectBinlogPosition: 'SELECT @@gtid_executed',
         ioRunningColumn: 'Replica_IO_Running',
+        readFileColumn: 'Source_Log_File',
+        readPosColumn: 'Read_Source_Log_Pos',
+        execFileColumn: 'Relay_Source_Log_File',
+        execPosColumn: 'Exec_Source_Log_Pos',
         ...replicaControl('mysql'),
         selectHealth: "SELECT @@read_only, VARIABLE_VALUE FROM performance_schema.global_status WHERE VARIABLE_NAME = 'Uptime'",
         semiSync: false,

@@ -61,10 +61,15 @@ case $sql in
 esac
 `;
 
-const REPLICA = (applier: string) => `*************************** 1. row ***************************
+// readPos: how far the I/O thread read (the applier ended its last transaction at 4920).
+const REPLICA = (applier: string, io = 'Yes', readPos = 4920) => `*************************** 1. row ***************************
                 Slave_IO_State: Waiting for master to send event
+               Master_Log_File: mysql-bin.000002
+           Read_Master_Log_Pos: ${readPos}
                    Gtid_IO_Pos: 2-2-15,1-1-40
-              Slave_IO_Running: Yes
+         Relay_Master_Log_File: mysql-bin.000002
+           Exec_Master_Log_Pos: 4920
+              Slave_IO_Running: ${io}
              Slave_SQL_Running: ${applier}
 `;
 
@@ -165,24 +170,44 @@ describe('the resource script\'s decisions', { skip: existsSync('/etc/ha.d/shell
     const waited = calls.indexOf("SELECT MASTER_GTID_WAIT('2-2-15,1-1-40', 60) = 0");
     assert.ok(closed >= 0 && closed < waited, calls.join('\n'));
     assert.ok(calls.slice(closed).includes('SHOW SLAVE STATUS'), 'what arrived is read after the connection closed');
-    // A transaction whose end never arrived is dropped with the relay log, before clients write here.
-    const reopened = calls.indexOf('STOP SLAVE SQL_THREAD; START SLAVE');
+    const reopened = calls.indexOf('START SLAVE IO_THREAD');
     assert.ok(waited < reopened && reopened < calls.indexOf('SET GLOBAL read_only = OFF'), calls.join('\n'));
+    assert.ok(!calls.includes('STOP SLAVE; START SLAVE'), 'nothing half-received: the applier keeps its relay log');
+  });
+
+  test('a transaction whose end never arrived is dropped with the relay log before clients write here', () => {
+    rmSync(join(state, 'peer'));
+    writeFileSync(join(state, 'ping'), '');
+    writeFileSync(join(state, 'replica'), REPLICA('Yes', 'Yes', 5200));
+    const { status, stderr, calls } = run('start');
+    assert.equal(status, 0);
+    const restarted = calls.indexOf('STOP SLAVE; START SLAVE');
+    assert.ok(calls.indexOf("SELECT MASTER_GTID_WAIT('2-2-15,1-1-40', 60) = 0") < restarted && restarted < calls.indexOf('SET GLOBAL read_only = OFF'), calls.join('\n'));
+    assert.match(stderr, /dropping the transaction db-02 never finished sending/);
+  });
+
+  test('an I/O thread already reconnecting (the monitor closed the connection) is left alone: no wait for a dead peer', () => {
+    rmSync(join(state, 'peer'));
+    writeFileSync(join(state, 'ping'), '');
+    writeFileSync(join(state, 'replica'), REPLICA('Yes', 'Connecting'));
+    const { status, calls } = run('start');
+    assert.equal(status, 0);
+    assert.ok(!calls.some((c) => /^(STOP|START) SLAVE/.test(c)), calls.join('\n'));
   });
 
   test('after a closed connection only what ran starts again: the I/O thread alone beside a stopped applier, nothing after an operator\'s stop', () => {
     rmSync(join(state, 'peer'));
     writeFileSync(join(state, 'ping'), '');
-    writeFileSync(join(state, 'replica'), REPLICA('No'));
+    writeFileSync(join(state, 'replica'), REPLICA('No', 'Yes', 5200));
     let { status, calls } = run('start');
     assert.equal(status, 0);
-    assert.ok(calls.includes('START SLAVE IO_THREAD') && !calls.some((c) => c.includes('SQL_THREAD')), calls.join('\n'));
+    assert.ok(calls.includes('START SLAVE IO_THREAD') && !calls.includes('STOP SLAVE; START SLAVE'), calls.join('\n'));
     writeFileSync(join(state, 'calls'), '');
     writeFileSync(join(state, 'read_only'), '1\n');
-    writeFileSync(join(state, 'replica'), REPLICA('Yes').replace('Slave_IO_Running: Yes', 'Slave_IO_Running: No'));
+    writeFileSync(join(state, 'replica'), REPLICA('Yes', 'No', 5200));
     ({ status, calls } = run('start'));
     assert.equal(status, 0);
-    assert.ok(!calls.some((c) => c.startsWith('START SLAVE')), calls.join('\n'));
+    assert.ok(!calls.some((c) => c.startsWith('START SLAVE') || c.startsWith('STOP SLAVE')), calls.join('\n'));
   });
 
   test('a peer that answers is fenced over its live connection, which stays open', () => {
