@@ -158,6 +158,8 @@ describe('the resource script\'s decisions', { skip: existsSync('/etc/ha.d/shell
     const listed = calls.findIndex((c) => c.includes("COMMAND IN ('Binlog Dump', 'Binlog Dump GTID') AND HOST LIKE '192.0.2.12:%'"));
     assert.ok(listed >= 0 && listed < calls.indexOf('KILL CONNECTION 31'), calls.join('\n'));
     assert.ok(calls.indexOf('KILL CONNECTION 31') < calls.indexOf('SET GLOBAL read_only = OFF'));
+    // The epoch's write is the first commit: it must not wait out the semi-sync timeout for nobody.
+    assert.ok(calls.indexOf('KILL CONNECTION 31') < calls.findIndex((c) => c.startsWith('SET @duet_epoch')), calls.join('\n'));
   });
 
   test('start closes the replica connection to an unreachable peer before it reads what arrived, then opens a new one', () => {
