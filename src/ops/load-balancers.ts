@@ -3,7 +3,6 @@
 // what provision converges on it, and the pure judgements status and verify make of that state.
 import { TransportError } from '../errors.ts';
 import type { HostSpec, LoadBalancerTier, PairSpec } from '../inventory/model.ts';
-import { ensureLockedAccount } from '../mysql/dao.ts';
 import type { HostFacts } from '../plan/facts.ts';
 import { HAPROXY_STATS_SOCKET, HAPROXY_WRITE_LISTENER } from '../render/desired.ts';
 import type { HostPool } from '../transport/pool.ts';
